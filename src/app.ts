@@ -1,0 +1,109 @@
+// buildApp(deps): the platform plugins (request ids, errors, security headers, CORS,
+// OpenAPI, metrics, load shedding) and then each module's routes. Everything with I/O
+// arrives in `deps`, so tests build the same app on a real database of their own.
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
+import type { Config } from './config.ts';
+import { createHealthService, healthRoutes, type ComponentCheck } from './modules/health/index.ts';
+import type { Clock } from './platform/clock.ts';
+import type { Database } from './platform/db/index.ts';
+import { registerErrorHandling } from './platform/http/errors.ts';
+import { registerLoadShedding } from './platform/http/load-shedding.ts';
+import { registerRequestContext, requestIdGenerator } from './platform/http/request-id.ts';
+import { createValidatorCompiler } from './platform/http/schemas.ts';
+import type { App } from './platform/http/types.ts';
+import type { Logger } from './platform/logger.ts';
+import { createMetrics } from './platform/metrics.ts';
+import { pingRedis, type Redis } from './platform/redis.ts';
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  db: Database;
+  redis?: Redis;
+  /** Defaults to the system clock; tests pass their own. */
+  clock?: Clock;
+}
+
+const EXPOSED_HEADERS = ['x-request-id', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'etag'];
+
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const { config, logger, db, redis } = deps;
+  const app: App = Fastify<Server, IncomingMessage, ServerResponse, FastifyBaseLogger>({
+    loggerInstance: logger,
+    genReqId: requestIdGenerator(config.trustProxy),
+    requestIdHeader: false,
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    trustProxy: config.trustProxy,
+    bodyLimit: config.bodyLimitBytes,
+    connectionTimeout: config.requestTimeoutMs,
+    requestTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: 5000,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setValidatorCompiler(createValidatorCompiler());
+  registerRequestContext(app);
+  registerErrorHandling(app);
+
+  const metrics = createMetrics(() => db.poolStats());
+  app.addHook('onResponse', (request, reply, done) => {
+    metrics.httpDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+    done();
+  });
+  registerLoadShedding(
+    app,
+    {
+      maxEventLoopDelayMs: config.shedEventLoopDelayMs,
+      maxHeapUsedBytes: config.shedHeapUsedBytes,
+      retryAfterSeconds: config.shedRetryAfterSeconds,
+    },
+    { eventLoopDelayMs: metrics.eventLoopDelayMs, heapUsedBytes: () => process.memoryUsage().heapUsed },
+  );
+
+  await app.register(helmet, { global: true });
+  await app.register(cors, {
+    origin: config.allowedOrigins,
+    credentials: false,
+    exposedHeaders: EXPOSED_HEADERS,
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'FinanceHub API', version: '1.0.0', description: 'Investment tracking with exact decimals.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+
+  const checks: ComponentCheck[] = [
+    { name: 'database', critical: true, check: async () => void (await db.query('SELECT 1')) },
+  ];
+  if (redis !== undefined) {
+    checks.push({ name: 'redis', critical: false, check: async () => void (await pingRedis(redis)) });
+  }
+  healthRoutes(app, {
+    health: createHealthService(checks),
+    metrics,
+    healthToken: config.healthToken,
+    metricsToken: config.metricsToken,
+    isAdmin: () => Promise.resolve(false),
+  });
+
+  app.addHook('onClose', (_instance, done) => {
+    metrics.stop();
+    done();
+  });
+  return app;
+}

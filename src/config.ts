@@ -1,0 +1,155 @@
+// The environment, parsed once into a typed, frozen object. A bad value stops the
+// process with one line naming the variable (see main.ts); there are no default secrets.
+
+export class ConfigError extends Error {
+  readonly variable: string;
+  constructor(variable: string, problem: string) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+    this.variable = variable;
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const PROVIDERS = ['simulated', 'finnhub', 'yahoo', 'none'] as const;
+
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export type MarketDataProvider = (typeof PROVIDERS)[number];
+
+/** Reads one variable; every reader names the variable in its error. */
+function reader(env: Env) {
+  const raw = (name: string): string | undefined => {
+    const value = env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  };
+
+  const int = (name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+    const value = raw(name);
+    if (value === undefined) return fallback;
+    if (!/^\d+$/.test(value)) throw new ConfigError(name, `must be a whole number, got "${value}"`);
+    const parsed = Number.parseInt(value, 10);
+    if (parsed < min || parsed > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${parsed}`);
+    return parsed;
+  };
+
+  const str = (name: string): string | undefined => raw(name);
+
+  const oneOf = <T extends string>(name: string, choices: readonly T[], fallback: T): T => {
+    const value = raw(name) ?? fallback;
+    if (!(choices as readonly string[]).includes(value)) {
+      throw new ConfigError(name, `must be one of ${choices.join(', ')}, got "${value}"`);
+    }
+    return value as T;
+  };
+
+  const bool = (name: string, fallback: boolean): boolean => {
+    const value = raw(name)?.toLowerCase();
+    if (value === undefined) return fallback;
+    if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+    if (['0', 'false', 'no', 'off'].includes(value)) return false;
+    throw new ConfigError(name, `must be true or false, got "${value}"`);
+  };
+
+  const url = (name: string, protocols: readonly string[]): string | undefined => {
+    const value = raw(name);
+    if (value === undefined) return undefined;
+    let parsed: URL;
+    try {
+      parsed = new URL(value);
+    } catch {
+      throw new ConfigError(name, 'is not a valid URL');
+    }
+    if (!protocols.includes(parsed.protocol)) {
+      throw new ConfigError(name, `must use ${protocols.join(' or ')}, got "${parsed.protocol}"`);
+    }
+    return value;
+  };
+
+  const secret = (name: string, minLength: number): string | undefined => {
+    const value = raw(name);
+    if (value !== undefined && value.length < minLength) {
+      throw new ConfigError(name, `must be at least ${minLength} characters`);
+    }
+    return value;
+  };
+
+  const origins = (name: string, fallback: string): string[] => {
+    const list = (raw(name) ?? fallback).split(',').map((o) => o.trim()).filter(Boolean);
+    for (const origin of list) {
+      let parsed: URL;
+      try {
+        parsed = new URL(origin);
+      } catch {
+        throw new ConfigError(name, `"${origin}" is not a valid origin`);
+      }
+      if (parsed.origin !== origin) throw new ConfigError(name, `"${origin}" is not a bare origin (scheme://host[:port])`);
+    }
+    return list;
+  };
+
+  return { raw, int, str, oneOf, bool, url, secret, origins };
+}
+
+export function loadConfig(env: Env = process.env) {
+  const r = reader(env);
+
+  const databasePoolMin = r.int('DATABASE_POOL_MIN', 2, 0, 1000);
+  const databasePoolMax = r.int('DATABASE_POOL_MAX', 10, 1, 1000);
+  if (databasePoolMin > databasePoolMax) {
+    throw new ConfigError('DATABASE_POOL_MIN', `must not exceed DATABASE_POOL_MAX (${databasePoolMax})`);
+  }
+  const adminEmail = r.str('ADMIN_EMAIL');
+  const adminPassword = r.secret('ADMIN_PASSWORD', 10);
+  if ((adminEmail === undefined) !== (adminPassword === undefined)) {
+    throw new ConfigError(adminEmail === undefined ? 'ADMIN_EMAIL' : 'ADMIN_PASSWORD', 'ADMIN_EMAIL and ADMIN_PASSWORD must be set together');
+  }
+
+  const config = {
+    host: r.str('HOST') ?? '127.0.0.1',
+    port: r.int('PORT', 3000, 0, 65535),
+    dataDir: r.str('DATA_DIR') ?? './data',
+    databaseUrl: r.url('DATABASE_URL', ['postgres:', 'postgresql:']),
+    databasePoolMin,
+    databasePoolMax,
+    /** Connection and statement timeouts for PostgreSQL (S-015). */
+    databaseConnectTimeoutMs: r.int('DATABASE_CONNECT_TIMEOUT_MS', 5000, 1),
+    databaseStatementTimeoutMs: r.int('DATABASE_STATEMENT_TIMEOUT_MS', 30000, 1),
+    slowQueryMs: r.int('SLOW_QUERY_MS', 200, 0),
+    redisUrl: r.url('REDIS_URL', ['redis:', 'rediss:']),
+    allowedOrigins: r.origins('ALLOWED_ORIGINS', 'http://127.0.0.1:3000,http://localhost:3000'),
+    /** Honour X-Forwarded-For and incoming X-Request-ID only behind a trusted proxy. */
+    trustProxy: r.bool('TRUST_PROXY', false),
+    bodyLimitBytes: r.int('BODY_LIMIT_BYTES', 1_048_576, 1024),
+    requestTimeoutMs: r.int('REQUEST_TIMEOUT_MS', 30_000, 1000),
+    shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 10_000, 100),
+    /** Load shedding thresholds (FAIL-023); 0 disables a check. */
+    shedEventLoopDelayMs: r.int('SHED_EVENT_LOOP_DELAY_MS', 1000, 0),
+    shedHeapUsedBytes: r.int('SHED_HEAP_USED_BYTES', 0, 0),
+    shedRetryAfterSeconds: r.int('SHED_RETRY_AFTER_SECONDS', 10, 1),
+    accessTokenTtl: r.int('ACCESS_TOKEN_TTL', 900, 1),
+    refreshTokenTtl: r.int('REFRESH_TOKEN_TTL', 30 * 24 * 3600, 60),
+    refreshIdleTimeout: r.int('REFRESH_IDLE_TIMEOUT', 7 * 24 * 3600, 60),
+    refreshReuseGrace: r.int('REFRESH_REUSE_GRACE', 10, 0, 300),
+    jwtKeys: r.str('JWT_KEYS'),
+    jwtKeysFile: r.str('JWT_KEYS_FILE'),
+    jwtIssuer: r.str('JWT_ISSUER') ?? 'financehub',
+    jwtAudience: r.str('JWT_AUDIENCE') ?? 'financehub-api',
+    adminEmail,
+    adminPassword,
+    marketDataProvider: r.oneOf<MarketDataProvider>('MARKET_DATA_PROVIDER', PROVIDERS, 'simulated'),
+    finnhubApiKey: r.str('FINNHUB_API_KEY'),
+    finnhubBaseUrl: r.url('FINNHUB_BASE_URL', ['http:', 'https:']) ?? 'https://finnhub.io/api/v1',
+    yahooBaseUrl: r.url('YAHOO_BASE_URL', ['http:', 'https:']) ?? 'https://query1.finance.yahoo.com',
+    healthToken: r.secret('HEALTH_TOKEN', 16),
+    metricsToken: r.secret('METRICS_TOKEN', 16),
+    logLevel: r.oneOf<LogLevel>('LOG_LEVEL', LOG_LEVELS, 'info'),
+  };
+  if (config.marketDataProvider === 'finnhub' && config.finnhubApiKey === undefined) {
+    throw new ConfigError('FINNHUB_API_KEY', 'is required when MARKET_DATA_PROVIDER=finnhub');
+  }
+  return Object.freeze(config);
+}
+
+export type Config = ReturnType<typeof loadConfig>;
