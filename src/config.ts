@@ -15,6 +15,14 @@ type Env = Record<string, string | undefined>;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const PROVIDERS = ['simulated', 'finnhub', 'yahoo', 'none'] as const;
 
+export interface TierLimits {
+  requestsPerDay: number;
+  alerts: number;
+  watchlistSymbols: number;
+  wsConnections: number;
+  templates: number;
+}
+
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type MarketDataProvider = (typeof PROVIDERS)[number];
 
@@ -106,6 +114,14 @@ export function loadConfig(env: Env = process.env) {
     throw new ConfigError(adminEmail === undefined ? 'ADMIN_EMAIL' : 'ADMIN_PASSWORD', 'ADMIN_EMAIL and ADMIN_PASSWORD must be set together');
   }
 
+  const tierLimits = (tier: 'FREE' | 'PRO', defaults: TierLimits): TierLimits => ({
+    requestsPerDay: r.int(`${tier}_REQUESTS_PER_DAY`, defaults.requestsPerDay, 1),
+    alerts: r.int(`${tier}_ALERTS`, defaults.alerts, 0),
+    watchlistSymbols: r.int(`${tier}_WATCHLIST_SYMBOLS`, defaults.watchlistSymbols, 0),
+    wsConnections: r.int(`${tier}_WS_CONNECTIONS`, defaults.wsConnections, 0),
+    templates: r.int(`${tier}_TEMPLATES`, defaults.templates, 0),
+  });
+
   const config = {
     host: r.str('HOST') ?? '127.0.0.1',
     port: r.int('PORT', 3000, 0, 65535),
@@ -145,6 +161,11 @@ export function loadConfig(env: Env = process.env) {
     healthToken: r.secret('HEALTH_TOKEN', 16),
     metricsToken: r.secret('METRICS_TOKEN', 16),
     logLevel: r.oneOf<LogLevel>('LOG_LEVEL', LOG_LEVELS, 'info'),
+    /** Per-tier quotas (FAIL-007): `free` and `pro`, each configurable. */
+    tiers: Object.freeze({
+      free: Object.freeze(tierLimits('FREE', { requestsPerDay: 10_000, alerts: 10, watchlistSymbols: 20, wsConnections: 2, templates: 5 })),
+      pro: Object.freeze(tierLimits('PRO', { requestsPerDay: 200_000, alerts: 200, watchlistSymbols: 500, wsConnections: 10, templates: 100 })),
+    }),
   };
   if (config.marketDataProvider === 'finnhub' && config.finnhubApiKey === undefined) {
     throw new ConfigError('FINNHUB_API_KEY', 'is required when MARKET_DATA_PROVIDER=finnhub');

@@ -1,0 +1,16 @@
+export {
+  Decimal,
+  DECIMAL_PATTERN,
+  DecimalString,
+  SCALE,
+  formatAmount,
+  formatDecimal,
+  invalidDecimal,
+  isCurrencyCode,
+  isDecimalString,
+  minorUnits,
+  parseDecimal,
+  sum,
+  toPlain,
+  type ValueKind,
+} from './decimal.ts';
