@@ -1,0 +1,91 @@
+// Starts the real server as a child process (`financehub serve`) on a free port, with
+// DATA_DIR in a fresh temporary directory, and waits until /health/live answers.
+// The child inherits the environment, so `DATABASE_URL=… npm run bench` measures the
+// scaled-out mode; its log goes to a file in the temporary directory.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface ServerOptions {
+  /** Extra environment for the server (strings, as in a real environment). */
+  env?: Record<string, string>;
+  /** How long to wait for /health/live, ms. */
+  startTimeoutMs?: number;
+}
+
+export interface BenchServer {
+  /** Base URL without a trailing slash, e.g. http://127.0.0.1:41234 */
+  url: string;
+  port: number;
+  dataDir: string;
+  logFile: string;
+  stop: () => Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+export async function startServer(options: ServerOptions = {}): Promise<BenchServer> {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'financehub-bench-'));
+  const dataDir = path.join(tmp, 'data');
+  const logFile = path.join(tmp, 'server.log');
+  const port = await freePort();
+  const log = openSync(logFile, 'a');
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/financehub.js'), 'serve'], {
+    cwd: ROOT,
+    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), DATA_DIR: dataDir, ...options.env },
+    stdio: ['ignore', log, log],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
+  const tail = () => readFileSync(logFile, 'utf8').split('\n').slice(-20).join('\n');
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode} before it was ready:\n${tail()}`);
+    try {
+      const res = await fetch(`${url}/health/live`, { signal: AbortSignal.timeout(1000) });
+      if (res.ok) break;
+    } catch {
+      // Not listening yet: keep polling until the deadline.
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`server did not answer /health/live within the start timeout:\n${tail()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  let stopped: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    dataDir,
+    logFile,
+    stop: () =>
+      (stopped ??= (async () => {
+        const done = exited(child);
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await done;
+        clearTimeout(timer);
+        rmSync(tmp, { recursive: true, force: true });
+      })()),
+  };
+}
