@@ -22,6 +22,8 @@ export interface TestAppOptions {
   /** Share another test app's database schema and Redis prefix (two instances, one system). */
   shareWith?: TestApp;
   clock?: Clock;
+  /** Runs after the app is built and before `ready()`: register test-only routes or hooks. */
+  beforeReady?: (app: App) => void | Promise<void>;
 }
 
 export interface TestApp {
@@ -61,6 +63,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
     ...(runtime.redis === undefined ? {} : { redis: runtime.redis }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
+  if (options.beforeReady !== undefined) await options.beforeReady(app);
   await app.ready();
   const owner = options.shareWith === undefined;
   return {
