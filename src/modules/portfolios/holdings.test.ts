@@ -1,0 +1,232 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { Decimal, sum } from '../../money/index.ts';
+import { InsufficientQuantityError, replay, valueHoldings, Ledger } from './holdings.ts';
+import type { LedgerTransaction, Quote } from './portfolios.types.ts';
+import { Quantity } from './quantity.ts';
+
+let counter = 0;
+const T0 = Date.UTC(2024, 0, 1);
+function tx(partial: Partial<LedgerTransaction> & Pick<LedgerTransaction, 'type'>): LedgerTransaction {
+  counter += 1;
+  return {
+    id: `tx-${counter}`,
+    symbol: null,
+    quantity: null,
+    price: null,
+    amount: null,
+    fee: new Decimal(0),
+    currency: 'USD',
+    fxRate: new Decimal(1),
+    ratioNumerator: null,
+    ratioDenominator: null,
+    executedAt: new Date(T0 + counter * 1000),
+    ...partial,
+  };
+}
+const d = (s: string) => new Decimal(s);
+const buy = (symbol: string, q: string, p: string, fee = '0', extra: Partial<LedgerTransaction> = {}) =>
+  tx({ type: 'buy', symbol, quantity: d(q), price: d(p), fee: d(fee), ...extra });
+const sell = (symbol: string, q: string, p: string, fee = '0', extra: Partial<LedgerTransaction> = {}) =>
+  tx({ type: 'sell', symbol, quantity: d(q), price: d(p), fee: d(fee), ...extra });
+const split = (symbol: string, n: number, den: number) => tx({ type: 'split', symbol, ratioNumerator: n, ratioDenominator: den });
+const quote = (symbol: string, price: string, stale = false): Quote => ({ symbol, price, as_of: new Date(T0), stale, source: 'test' });
+
+// Decimal strings with up to 10 fraction digits, positive, as a user would type them.
+const decimalString = (maxInt: number, scale: number) =>
+  fc
+    .tuple(fc.integer({ min: 0, max: maxInt }), fc.integer({ min: 0, max: 10 ** scale - 1 }))
+    .map(([i, f]) => (scale === 0 ? `${i}` : `${i}.${String(f).padStart(scale, '0')}`))
+    .filter((s) => !new Decimal(s).isZero());
+const quantityArb = fc.integer({ min: 0, max: 10 }).chain((scale) => decimalString(10_000, scale));
+const priceArb = fc.integer({ min: 0, max: 8 }).chain((scale) => decimalString(100_000, scale));
+const feeArb = fc.oneof(fc.constant('0'), decimalString(50, 2));
+
+describe('holdings engine', () => {
+  it('FIFO: a sell consumes the oldest lot first and realizes against its cost', () => {
+    const ledger = replay([buy('AAPL', '10', '100', '1'), buy('AAPL', '10', '120'), sell('AAPL', '15', '130', '2')]);
+    const position = ledger.positions.get('AAPL');
+    assert.ok(position);
+    // consumed: lot 1 whole (1001) + half of lot 2 (600) = 1601; proceeds 1950 − 2
+    assert.equal(position.realizedPnl.toFixed(), '347');
+    assert.equal(position.lots.length, 1);
+    assert.equal(position.lots[0]?.quantity.toDecimal().toFixed(), '5');
+    assert.equal(position.lots[0]?.cost.toFixed(), '600');
+    assert.equal(ledger.cash.toFixed(), '-253');
+  });
+
+  it('a non-terminating per-share cost keeps the exact lot total', () => {
+    const ledger = replay([buy('X', '3', '33.3333333333', '0.0000000001'), sell('X', '1', '40'), sell('X', '1', '40'), sell('X', '1', '40')]);
+    const position = ledger.positions.get('X');
+    assert.ok(position);
+    assert.equal(position.lots.length, 0);
+    // 120 − 100 exactly, though each third of the lot cost 33.33… per share
+    assert.equal(position.realizedPnl.toFixed(), '20');
+  });
+
+  it('selling more than held at that point in time throws insufficient quantity', () => {
+    assert.throws(() => replay([buy('A', '1', '10'), sell('A', '1.0000000001', '10')]), InsufficientQuantityError);
+    assert.throws(() => replay([sell('A', '1', '10'), buy('A', '5', '10')]), InsufficientQuantityError);
+    assert.throws(() => replay([sell('NOPE', '1', '10')]), InsufficientQuantityError);
+  });
+
+  it('splits scale lots exactly and keep the cost', () => {
+    const ledger = replay([buy('S', '10', '90'), split('S', 1, 3)]);
+    const position = ledger.positions.get('S');
+    assert.ok(position);
+    assert.equal(position.quantity.cmp(Quantity.of(10n, 3n)), 0);
+    assert.equal(position.lots[0]?.cost.toFixed(), '900');
+    // the displayed quantity sells the whole position
+    const later = new Ledger();
+    for (const t of [buy('S', '10', '90'), split('S', 1, 3), sell('S', '3.3333333333', '300')]) later.apply(t);
+    assert.equal(later.positions.get('S')?.quantity.isZero(), true);
+    // proceeds are what the user typed: 3.3333333333 × 300 − 900
+    assert.equal(later.realizedPnl.toFixed(), '99.99999999');
+  });
+
+  it('converts every amount with the transaction fx_rate and values at the latest trade rate', () => {
+    const ledger = replay([
+      tx({ type: 'deposit', amount: d('1000'), currency: 'USD', fxRate: d('0.9') }),
+      buy('SAP', '2', '100', '1', { currency: 'USD', fxRate: d('0.9') }),
+      tx({ type: 'dividend', symbol: 'SAP', amount: d('10'), fee: d('1.5'), currency: 'USD', fxRate: d('0.95') }),
+    ]);
+    const valued = valueHoldings(ledger, new Map([['SAP', quote('SAP', '110', true)]]));
+    const item = valued.items[0];
+    assert.ok(item);
+    assert.equal(item.costBasis.toFixed(), '180.9');
+    assert.equal(item.marketValue?.toFixed(), '198');
+    assert.equal(item.unrealizedPnl?.toFixed(), '17.1');
+    assert.equal(item.dividends.toFixed(), '9.5');
+    assert.equal(item.stale, true);
+    assert.equal(item.weight?.toFixed(), '100');
+    // 900 − 180.9 + 9.5 − 1.425 (the dividend's fee at its own rate)
+    assert.equal(valued.cash.toFixed(), '727.175');
+    assert.equal(valued.totals.stale, true);
+    assert.equal(valued.totals.netContributions.toFixed(), '900');
+  });
+
+  it('an unpriced holding is flagged and left out of market value and weights', () => {
+    const valued = valueHoldings(replay([buy('A', '1', '10'), buy('B', '3', '10')]), new Map([['B', quote('B', '20')]]));
+    assert.deepEqual(valued.totals.unpricedSymbols, ['A']);
+    assert.equal(valued.totals.marketValue.toFixed(), '60');
+    assert.equal(valued.items.find((i) => i.symbol === 'A')?.marketValue, null);
+    assert.equal(valued.items.find((i) => i.symbol === 'B')?.weight?.toFixed(), '100');
+  });
+
+  it('property: open lots always sum to the holding, and costs to what was paid less what was sold', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.boolean(), quantityArb, priceArb, feeArb), { minLength: 1, maxLength: 30 }),
+        (steps) => {
+          const ledger = new Ledger();
+          let paid = new Decimal(0);
+          let consumed = new Decimal(0);
+          for (const [isBuy, q, p, fee] of steps) {
+            const position = ledger.positions.get('P');
+            if (isBuy || position === undefined) {
+              ledger.apply(buy('P', q, p, fee));
+              paid = paid.plus(d(q).times(p)).plus(fee);
+            } else {
+              // sell at most what is held, so every step applies
+              const held = position.quantity.toDecimal();
+              const qty = Decimal.min(d(q), held);
+              if (qty.isZero()) continue;
+              const before = sum(position.lots.map((l) => l.cost));
+              ledger.apply(sell('P', qty.toFixed(), p, '0'));
+              const after = sum((ledger.positions.get('P')?.lots ?? []).map((l) => l.cost));
+              consumed = consumed.plus(before.minus(after));
+            }
+            const now = ledger.positions.get('P');
+            assert.ok(now);
+            const lotTotal = now.lots.reduce((acc, lot) => acc.plus(lot.quantity), Quantity.ZERO);
+            assert.equal(lotTotal.cmp(now.quantity), 0);
+          }
+          const lots = ledger.positions.get('P')?.lots ?? [];
+          assert.equal(sum(lots.map((l) => l.cost)).plus(consumed).eq(paid), true);
+        },
+      ),
+    );
+  });
+
+  it('property: buy then sell everything realizes proceeds − cost − fees exactly', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(quantityArb, priceArb, feeArb), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 100 }), priceArb, feeArb), { minLength: 1, maxLength: 8 }),
+        (buys, sellWeights) => {
+          const txs: LedgerTransaction[] = [];
+          let cost = new Decimal(0);
+          let fees = new Decimal(0);
+          let proceeds = new Decimal(0);
+          let total = new Decimal(0);
+          for (const [q, p, fee] of buys) {
+            txs.push(buy('Z', q, p, fee));
+            cost = cost.plus(d(q).times(p));
+            fees = fees.plus(fee);
+            total = total.plus(q);
+          }
+          // split the total into sells by weight; the last sell takes the remainder
+          const weightSum = sellWeights.reduce((a, [w]) => a + w, 0);
+          let left = total;
+          sellWeights.forEach(([w, p, fee], index) => {
+            const q = index === sellWeights.length - 1 ? left : total.times(w).div(weightSum).toDecimalPlaces(10, Decimal.ROUND_DOWN);
+            if (q.isZero() || q.gt(left)) return;
+            left = left.minus(q);
+            txs.push(sell('Z', q.toFixed(), p, fee));
+            proceeds = proceeds.plus(q.times(p));
+            fees = fees.plus(fee);
+          });
+          const ledger = replay(txs);
+          const position = ledger.positions.get('Z');
+          assert.ok(position);
+          assert.equal(position.quantity.isZero(), true);
+          assert.equal(position.lots.length, 0);
+          assert.equal(position.realizedPnl.toFixed(), proceeds.minus(cost).minus(fees).toFixed());
+        },
+      ),
+    );
+  });
+
+  it('property: any order of deposits and withdrawals keeps cash exact', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.boolean(), decimalString(1_000_000, 2)), { minLength: 1, maxLength: 40 }), (flows) => {
+        let expected = new Decimal(0);
+        const txs = flows.map(([isDeposit, amount]) => {
+          expected = isDeposit ? expected.plus(amount) : expected.minus(amount);
+          return tx({ type: isDeposit ? 'deposit' : 'withdrawal', amount: d(amount) });
+        });
+        const shuffled = [...txs].reverse();
+        assert.equal(replay(txs).cash.toFixed(), expected.toFixed());
+        // replay order is by executed_at, so the input order does not matter
+        assert.equal(replay(shuffled).cash.toFixed(), expected.toFixed());
+      }),
+    );
+    // the classic: 0.1 + 0.2 is exactly 0.3
+    assert.equal(replay([tx({ type: 'deposit', amount: d('0.1') }), tx({ type: 'deposit', amount: d('0.2') })]).cash.toFixed(), '0.3');
+  });
+
+  it('property: a split then the reverse split restores quantity and cost exactly', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(quantityArb, priceArb, feeArb), { minLength: 1, maxLength: 5 }),
+        fc.integer({ min: 1, max: 50 }),
+        fc.integer({ min: 1, max: 50 }),
+        (buys, n, den) => {
+          const before = replay(buys.map(([q, p, f]) => buy('R', q, p, f)));
+          const txs = [...buys.map(([q, p, f]) => buy('R', q, p, f)), split('R', n, den), split('R', den, n)];
+          const after = replay(txs);
+          const a = before.positions.get('R');
+          const b = after.positions.get('R');
+          assert.ok(a && b);
+          assert.equal(b.quantity.cmp(a.quantity), 0);
+          assert.equal(b.quantity.toDecimal().toFixed(), a.quantity.toDecimal().toFixed());
+          assert.deepEqual(
+            b.lots.map((l) => l.cost.toFixed()),
+            a.lots.map((l) => l.cost.toFixed()),
+          );
+        },
+      ),
+    );
+  });
+});
