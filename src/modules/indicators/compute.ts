@@ -1,0 +1,99 @@
+// The batch form: a whole series in, one column of decimal strings (or null) per output.
+import { AppError } from '../../platform/errors.ts';
+import { createEngine, type Engine } from './engines.ts';
+import { parseDecimal, priceProblem, scaledNumber, type ParsedDecimal } from './fixed.ts';
+import { parseIndicatorList, type IndicatorSpec } from './specs.ts';
+
+/** A bar as the market module and the CSV reader have it: decimal strings, oldest first. */
+export interface IndicatorBar {
+  ts?: string | Date;
+  date?: string;
+  open?: string;
+  /** Needed only by ATR. */
+  high?: string;
+  /** Needed only by ATR. */
+  low?: string;
+  close: string;
+  volume?: string;
+}
+
+export interface IndicatorColumn {
+  /** The CSV/API name: `sma_20`, `macd_signal_12_26_9`, `bb_upper_20_2`, ... */
+  name: string;
+  /** One per bar: a plain decimal string, or null where the window is not full. */
+  values: (string | null)[];
+}
+
+/** A series as scaled integers (price·10^decimals), ready for the engines. */
+export interface ScaledSeries {
+  decimals: number;
+  length: number;
+  close: Float64Array;
+  /** Present when some spec needs them (ATR). */
+  high: Float64Array | undefined;
+  low: Float64Array | undefined;
+}
+
+export const invalidInput = (detail: string, index: number) =>
+  new AppError(400, 'invalid_indicator_input', 'Invalid indicator input', { detail, extra: { index } });
+
+export const needsHighLow = (specs: readonly IndicatorSpec[]) => specs.some((s) => s.name === 'atr');
+
+/** Validates the prices of a series and scales them to one common number of decimal places. */
+export function prepareSeries(bars: readonly IndicatorBar[], specs: readonly IndicatorSpec[]): ScaledSeries {
+  const withHighLow = needsHighLow(specs);
+  const fields = withHighLow ? (['close', 'high', 'low'] as const) : (['close'] as const);
+  const parsed: Record<'close' | 'high' | 'low', ParsedDecimal[]> = { close: [], high: [], low: [] };
+  let decimals = 0;
+  bars.forEach((bar, i) => {
+    for (const field of fields) {
+      const text = bar[field];
+      if (text === undefined) throw invalidInput(`Bar ${i}: ${field} is missing.`, i);
+      const p = parseDecimal(text);
+      const problem = priceProblem(p);
+      if (problem !== undefined) throw invalidInput(`Bar ${i}: ${field} ${problem}.`, i);
+      parsed[field].push(p!);
+      if (p!.decimals > decimals) decimals = p!.decimals;
+    }
+  });
+  const scale = (list: ParsedDecimal[]) => Float64Array.from(list, (p) => scaledNumber(p, decimals));
+  return {
+    decimals,
+    length: bars.length,
+    close: scale(parsed.close),
+    high: withHighLow ? scale(parsed.high) : undefined,
+    low: withHighLow ? scale(parsed.low) : undefined,
+  };
+}
+
+/** Runs every engine over the series; outputs stay exact and unrendered until renderColumns. */
+export function runEngines(series: ScaledSeries, specs: readonly IndicatorSpec[]): Engine[] {
+  const engines = specs.map((spec) => createEngine(spec, series.decimals, series.length));
+  const { close, high, low } = series;
+  for (const engine of engines) {
+    for (let i = 0; i < series.length; i++) engine.step(i, close[i]!, high?.[i] ?? 0, low?.[i] ?? 0);
+  }
+  return engines;
+}
+
+/** Renders every output of the engines as decimal strings (null where the window is not full). */
+export function renderColumns(engines: readonly Engine[], length: number): IndicatorColumn[] {
+  const columns: IndicatorColumn[] = [];
+  for (const engine of engines) {
+    engine.columns.forEach((name, c) => {
+      const values = new Array<string | null>(length);
+      for (let i = 0; i < length; i++) values[i] = engine.render(c, i);
+      columns.push({ name, values });
+    });
+  }
+  return columns;
+}
+
+/**
+ * Computes the indicators over bars (oldest first). `specs` is a parsed list or its text
+ * (`"sma:20,macd:12:26:9"`; undefined or empty → the defaults).
+ */
+export function computeIndicators(bars: readonly IndicatorBar[], specs?: readonly IndicatorSpec[] | string): IndicatorColumn[] {
+  const list = specs === undefined || typeof specs === 'string' ? parseIndicatorList(specs) : specs;
+  return renderColumns(runEngines(prepareSeries(bars, list), list), bars.length);
+}

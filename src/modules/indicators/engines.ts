@@ -1,0 +1,472 @@
+// One engine per indicator. An engine consumes bars as scaled integers (price·10^decimals,
+// see fixed.ts) one at a time and writes its outputs, still exact and unrendered, into
+// slot `slot` of its own buffers. The batch form feeds a whole series into slots 0..n-1;
+// the incremental form feeds every bar into slot 0. Same code, so the two cannot disagree.
+import {
+  addUnnormalised, divRoundHalfUp, ExactSum, Fixed, floorDiv, formatScaled, isqrt, limbsToBigInt,
+  parseDecimal, placeScaled, pow10, SCALE_BIG, SCALE_DIGITS, smoothInto, subInto,
+} from './fixed.ts';
+import { columnNames, type IndicatorSpec } from './specs.ts';
+
+/** JSON-safe engine state: integers as decimal strings. */
+export type EngineState = Record<string, string | string[]>;
+
+export interface Engine {
+  readonly columns: string[];
+  /** Feeds one bar (close, high, low as scaled integers) and stores its outputs in `slot`. */
+  step: (slot: number, close: number, high: number, low: number) => void;
+  /** Column `column`'s value in `slot` as a plain decimal string, or null where the window is not full. */
+  render: (column: number, slot: number) => string | null;
+  save: () => EngineState;
+  load: (state: EngineState) => void;
+}
+
+const str = (v: number | bigint) => v.toString();
+
+function int(state: EngineState, key: string): bigint {
+  const v = state[key];
+  if (typeof v !== 'string' || !/^-?\d+$/.test(v)) throw new TypeError(`indicator state: "${key}" is missing or not an integer`);
+  return BigInt(v);
+}
+
+function ints(state: EngineState, key: string): bigint[] {
+  const v = state[key];
+  if (!Array.isArray(v) || v.some((x) => !/^-?\d+$/.test(x))) throw new TypeError(`indicator state: "${key}" is missing or not a list of integers`);
+  return v.map((x) => BigInt(x));
+}
+
+const num = (state: EngineState, key: string) => Number(int(state, key));
+
+/** EMA (k = 2/(n+1)) or Wilder smoothing (k = 1/n), seeded with the mean of the first n inputs. */
+class Smoother {
+  readonly n: number;
+  private readonly a: number;
+  private readonly mul: number;
+  private readonly d: number;
+  count = 0;
+  readonly seed = new Fixed();
+  readonly value = new Fixed();
+
+  constructor(n: number, kind: 'ema' | 'wilder') {
+    this.n = n;
+    // EMA: s + 2/(n+1)·(x − s) = (s·(n−1) + 2x)/(n+1); Wilder: (s·(n−1) + x)/n.
+    this.a = n - 1;
+    this.mul = kind === 'ema' ? 2 : 1;
+    this.d = kind === 'ema' ? n + 1 : n;
+  }
+
+  /** Feeds t; true when `value` holds an output. */
+  push(t: Fixed): boolean {
+    const c = ++this.count;
+    if (c > this.n) {
+      smoothInto(this.value, this.a, this.mul, t, this.d);
+      return true;
+    }
+    addUnnormalised(this.seed, t);
+    if (c < this.n) return false;
+    this.value.set(0, 0, 0);
+    smoothInto(this.value, 0, 1, this.seed, this.n);
+    return true;
+  }
+
+  save(prefix: string): EngineState {
+    return {
+      [`${prefix}count`]: str(this.count),
+      [`${prefix}seed`]: str(this.seed.toBigInt()),
+      [`${prefix}value`]: str(this.value.toBigInt()),
+    };
+  }
+
+  load(state: EngineState, prefix: string): void {
+    this.count = num(state, `${prefix}count`);
+    this.seed.copy(Fixed.fromBigInt(int(state, `${prefix}seed`)));
+    this.value.copy(Fixed.fromBigInt(int(state, `${prefix}value`)));
+  }
+}
+
+const NONE = Number.NaN;
+
+function storeFixed(out: Float64Array, base: number, f: Fixed): void {
+  out[base] = f.h;
+  out[base + 1] = f.m;
+  out[base + 2] = f.l;
+}
+
+function renderFixed(out: Float64Array, base: number): string | null {
+  const h = out[base]!;
+  if (Number.isNaN(h)) return null;
+  return formatScaled(limbsToBigInt(h, out[base + 1]!, out[base + 2]!));
+}
+
+/** A window of the last n scaled closes, with exact sums of the values (and of their squares). */
+class Window {
+  readonly n: number;
+  private readonly ring: Float64Array;
+  private pos = 0;
+  count = 0;
+  readonly sum = new ExactSum();
+  readonly squares: ExactSum | undefined;
+
+  constructor(n: number, withSquares: boolean) {
+    this.n = n;
+    this.ring = new Float64Array(n);
+    this.squares = withSquares ? new ExactSum() : undefined;
+  }
+
+  /** Adds x, drops the value that leaves; true once the window is full. */
+  push(x: number): boolean {
+    const full = ++this.count > this.n;
+    if (full) {
+      const old = this.ring[this.pos]!;
+      this.sum.add(-old);
+      this.squares?.addSquare(old, -1);
+    }
+    this.ring[this.pos] = x;
+    if (++this.pos === this.n) this.pos = 0;
+    this.sum.add(x);
+    this.squares?.addSquare(x, 1);
+    return full || this.count === this.n;
+  }
+
+  save(): EngineState {
+    const k = Math.min(this.count, this.n);
+    const values: string[] = [];
+    for (let i = k; i > 0; i--) values.push(str(this.ring[(this.pos - i + this.n) % this.n]!));
+    return { count: str(this.count), window: values };
+  }
+
+  load(state: EngineState): void {
+    const values = ints(state, 'window');
+    this.count = num(state, 'count');
+    if (values.length !== Math.min(this.count, this.n)) throw new TypeError('indicator state: window length does not match its count');
+    this.ring.fill(0);
+    this.pos = 0;
+    this.sum.load(0n);
+    this.squares?.load(0n);
+    for (const v of values) {
+      const x = Number(v);
+      this.ring[this.pos] = x;
+      if (++this.pos === this.n) this.pos = 0;
+      this.sum.add(x);
+      this.squares?.addSquare(x, 1);
+    }
+  }
+}
+
+/** Stores an ExactSum into a Float64Array slot, keeping BigInt values beside it. */
+class SumColumn {
+  readonly values: Float64Array;
+  private readonly big = new Map<number, bigint>();
+
+  constructor(capacity: number) {
+    this.values = new Float64Array(capacity);
+  }
+
+  put(slot: number, s: ExactSum | undefined): void {
+    if (s === undefined) {
+      this.values[slot] = NONE;
+    } else if (s.big === null) {
+      this.values[slot] = s.num;
+    } else {
+      this.values[slot] = Number.POSITIVE_INFINITY;
+      this.big.set(slot, s.big);
+    }
+  }
+
+  get(slot: number): bigint | undefined {
+    const v = this.values[slot]!;
+    if (Number.isNaN(v)) return undefined;
+    return v === Number.POSITIVE_INFINITY ? this.big.get(slot)! : BigInt(v);
+  }
+}
+
+class SmaEngine implements Engine {
+  readonly columns: string[];
+  private readonly window: Window;
+  private readonly sums: SumColumn;
+  private readonly den: bigint;
+
+  constructor(spec: { name: 'sma'; period: number }, decimals: number, capacity: number) {
+    this.columns = columnNames(spec);
+    this.window = new Window(spec.period, false);
+    this.sums = new SumColumn(capacity);
+    this.den = BigInt(spec.period) * pow10(decimals);
+  }
+
+  step(slot: number, close: number): void {
+    this.sums.put(slot, this.window.push(close) ? this.window.sum : undefined);
+  }
+
+  render(_column: number, slot: number): string | null {
+    const s = this.sums.get(slot);
+    // SMA = S / (n·10^decimals), rendered at 30 places (exact whenever it terminates there).
+    return s === undefined ? null : formatScaled(divRoundHalfUp(s * SCALE_BIG, this.den));
+  }
+
+  save = () => this.window.save();
+  load = (state: EngineState) => this.window.load(state);
+}
+
+class BbandsEngine implements Engine {
+  readonly columns: string[];
+  private readonly window: Window;
+  private readonly sums: SumColumn;
+  private readonly squares: SumColumn;
+  private readonly n: bigint;
+  /** k²·10^(60 − 2·kDecimals): the square root of (this·V) is k·√V·10^30. */
+  private readonly k2: bigint;
+  private readonly den: bigint;
+  private cachedSlot = -1;
+  private cachedRoot = 0n;
+  private cachedExact = true;
+
+  constructor(spec: { name: 'bbands'; period: number; k: string }, decimals: number, capacity: number) {
+    this.columns = columnNames(spec);
+    this.window = new Window(spec.period, true);
+    this.sums = new SumColumn(capacity);
+    this.squares = new SumColumn(capacity);
+    this.n = BigInt(spec.period);
+    const k = parseDecimal(spec.k)!;
+    this.k2 = k.int * k.int * pow10(2 * SCALE_DIGITS - 2 * k.decimals);
+    this.den = this.n * pow10(decimals);
+  }
+
+  step(slot: number, close: number): void {
+    const full = this.window.push(close);
+    this.sums.put(slot, full ? this.window.sum : undefined);
+    this.squares.put(slot, full ? this.window.squares : undefined);
+  }
+
+  render(column: number, slot: number): string | null {
+    const s = this.sums.get(slot);
+    if (s === undefined) return null;
+    // With S = Σx and Q = Σx² of the scaled closes, P = 10^decimals and V = n·Q − S²:
+    // middle = S/(nP), sd = √V/(nP), bands = (S ± k·√V)/(nP). Rounding half up at 30 places
+    // uses floor((u ± √z)/m) = floor((u ± isqrt(z))/m) (ceil for minus), with u, m integers.
+    const a2m = 2n * s * SCALE_BIG + this.den;
+    const m2 = 2n * this.den;
+    if (column === 1) return formatScaled(floorDiv(a2m, m2));
+    if (this.cachedSlot !== slot) {
+      const v = this.n * this.squares.get(slot)! - s * s;
+      const z = 4n * this.k2 * v;
+      this.cachedRoot = isqrt(z);
+      this.cachedExact = this.cachedRoot * this.cachedRoot === z;
+      this.cachedSlot = slot;
+    }
+    if (column === 2) return formatScaled(floorDiv(a2m + this.cachedRoot, m2));
+    const ceilRoot = this.cachedExact ? this.cachedRoot : this.cachedRoot + 1n;
+    return formatScaled(floorDiv(a2m - ceilRoot, m2));
+  }
+
+  save = () => this.window.save();
+  load = (state: EngineState) => {
+    this.window.load(state);
+    this.cachedSlot = -1;
+  };
+}
+
+class EmaEngine implements Engine {
+  readonly columns: string[];
+  private readonly decimals: number;
+  private readonly ema: Smoother;
+  private readonly x = new Fixed();
+  private readonly out: Float64Array;
+
+  constructor(spec: { name: 'ema'; period: number }, decimals: number, capacity: number) {
+    this.columns = columnNames(spec);
+    this.decimals = decimals;
+    this.ema = new Smoother(spec.period, 'ema');
+    this.out = new Float64Array(3 * capacity);
+  }
+
+  step(slot: number, close: number): void {
+    if (this.ema.push(placeScaled(this.x, close, this.decimals))) storeFixed(this.out, 3 * slot, this.ema.value);
+    else this.out[3 * slot] = NONE;
+  }
+
+  render(_column: number, slot: number): string | null {
+    return renderFixed(this.out, 3 * slot);
+  }
+
+  save = () => this.ema.save('');
+  load = (state: EngineState) => this.ema.load(state, '');
+}
+
+class MacdEngine implements Engine {
+  readonly columns: string[];
+  private readonly decimals: number;
+  private readonly fast: Smoother;
+  private readonly slow: Smoother;
+  private readonly signal: Smoother;
+  private readonly x = new Fixed();
+  private readonly macd = new Fixed();
+  private readonly hist = new Fixed();
+  /** Per slot: macd, signal, histogram limbs. */
+  private readonly out: Float64Array;
+
+  constructor(spec: { name: 'macd'; fast: number; slow: number; signal: number }, decimals: number, capacity: number) {
+    this.columns = columnNames(spec);
+    this.decimals = decimals;
+    this.fast = new Smoother(spec.fast, 'ema');
+    this.slow = new Smoother(spec.slow, 'ema');
+    this.signal = new Smoother(spec.signal, 'ema');
+    this.out = new Float64Array(9 * capacity);
+  }
+
+  step(slot: number, close: number): void {
+    const base = 9 * slot;
+    placeScaled(this.x, close, this.decimals);
+    this.fast.push(this.x);
+    if (!this.slow.push(this.x)) {
+      this.out[base] = NONE;
+      this.out[base + 3] = NONE;
+      this.out[base + 6] = NONE;
+      return;
+    }
+    // fast < slow, so the fast EMA is already running when the slow one starts.
+    subInto(this.macd, this.fast.value, this.slow.value);
+    storeFixed(this.out, base, this.macd);
+    if (this.signal.push(this.macd)) {
+      subInto(this.hist, this.macd, this.signal.value);
+      storeFixed(this.out, base + 3, this.signal.value);
+      storeFixed(this.out, base + 6, this.hist);
+    } else {
+      this.out[base + 3] = NONE;
+      this.out[base + 6] = NONE;
+    }
+  }
+
+  render(column: number, slot: number): string | null {
+    return renderFixed(this.out, 9 * slot + 3 * column);
+  }
+
+  save = () => ({ ...this.fast.save('fast_'), ...this.slow.save('slow_'), ...this.signal.save('signal_') });
+  load = (state: EngineState) => {
+    this.fast.load(state, 'fast_');
+    this.slow.load(state, 'slow_');
+    this.signal.load(state, 'signal_');
+  };
+}
+
+class RsiEngine implements Engine {
+  readonly columns: string[];
+  private readonly decimals: number;
+  private readonly gains: Smoother;
+  private readonly losses: Smoother;
+  private count = 0;
+  private prev = 0;
+  private readonly g = new Fixed();
+  private readonly l = new Fixed();
+  /** Per slot: average gain and average loss limbs; RSI = 100·G/(G+L) is divided out when rendered. */
+  private readonly out: Float64Array;
+
+  constructor(spec: { name: 'rsi'; period: number }, decimals: number, capacity: number) {
+    this.columns = columnNames(spec);
+    this.decimals = decimals;
+    this.gains = new Smoother(spec.period, 'wilder');
+    this.losses = new Smoother(spec.period, 'wilder');
+    this.out = new Float64Array(6 * capacity);
+  }
+
+  step(slot: number, close: number): void {
+    const base = 6 * slot;
+    if (this.count++ === 0) {
+      this.prev = close;
+      this.out[base] = NONE;
+      return;
+    }
+    const change = close - this.prev;
+    this.prev = close;
+    placeScaled(this.g, change > 0 ? change : 0, this.decimals);
+    placeScaled(this.l, change < 0 ? -change : 0, this.decimals);
+    this.losses.push(this.l);
+    if (this.gains.push(this.g)) {
+      storeFixed(this.out, base, this.gains.value);
+      storeFixed(this.out, base + 3, this.losses.value);
+    } else {
+      this.out[base] = NONE;
+    }
+  }
+
+  render(_column: number, slot: number): string | null {
+    const base = 6 * slot;
+    const h = this.out[base]!;
+    if (Number.isNaN(h)) return null;
+    const g = limbsToBigInt(h, this.out[base + 1]!, this.out[base + 2]!);
+    const l = limbsToBigInt(this.out[base + 3]!, this.out[base + 4]!, this.out[base + 5]!);
+    // No movement at all over the window: 0, as TA-Lib answers (TTR would give NaN).
+    if (g + l === 0n) return '0';
+    return formatScaled(divRoundHalfUp(100n * g * SCALE_BIG, g + l));
+  }
+
+  save = () => ({ count: str(this.count), prev: str(this.prev), ...this.gains.save('gain_'), ...this.losses.save('loss_') });
+  load = (state: EngineState) => {
+    this.count = num(state, 'count');
+    this.prev = num(state, 'prev');
+    this.gains.load(state, 'gain_');
+    this.losses.load(state, 'loss_');
+  };
+}
+
+class AtrEngine implements Engine {
+  readonly columns: string[];
+  private readonly decimals: number;
+  private readonly atr: Smoother;
+  private count = 0;
+  private prevClose = 0;
+  private readonly tr = new Fixed();
+  private readonly out: Float64Array;
+
+  constructor(spec: { name: 'atr'; period: number }, decimals: number, capacity: number) {
+    this.columns = columnNames(spec);
+    this.decimals = decimals;
+    this.atr = new Smoother(spec.period, 'wilder');
+    this.out = new Float64Array(3 * capacity);
+  }
+
+  step(slot: number, close: number, high: number, low: number): void {
+    if (this.count++ === 0) {
+      this.prevClose = close;
+      this.out[3 * slot] = NONE;
+      return;
+    }
+    const pc = this.prevClose;
+    this.prevClose = close;
+    let tr = high - low;
+    const hc = high > pc ? high - pc : pc - high;
+    const lc = low > pc ? low - pc : pc - low;
+    if (hc > tr) tr = hc;
+    if (lc > tr) tr = lc;
+    if (this.atr.push(placeScaled(this.tr, tr, this.decimals))) storeFixed(this.out, 3 * slot, this.atr.value);
+    else this.out[3 * slot] = NONE;
+  }
+
+  render(_column: number, slot: number): string | null {
+    return renderFixed(this.out, 3 * slot);
+  }
+
+  save = () => ({ count: str(this.count), prev_close: str(this.prevClose), ...this.atr.save('') });
+  load = (state: EngineState) => {
+    this.count = num(state, 'count');
+    this.prevClose = num(state, 'prev_close');
+    this.atr.load(state, '');
+  };
+}
+
+/** An engine for `spec` on closes scaled by 10^decimals, with room for `capacity` output slots. */
+export function createEngine(spec: IndicatorSpec, decimals: number, capacity: number): Engine {
+  switch (spec.name) {
+    case 'sma':
+      return new SmaEngine(spec, decimals, capacity);
+    case 'ema':
+      return new EmaEngine(spec, decimals, capacity);
+    case 'rsi':
+      return new RsiEngine(spec, decimals, capacity);
+    case 'macd':
+      return new MacdEngine(spec, decimals, capacity);
+    case 'bbands':
+      return new BbandsEngine(spec, decimals, capacity);
+    case 'atr':
+      return new AtrEngine(spec, decimals, capacity);
+  }
+}

@@ -1,0 +1,285 @@
+// The exact-number kernel behind the indicators (FAIL-002: no binary floating point in
+// the computation). Two representations, chosen for speed without giving up exactness:
+//
+// 1. Prices as scaled integers: a decimal with at most MAX_DECIMALS places, times 10^D,
+//    held in a double. Every such integer is below 2^53, so sums, differences and
+//    products computed here stay exact; ExactSum switches to BigInt before a sum could
+//    leave that range.
+// 2. Smoothed state (EMA, Wilder) as fixed point at 10^-30, an integer split into three
+//    base-10^12 limbs held in doubles: value = (h·10^24 + m·10^12 + l)·10^-30, with h
+//    signed and 0 ≤ m, l < 10^12. The one operation the recurrences need,
+//    round((s·a + mul·t) / d) for small integers a, mul, d, is long division limb by
+//    limb in which every intermediate is an integer below 2^53, hence exact.
+//
+// Doubles are used only as integers here; a double quotient is a first guess that is
+// corrected with an exact remainder. Division and square roots of the final outputs
+// (SMA, RSI, Bollinger) are done on BigInt when a value is rendered.
+
+/** Decimal places of the fixed-point state and of every rendered result that does not terminate earlier. */
+export const SCALE_DIGITS = 30;
+/** Base of one limb. */
+export const LIMB = 1e12;
+/** Most decimal places accepted in an input price. */
+export const MAX_DECIMALS = 8;
+/** Inputs must be strictly below this in absolute value (keeps every limb product below 2^53). */
+export const MAX_ABS_PRICE = 1_000_000;
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+const LIMB_BIG = 10n ** 12n;
+const LIMB2_BIG = 10n ** 24n;
+export const SCALE_BIG = 10n ** 30n;
+const SQRT_MAX_SAFE = 94_906_265; // floor(sqrt(2^53 - 1)): x·x is exact below this
+
+export const pow10 = (k: number): bigint => 10n ** BigInt(k);
+
+/** A fixed-point number at 10^-30 in three limbs (see the file comment). Mutable on purpose: the hot loops reuse instances. */
+export class Fixed {
+  h = 0;
+  m = 0;
+  l = 0;
+
+  set(h: number, m: number, l: number): this {
+    this.h = h;
+    this.m = m;
+    this.l = l;
+    return this;
+  }
+
+  copy(other: Fixed): this {
+    return this.set(other.h, other.m, other.l);
+  }
+
+  toBigInt(): bigint {
+    return limbsToBigInt(this.h, this.m, this.l);
+  }
+
+  static fromBigInt(v: bigint): Fixed {
+    const f = new Fixed();
+    // Floor division keeps m and l non-negative for negative values.
+    let l = v % LIMB_BIG;
+    let rest = v / LIMB_BIG;
+    if (l < 0n) {
+      l += LIMB_BIG;
+      rest -= 1n;
+    }
+    let m = rest % LIMB_BIG;
+    let h = rest / LIMB_BIG;
+    if (m < 0n) {
+      m += LIMB_BIG;
+      h -= 1n;
+    }
+    if (h > BigInt(MAX_SAFE) || h < -BigInt(MAX_SAFE)) throw new RangeError('fixed-point value out of range');
+    return f.set(Number(h), Number(m), Number(l));
+  }
+}
+
+export const limbsToBigInt = (h: number, m: number, l: number): bigint =>
+  BigInt(h) * LIMB2_BIG + BigInt(m) * LIMB_BIG + BigInt(l);
+
+/**
+ * Converts a scaled integer x·10^-decimals (decimals ≤ MAX_DECIMALS, |x·10^-decimals| < 2·MAX_ABS_PRICE)
+ * into `out` at 10^-30. Exact: for decimals ≤ 6 the value fits the top limb alone.
+ */
+export function placeScaled(out: Fixed, x: number, decimals: number): Fixed {
+  if (decimals <= 6) return out.set(x * POW10_NUM[6 - decimals]!, 0, 0);
+  const div = POW10_NUM[decimals - 6]!;
+  let top = Math.floor(x / div);
+  let rem = x - top * div;
+  if (rem < 0) {
+    top -= 1;
+    rem += div;
+  }
+  return out.set(top, rem * POW10_NUM[18 - decimals]!, 0);
+}
+
+const POW10_NUM: number[] = Array.from({ length: 16 }, (_, k) => 10 ** k);
+
+/** Adds `t` to `acc` limb-wise without normalising (used for seed sums of at most 1000 terms). */
+export function addUnnormalised(acc: Fixed, t: Fixed): void {
+  acc.h += t.h;
+  acc.m += t.m;
+  acc.l += t.l;
+}
+
+/**
+ * s ← round_half_up((s·a + mul·t) / d), exactly, for integers 0 ≤ a < d ≤ 1001, 1 ≤ mul ≤ 2, and s, t
+ * with non-negative lower limbs. Each step of the long division keeps its intermediate below
+ * 2^53; Math.floor of a double quotient can be one too high, and the remainder check corrects it.
+ */
+export function smoothInto(s: Fixed, a: number, mul: number, t: Fixed, d: number): void {
+  let x = s.h * a + mul * t.h;
+  let q = Math.floor(x / d);
+  let r = x - q * d;
+  if (r < 0) {
+    q -= 1;
+    r += d;
+  }
+  let h = q;
+  x = r * LIMB + s.m * a + mul * t.m;
+  q = Math.floor(x / d);
+  r = x - q * d;
+  if (r < 0) {
+    q -= 1;
+    r += d;
+  }
+  let m = q;
+  x = r * LIMB + s.l * a + mul * t.l;
+  q = Math.floor(x / d);
+  r = x - q * d;
+  if (r < 0) {
+    q -= 1;
+    r += d;
+  }
+  let l = q;
+  if (r + r >= d) l += 1;
+  while (l >= LIMB) {
+    l -= LIMB;
+    m += 1;
+  }
+  while (m >= LIMB) {
+    m -= LIMB;
+    h += 1;
+  }
+  s.h = h;
+  s.m = m;
+  s.l = l;
+}
+
+/** out ← a − b, exactly (normalised). */
+export function subInto(out: Fixed, a: Fixed, b: Fixed): void {
+  let l = a.l - b.l;
+  let m = a.m - b.m;
+  let h = a.h - b.h;
+  if (l < 0) {
+    l += LIMB;
+    m -= 1;
+  }
+  if (m < 0) {
+    m += LIMB;
+    h -= 1;
+  }
+  out.h = h;
+  out.m = m;
+  out.l = l;
+}
+
+/**
+ * An exact running sum of integers: a double while the sum stays within ±(2^53 − 1), BigInt
+ * from the first step that would leave that range on.
+ */
+export class ExactSum {
+  num = 0;
+  big: bigint | null = null;
+
+  add(x: number): void {
+    if (this.big === null) {
+      const s = this.num + x;
+      // A true sum beyond the safe range rounds to at least 2^53, so this test is exact.
+      if (s <= MAX_SAFE && s >= -MAX_SAFE) {
+        this.num = s;
+        return;
+      }
+      this.big = BigInt(this.num);
+    }
+    this.big += BigInt(x);
+  }
+
+  addSquare(x: number, sign: 1 | -1): void {
+    if (x < SQRT_MAX_SAFE && x > -SQRT_MAX_SAFE) {
+      this.add(sign * x * x);
+      return;
+    }
+    const sq = BigInt(x) * BigInt(x);
+    this.big = (this.big ?? BigInt(this.num)) + (sign === 1 ? sq : -sq);
+  }
+
+  value(): bigint {
+    return this.big ?? BigInt(this.num);
+  }
+
+  load(v: bigint): void {
+    if (v <= BigInt(MAX_SAFE) && v >= -BigInt(MAX_SAFE)) {
+      this.num = Number(v);
+      this.big = null;
+    } else {
+      this.num = 0;
+      this.big = v;
+    }
+  }
+}
+
+/** round_half_up(num / den) = floor((2·num + den) / (2·den)) for den > 0 (floor division, also for negative num). */
+export function divRoundHalfUp(num: bigint, den: bigint): bigint {
+  return floorDiv(2n * num + den, 2n * den);
+}
+
+export function floorDiv(a: bigint, b: bigint): bigint {
+  const q = a / b;
+  return (a % b !== 0n && (a < 0n) !== (b < 0n)) ? q - 1n : q;
+}
+
+/** floor(sqrt(z)) for z ≥ 0: Newton's method on BigInt from a double first guess. */
+export function isqrt(z: bigint): bigint {
+  if (z < 0n) throw new RangeError('isqrt of a negative number');
+  if (z < 2n) return z;
+  // A guess at or above the root makes Newton's iteration decrease monotonically to floor(sqrt(z)).
+  const bits = z.toString(2).length;
+  // sqrt of the double is within a relative 2^-52 of the root; 1e-14 of headroom puts the guess above it.
+  let x = bits <= 1000 ? BigInt(Math.ceil(Math.sqrt(Number(z)) * (1 + 1e-14))) + 1n : 1n << BigInt((bits >> 1) + 1);
+  for (;;) {
+    const y = (x + z / x) >> 1n;
+    if (y >= x) return x;
+    x = y;
+  }
+}
+
+/** Renders v·10^-scale as a plain decimal string: no exponent, no trailing fractional zeros. */
+export function formatScaled(v: bigint, scale: number = SCALE_DIGITS): string {
+  const negative = v < 0n;
+  let digits = (negative ? -v : v).toString();
+  if (scale > 0) {
+    if (digits.length <= scale) digits = '0'.repeat(scale - digits.length + 1) + digits;
+    const cut = digits.length - scale;
+    let frac = digits.slice(cut);
+    let end = frac.length;
+    while (end > 0 && frac.charCodeAt(end - 1) === 48) end -= 1;
+    frac = frac.slice(0, end);
+    digits = frac.length > 0 ? `${digits.slice(0, cut)}.${frac}` : digits.slice(0, cut);
+  }
+  if (digits === '0') return '0';
+  return negative ? `-${digits}` : digits;
+}
+
+const DECIMAL_RE = /^([+-]?)(\d+)(?:\.(\d+))?$/;
+
+/** A parsed decimal: value = int·10^-decimals, with trailing fractional zeros dropped. */
+export interface ParsedDecimal {
+  int: bigint;
+  decimals: number;
+}
+
+/** Parses a plain decimal string ("12", "-0.0625", "3.10"); undefined if it is not one. */
+export function parseDecimal(text: string): ParsedDecimal | undefined {
+  const m = DECIMAL_RE.exec(text.trim());
+  if (m === null) return undefined;
+  let frac = m[3] ?? '';
+  let end = frac.length;
+  while (end > 0 && frac.charCodeAt(end - 1) === 48) end -= 1;
+  frac = frac.slice(0, end);
+  const int = BigInt(`${m[2]!}${frac}`);
+  return { int: m[1] === '-' ? -int : int, decimals: frac.length };
+}
+
+/** Why a price cannot be used, or undefined when it can. */
+export function priceProblem(p: ParsedDecimal | undefined): string | undefined {
+  if (p === undefined) return 'is not a plain decimal number';
+  if (p.decimals > MAX_DECIMALS) return `has more than ${MAX_DECIMALS} decimal places`;
+  const limit = BigInt(MAX_ABS_PRICE) * pow10(p.decimals);
+  if (p.int >= limit || p.int <= -limit) return `is out of range (|value| must be below ${MAX_ABS_PRICE})`;
+  return undefined;
+}
+
+/** p rescaled to `decimals` places (≥ p.decimals) as a double; exact because |value| < 10^6 and decimals ≤ 8. */
+export function scaledNumber(p: ParsedDecimal, decimals: number): number {
+  return Number(p.int * pow10(decimals - p.decimals));
+}
