@@ -48,13 +48,6 @@ export function testEnv(extra: Record<string, string> = {}): Record<string, stri
     RATE_LIMIT_REGISTER: '100000/60',
     RATE_LIMIT_REFRESH_IP: '100000/60',
     RATE_LIMIT_REFRESH_SESSION: '100000/60',
-    // Rate limits high enough that tests registering and logging in many users from
-    // 127.0.0.1 are not throttled; rate-limit tests pass small ones (FAIL-014).
-    RATE_LIMIT_PUBLIC: '100000/60',
-    RATE_LIMIT_LOGIN: '100000/60',
-    RATE_LIMIT_REGISTER: '100000/60',
-    RATE_LIMIT_REFRESH_IP: '100000/60',
-    RATE_LIMIT_REFRESH_SESSION: '100000/60',
     // Building a second app in one file (PGlite start-up compiles WASM) blocks the event
     // loop for seconds, which would make the first app shed load; load-shedding tests
     // set their own threshold.
