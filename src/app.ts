@@ -9,8 +9,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import type { Config } from './config.ts';
+import { registerAuth } from './modules/auth/index.ts';
 import { createHealthService, healthRoutes, type ComponentCheck } from './modules/health/index.ts';
-import { registerLimits } from './modules/quotas/index.ts';
 import { systemClock, type Clock } from './platform/clock.ts';
 import type { Database } from './platform/db/index.ts';
 import { registerErrorHandling } from './platform/http/errors.ts';
@@ -70,9 +70,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     },
     { eventLoopDelayMs: metrics.eventLoopDelayMs, heapUsedBytes: () => process.memoryUsage().heapUsed },
   );
-  // Rate limits and quotas (FAIL-014, FAIL-007): before any route, since they hook every
-  // route as it is added. Modules take `limits.limiters` / `limits.usage` from here.
-  registerLimits(app, { config, redis, logger, clock: deps.clock ?? systemClock });
 
   await app.register(helmet, { global: true });
   await app.register(cors, {
@@ -91,6 +88,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
 
+  // --- auth (accounts, sessions, tokens): first, since it produces `auth.guards` for every
+  // other module and the admin check of the health routes.
+  const auth = await registerAuth(app, { config, logger, db, redis, clock: deps.clock ?? systemClock });
+
   const checks: ComponentCheck[] = [
     { name: 'database', critical: true, check: async () => void (await db.query('SELECT 1')) },
   ];
@@ -102,7 +103,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     metrics,
     healthToken: config.healthToken,
     metricsToken: config.metricsToken,
-    isAdmin: () => Promise.resolve(false),
+    isAdmin: auth.isAdmin,
   });
 
   app.addHook('onClose', (_instance, done) => {

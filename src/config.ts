@@ -23,12 +23,6 @@ export interface TierLimits {
   templates: number;
 }
 
-/** A request rate limit: `points` requests per `durationSeconds`, per key (IP, session …). */
-export interface RateLimitSpec {
-  points: number;
-  durationSeconds: number;
-}
-
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type MarketDataProvider = (typeof PROVIDERS)[number];
 
@@ -120,6 +114,11 @@ export function loadConfig(env: Env = process.env) {
     throw new ConfigError(adminEmail === undefined ? 'ADMIN_EMAIL' : 'ADMIN_PASSWORD', 'ADMIN_EMAIL and ADMIN_PASSWORD must be set together');
   }
 
+  const jwtKeysFromEnv = r.str('JWT_KEYS');
+  if (jwtKeysFromEnv !== undefined && r.str('JWT_KEYS_FILE') !== undefined) {
+    throw new ConfigError('JWT_KEYS_FILE', 'set JWT_KEYS or JWT_KEYS_FILE, not both');
+  }
+
   const tierLimits = (tier: 'FREE' | 'PRO', defaults: TierLimits): TierLimits => ({
     requestsPerDay: r.int(`${tier}_REQUESTS_PER_DAY`, defaults.requestsPerDay, 1),
     alerts: r.int(`${tier}_ALERTS`, defaults.alerts, 0),
@@ -127,18 +126,6 @@ export function loadConfig(env: Env = process.env) {
     wsConnections: r.int(`${tier}_WS_CONNECTIONS`, defaults.wsConnections, 0),
     templates: r.int(`${tier}_TEMPLATES`, defaults.templates, 0),
   });
-
-  // Rate limits read as `<requests>/<seconds>`, e.g. RATE_LIMIT_LOGIN=20/60 (FAIL-014).
-  const rate = (name: string, points: number, durationSeconds: number): RateLimitSpec => {
-    const value = r.raw(name);
-    if (value === undefined) return Object.freeze({ points, durationSeconds });
-    const match = /^(\d{1,9})\/(\d{1,7})$/.exec(value);
-    const parsed = match === null ? undefined : { points: Number(match[1]), durationSeconds: Number(match[2]) };
-    if (parsed === undefined || parsed.points < 1 || parsed.durationSeconds < 1 || parsed.durationSeconds > 31 * 86_400) {
-      throw new ConfigError(name, `must be <requests>/<seconds> (requests >= 1, 1-${31 * 86_400} s), e.g. "${points}/${durationSeconds}", got "${value}"`);
-    }
-    return Object.freeze(parsed);
-  };
 
   const config = {
     host: r.str('HOST') ?? '127.0.0.1',
@@ -166,6 +153,17 @@ export function loadConfig(env: Env = process.env) {
     refreshTokenTtl: r.int('REFRESH_TOKEN_TTL', 30 * 24 * 3600, 60),
     refreshIdleTimeout: r.int('REFRESH_IDLE_TIMEOUT', 7 * 24 * 3600, 60),
     refreshReuseGrace: r.int('REFRESH_REUSE_GRACE', 10, 0, 300),
+    /** argon2id cost (FAIL-015 makes guessing slow too); never below OWASP's minimum m=19456 KiB, t=2, p=1. */
+    argon2MemoryKib: r.int('ARGON2_MEMORY_KIB', 19_456, 19_456, 4_194_304),
+    argon2TimeCost: r.int('ARGON2_TIME_COST', 2, 2, 100),
+    argon2Parallelism: r.int('ARGON2_PARALLELISM', 1, 1, 16),
+    /** Login throttling (FAIL-015): consecutive failures per (email, IP) before a block, growing delays. */
+    loginMaxConsecutiveFailures: r.int('LOGIN_MAX_CONSECUTIVE_FAILURES', 5, 1, 1000),
+    loginFailureWindowSeconds: r.int('LOGIN_FAILURE_WINDOW_SECONDS', 3600, 1),
+    loginBlockSeconds: r.int('LOGIN_BLOCK_SECONDS', 60, 1),
+    loginBlockMaxSeconds: r.int('LOGIN_BLOCK_MAX_SECONDS', 3600, 1),
+    loginFailuresPerEmailPerHour: r.int('LOGIN_FAILURES_PER_EMAIL_PER_HOUR', 100, 1),
+    loginFailuresPerIpPerDay: r.int('LOGIN_FAILURES_PER_IP_PER_DAY', 100, 1),
     jwtKeys: r.str('JWT_KEYS'),
     jwtKeysFile: r.str('JWT_KEYS_FILE'),
     jwtIssuer: r.str('JWT_ISSUER') ?? 'financehub',
@@ -184,16 +182,10 @@ export function loadConfig(env: Env = process.env) {
       free: Object.freeze(tierLimits('FREE', { requestsPerDay: 10_000, alerts: 10, watchlistSymbols: 20, wsConnections: 2, templates: 5 })),
       pro: Object.freeze(tierLimits('PRO', { requestsPerDay: 200_000, alerts: 200, watchlistSymbols: 500, wsConnections: 10, templates: 100 })),
     }),
-    /** Request rate limits (FAIL-014, S-013); Redis-backed when REDIS_URL is set. */
-    rateLimits: Object.freeze({
-      /** Every request without a valid principal, per IP (/health/live exempt). */
-      public: rate('RATE_LIMIT_PUBLIC', 300, 60),
-      login: rate('RATE_LIMIT_LOGIN', 20, 60),
-      register: rate('RATE_LIMIT_REGISTER', 10, 3600),
-      refreshIp: rate('RATE_LIMIT_REFRESH_IP', 60, 60),
-      refreshSession: rate('RATE_LIMIT_REFRESH_SESSION', 10, 60),
-    }),
   };
+  if (config.loginBlockMaxSeconds < config.loginBlockSeconds) {
+    throw new ConfigError('LOGIN_BLOCK_MAX_SECONDS', `must not be less than LOGIN_BLOCK_SECONDS (${config.loginBlockSeconds})`);
+  }
   if (config.marketDataProvider === 'finnhub' && config.finnhubApiKey === undefined) {
     throw new ConfigError('FINNHUB_API_KEY', 'is required when MARKET_DATA_PROVIDER=finnhub');
   }

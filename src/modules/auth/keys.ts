@@ -1,0 +1,242 @@
+// Signing keys for access tokens (EdDSA/Ed25519, each with a `kid`). Two sources:
+//  - the database (default): a key is generated on first start; `financehub keys rotate`
+//    adds a new one and retires the previous, which keeps verifying until every token it
+//    signed has expired;
+//  - JWT_KEYS / JWT_KEYS_FILE: a JWK Set of private keys; the first signs, all verify.
+// Running instances reload the database keys periodically and when a token names a kid
+// they do not know, so a rotation reaches every instance without a restart.
+import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import type { Clock } from '../../platform/clock.ts';
+import type { Database, Queryable } from '../../platform/db/index.ts';
+import type { Logger } from '../../platform/logger.ts';
+
+export const SIGNING_ALGORITHMS = ['EdDSA', 'ES256'] as const;
+export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
+
+/** How often running instances re-read database keys; also part of a retired key's grace. */
+export const KEY_RELOAD_INTERVAL_MS = 60_000;
+const UNKNOWN_KID_RELOAD_MIN_MS = 5_000;
+
+export interface KeyRecord {
+  kid: string;
+  alg: SigningAlgorithm;
+  privateJwk: JWK;
+  publicJwk: JWK;
+  createdAt: Date;
+  retiredAt: Date | null;
+}
+
+interface LoadedKey {
+  record: KeyRecord;
+  privateKey: CryptoKey;
+  publicKey: CryptoKey;
+}
+
+export class KeyConfigError extends Error {
+  override name = 'KeyConfigError';
+}
+
+function publicPart(jwk: JWK): JWK {
+  const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, oth: _oth, k: _k, ...rest } = jwk;
+  return rest;
+}
+
+/** Parses JWT_KEYS (or the file's content): `{"keys":[{kty,crv,x,[y],d,kid,alg}, ...]}`. */
+export function parseKeySet(text: string, variable: string): KeyRecord[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new KeyConfigError(`${variable}: is not valid JSON (expected {"keys":[...]})`);
+  }
+  const keys = (parsed as { keys?: unknown }).keys;
+  if (!Array.isArray(keys) || keys.length === 0) throw new KeyConfigError(`${variable}: must be {"keys":[...]} with at least one key`);
+  const seen = new Set<string>();
+  return keys.map((raw, i) => {
+    const jwk = raw as JWK;
+    const where = `${variable}: key ${i}`;
+    if (typeof jwk.kid !== 'string' || jwk.kid === '') throw new KeyConfigError(`${where} needs a "kid"`);
+    if (seen.has(jwk.kid)) throw new KeyConfigError(`${where}: duplicate kid "${jwk.kid}"`);
+    seen.add(jwk.kid);
+    if (!(SIGNING_ALGORITHMS as readonly string[]).includes(jwk.alg ?? '')) {
+      throw new KeyConfigError(`${where}: "alg" must be one of ${SIGNING_ALGORITHMS.join(', ')}`);
+    }
+    if (typeof jwk.d !== 'string') throw new KeyConfigError(`${where}: must be a private key (with "d")`);
+    return { kid: jwk.kid, alg: jwk.alg as SigningAlgorithm, privateJwk: jwk, publicJwk: publicPart(jwk), createdAt: new Date(0), retiredAt: null };
+  });
+}
+
+export async function generateKeyRecord(alg: SigningAlgorithm, now: Date): Promise<KeyRecord> {
+  const { privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}) });
+  const kid = randomUUID();
+  const privateJwk = { ...(await exportJWK(privateKey)), kid, alg, use: 'sig' };
+  return { kid, alg, privateJwk, publicJwk: publicPart(privateJwk), createdAt: now, retiredAt: null };
+}
+
+interface KeyDbRow {
+  kid: string;
+  alg: SigningAlgorithm;
+  private_jwk: JWK;
+  public_jwk: JWK;
+  created_at: Date;
+  retired_at: Date | null;
+}
+
+const toRecord = (row: KeyDbRow): KeyRecord => ({
+  kid: row.kid,
+  alg: row.alg,
+  privateJwk: row.private_jwk,
+  publicJwk: row.public_jwk,
+  createdAt: row.created_at,
+  retiredAt: row.retired_at,
+});
+
+export function createKeysRepository(db: Database) {
+  const all = async (q: Queryable): Promise<KeyRecord[]> => {
+    const { rows } = await q.query<KeyDbRow>(
+      'SELECT kid, alg, private_jwk, public_jwk, created_at, retired_at FROM jwt_keys ORDER BY created_at DESC, kid',
+    );
+    return rows.map(toRecord);
+  };
+  const insert = (q: Queryable, key: KeyRecord) =>
+    q.query('INSERT INTO jwt_keys (kid, alg, private_jwk, public_jwk, created_at) VALUES ($1, $2, $3, $4, $5)', [
+      key.kid,
+      key.alg,
+      JSON.stringify(key.privateJwk),
+      JSON.stringify(key.publicJwk),
+      key.createdAt,
+    ]);
+  const lock = (q: Queryable) => q.query(`SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':financehub:jwt_keys'))`);
+  return {
+    all: () => all(db),
+    /** Generates the first key unless one exists; the lock makes concurrent starts agree. */
+    ensureOne: (generate: () => Promise<KeyRecord>) =>
+      db.transaction(async (tx) => {
+        await lock(tx);
+        const existing = await all(tx);
+        if (existing.some((k) => k.retiredAt === null)) return existing;
+        await insert(tx, await generate());
+        return all(tx);
+      }),
+    /** Adds a new signing key and retires the others (they keep verifying for a while). */
+    rotate: (key: KeyRecord) =>
+      db.transaction(async (tx) => {
+        await lock(tx);
+        await tx.query('UPDATE jwt_keys SET retired_at = $1 WHERE retired_at IS NULL', [key.createdAt]);
+        await insert(tx, key);
+        return all(tx);
+      }),
+  };
+}
+
+export interface KeyStoreOptions {
+  db: Database;
+  clock: Clock;
+  logger: Logger;
+  accessTokenTtlSeconds: number;
+  jwtKeys: string | undefined;
+  jwtKeysFile: string | undefined;
+}
+
+export interface KeyStore {
+  readonly source: 'database' | 'environment';
+  signingKey: () => { kid: string; alg: SigningAlgorithm; key: CryptoKey };
+  /** The public key for a kid while it still verifies; reloads once on an unknown kid. */
+  verificationKey: (kid: string) => Promise<{ alg: SigningAlgorithm; key: CryptoKey } | undefined>;
+  jwks: () => { keys: JWK[] };
+  reload: () => Promise<void>;
+  close: () => void;
+}
+
+export async function createKeyStore(options: KeyStoreOptions): Promise<KeyStore> {
+  const { db, clock, logger } = options;
+  const repo = createKeysRepository(db);
+  const source = options.jwtKeys !== undefined || options.jwtKeysFile !== undefined ? 'environment' : 'database';
+  // A retired key verifies for one token lifetime after retirement, plus the time an
+  // instance may take to notice the rotation and stop signing with it.
+  const verifyGraceMs = options.accessTokenTtlSeconds * 1000 + KEY_RELOAD_INTERVAL_MS;
+
+  let keys: LoadedKey[] = [];
+  const load = async (records: KeyRecord[]) => {
+    const loaded: LoadedKey[] = [];
+    for (const record of records) {
+      const existing = keys.find((k) => k.record.kid === record.kid);
+      if (existing !== undefined) {
+        loaded.push({ ...existing, record });
+        continue;
+      }
+      loaded.push({
+        record,
+        privateKey: (await importJWK(record.privateJwk, record.alg)) as CryptoKey,
+        publicKey: (await importJWK(record.publicJwk, record.alg)) as CryptoKey,
+      });
+    }
+    keys = loaded;
+  };
+
+  if (source === 'environment') {
+    let text = options.jwtKeys;
+    const variable = text !== undefined ? 'JWT_KEYS' : 'JWT_KEYS_FILE';
+    if (text === undefined && options.jwtKeysFile !== undefined) {
+      try {
+        text = readFileSync(options.jwtKeysFile, 'utf8');
+      } catch (err) {
+        throw new KeyConfigError(`JWT_KEYS_FILE: cannot read ${options.jwtKeysFile}: ${(err as Error).message}`);
+      }
+    }
+    try {
+      await load(parseKeySet(text ?? '', variable));
+    } catch (err) {
+      if (err instanceof KeyConfigError) throw err;
+      throw new KeyConfigError(`${variable}: a key could not be imported: ${(err as Error).message}`);
+    }
+  } else {
+    const records = await repo.ensureOne(async () => {
+      logger.info({ event: 'signing_key_generated' }, 'generated the first access-token signing key');
+      return generateKeyRecord('EdDSA', clock.now());
+    });
+    await load(records);
+  }
+
+  const stillVerifies = (k: LoadedKey) => k.record.retiredAt === null || k.record.retiredAt.getTime() + verifyGraceMs > clock.now().getTime();
+
+  let lastReload = clock.now().getTime();
+  const reload = async () => {
+    if (source !== 'database') return;
+    lastReload = clock.now().getTime();
+    await load(await repo.all());
+  };
+  const timer =
+    source === 'database'
+      ? setInterval(() => {
+          reload().catch((err: unknown) => logger.warn({ err, event: 'signing_keys_reload_failed' }, 'could not reload signing keys'));
+        }, KEY_RELOAD_INTERVAL_MS)
+      : undefined;
+  timer?.unref();
+
+  return {
+    source,
+    signingKey: () => {
+      // Database keys: the newest unretired one; environment keys: the first listed.
+      const active = keys.find((k) => k.record.retiredAt === null) ?? keys[0];
+      if (active === undefined) throw new Error('no signing key loaded');
+      return { kid: active.record.kid, alg: active.record.alg, key: active.privateKey };
+    },
+    verificationKey: async (kid) => {
+      let found = keys.find((k) => k.record.kid === kid);
+      if (found === undefined && source === 'database' && clock.now().getTime() - lastReload >= UNKNOWN_KID_RELOAD_MIN_MS) {
+        await reload();
+        found = keys.find((k) => k.record.kid === kid);
+      }
+      if (found === undefined || !stillVerifies(found)) return undefined;
+      return { alg: found.record.alg, key: found.publicKey };
+    },
+    jwks: () => ({ keys: keys.filter(stillVerifies).map((k) => k.record.publicJwk) }),
+    reload,
+    close: () => {
+      if (timer !== undefined) clearInterval(timer);
+    },
+  };
+}

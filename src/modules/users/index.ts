@@ -1,0 +1,11 @@
+export { createUsersRepository, type UsersRepository, type UserRow, type UserPatch } from './users.repository.ts';
+export { createUsersService, normaliseEmail, isValidEmail, type User, type UsersService } from './users.service.ts';
+export {
+  createPasswordHasher,
+  assertAcceptablePassword,
+  OWASP_MINIMUM,
+  PASSWORD_MIN_LENGTH,
+  PASSWORD_MAX_LENGTH,
+  type PasswordHasher,
+  type HashCost,
+} from './password.ts';

@@ -1,0 +1,96 @@
+// Password policy and hashing. argon2id through @node-rs/argon2 at no less than OWASP's
+// minimum (m=19456 KiB, t=2, p=1: config refuses lower values); strength by zxcvbn-ts with
+// the common and English dictionaries, loaded once on first use since they are large.
+import { hash, verify, type Algorithm } from '@node-rs/argon2';
+import { badRequest, type FieldProblem } from '../../platform/errors.ts';
+
+export interface HashCost {
+  memoryKib: number;
+  timeCost: number;
+  parallelism: number;
+}
+
+export const OWASP_MINIMUM: HashCost = { memoryKib: 19_456, timeCost: 2, parallelism: 1 };
+
+export const PASSWORD_MIN_LENGTH = 10;
+export const PASSWORD_MAX_LENGTH = 1024;
+export const PASSWORD_MIN_SCORE = 3;
+
+export interface PasswordHasher {
+  hash: (password: string) => Promise<string>;
+  /** False for a wrong password or a malformed hash; never throws on user input. */
+  verify: (passwordHash: string, password: string) => Promise<boolean>;
+  /** Spends the same work as a real verification, for callers with no user (FAIL-010). */
+  verifyDummy: (password: string) => Promise<void>;
+}
+
+export function createPasswordHasher(cost: HashCost): PasswordHasher {
+  if (cost.memoryKib < OWASP_MINIMUM.memoryKib || cost.timeCost < OWASP_MINIMUM.timeCost || cost.parallelism < 1) {
+    throw new Error('argon2 cost below the OWASP minimum');
+  }
+  const options = {
+    // Algorithm.Argon2id; a const enum, which type stripping cannot read by name.
+    algorithm: 2 as Algorithm,
+    memoryCost: cost.memoryKib,
+    timeCost: cost.timeCost,
+    parallelism: cost.parallelism,
+  };
+  let dummy: Promise<string> | undefined;
+  const doVerify = async (passwordHash: string, password: string): Promise<boolean> => {
+    try {
+      return await verify(passwordHash, password);
+    } catch {
+      // A malformed stored hash must not turn a login into a 500 that tells users apart.
+      return false;
+    }
+  };
+  return {
+    hash: (password) => hash(password, options),
+    verify: doVerify,
+    verifyDummy: async (password) => {
+      dummy ??= hash('financehub-dummy-password-for-timing', options);
+      await doVerify(await dummy, password);
+    },
+  };
+}
+
+type Zxcvbn = (password: string, userInputs?: string[]) => { score: number; feedback: { warning: string | null; suggestions: string[] } };
+let strengthChecker: Promise<Zxcvbn> | undefined;
+
+/** Loads zxcvbn-ts and its dictionaries once, on first use. */
+function loadStrengthChecker(): Promise<Zxcvbn> {
+  strengthChecker ??= (async () => {
+    const [core, common, en] = await Promise.all([
+      import('@zxcvbn-ts/core'),
+      import('@zxcvbn-ts/language-common'),
+      import('@zxcvbn-ts/language-en'),
+    ]);
+    core.zxcvbnOptions.setOptions({
+      dictionary: { ...common.dictionary, ...en.dictionary },
+      graphs: common.adjacencyGraphs,
+      translations: en.translations,
+      // Matching is superlinear; the first 256 characters decide the score of longer ones.
+      maxLength: 256,
+    });
+    return (password, userInputs) => core.zxcvbn(password, userInputs);
+  })();
+  return strengthChecker;
+}
+
+/** Throws a 400 `weak_password` (or `validation_failed` for length) naming the problem. */
+export async function assertAcceptablePassword(password: string, userInputs: string[] = []): Promise<void> {
+  const problems: FieldProblem[] = [];
+  const length = [...password].length;
+  if (length < PASSWORD_MIN_LENGTH || length > PASSWORD_MAX_LENGTH) {
+    problems.push({ field: 'body.password', message: `must be ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters` });
+    throw badRequest('validation_failed', problems.map((p) => `${p.field}: ${p.message}`).join('; '), problems);
+  }
+  const zxcvbn = await loadStrengthChecker();
+  const result = zxcvbn(password, userInputs);
+  if (result.score < PASSWORD_MIN_SCORE) {
+    const hint = [result.feedback.warning, ...result.feedback.suggestions].filter((s): s is string => Boolean(s)).join(' ');
+    throw badRequest('weak_password', `The password is too easy to guess.${hint === '' ? '' : ` ${hint}`}`, [
+      { field: 'body.password', message: 'is too easy to guess' },
+    ]);
+  }
+}

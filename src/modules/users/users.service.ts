@@ -1,0 +1,113 @@
+// Accounts: registration with a normalised, validated email and a strong password,
+// the admin bootstrap, and the reads/updates the admin module builds on. Knows no HTTP.
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../../platform/clock.ts';
+import { badRequest, conflict } from '../../platform/errors.ts';
+import type { Role, Tier } from '../../platform/http/principal.ts';
+import type { Logger } from '../../platform/logger.ts';
+import { assertAcceptablePassword, type PasswordHasher } from './password.ts';
+import type { UserPatch, UserRow, UsersRepository } from './users.repository.ts';
+
+export interface User {
+  id: string;
+  email: string;
+  role: Role;
+  tier: Tier;
+  disabled: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export const EMAIL_MAX_LENGTH = 254;
+// Deliberately plain: one @, a dot in the domain, no spaces or control characters.
+const EMAIL_PATTERN = /^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+\.[^\s@\p{Cc}]+$/u;
+
+/** Trim and lower-case: the one spelling stored, looked up and throttled by. */
+export function normaliseEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+export function isValidEmail(normalised: string): boolean {
+  return normalised.length <= EMAIL_MAX_LENGTH && EMAIL_PATTERN.test(normalised);
+}
+
+export function toUser(row: UserRow): User {
+  return {
+    id: row.id,
+    email: row.email,
+    role: row.role,
+    tier: row.tier,
+    disabled: row.disabled,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export interface UsersServiceDeps {
+  repo: UsersRepository;
+  hasher: PasswordHasher;
+  clock: Clock;
+  logger: Logger;
+}
+
+export function createUsersService(deps: UsersServiceDeps) {
+  const { repo, hasher, clock } = deps;
+
+  const validEmail = (raw: string): string => {
+    const email = normaliseEmail(raw);
+    if (!isValidEmail(email)) {
+      throw badRequest('invalid_email', 'The email address is not valid.', [{ field: 'body.email', message: 'is not a valid email address' }]);
+    }
+    return email;
+  };
+
+  const create = async (input: { email: string; password: string; role?: Role; tier?: Tier }): Promise<User> => {
+    const email = validEmail(input.email);
+    await assertAcceptablePassword(input.password, [email, email.split('@')[0] ?? '']);
+    const passwordHash = await hasher.hash(input.password);
+    const row = await repo.insert({
+      id: randomUUID(),
+      email,
+      passwordHash,
+      role: input.role ?? 'user',
+      tier: input.tier ?? 'free',
+      now: clock.now(),
+    });
+    if (row === null) throw conflict('email_taken', 'An account with this email already exists.');
+    return toUser(row);
+  };
+
+  return {
+    normaliseEmail,
+    /** Registration: 400 for a bad email or weak password, 409 `email_taken`. */
+    register: (input: { email: string; password: string }) => create(input),
+    create,
+    /** Creates the admin from ADMIN_EMAIL/ADMIN_PASSWORD unless that email already exists. */
+    ensureAdmin: async (email: string, password: string): Promise<{ created: boolean; user: User }> => {
+      const existing = await repo.findByEmail(validEmail(email));
+      if (existing !== null) return { created: false, user: toUser(existing) };
+      try {
+        return { created: true, user: await create({ email, password, role: 'admin' }) };
+      } catch (err) {
+        // Another instance starting at the same moment created it first.
+        const again = await repo.findByEmail(normaliseEmail(email));
+        if (again !== null) return { created: false, user: toUser(again) };
+        throw err;
+      }
+    },
+    /** The row with its hash, for the login path only. */
+    findForLogin: (email: string): Promise<UserRow | null> => repo.findByEmail(normaliseEmail(email)),
+    getById: async (id: string): Promise<User | null> => {
+      const row = await repo.findById(id);
+      return row === null ? null : toUser(row);
+    },
+    list: async (limit: number, after?: { createdAt: Date; id: string }): Promise<User[]> => (await repo.list(limit, after)).map(toUser),
+    /** Role/tier/disabled change; the caller revokes sessions and records the security event. */
+    update: async (id: string, patch: UserPatch): Promise<User | null> => {
+      const row = await repo.update(id, patch, clock.now());
+      return row === null ? null : toUser(row);
+    },
+  };
+}
+
+export type UsersService = ReturnType<typeof createUsersService>;
