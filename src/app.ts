@@ -11,6 +11,7 @@ import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import type { Config } from './config.ts';
 import { registerAuth } from './modules/auth/index.ts';
 import { createHealthService, healthRoutes, type ComponentCheck } from './modules/health/index.ts';
+import { registerLimits } from './modules/quotas/index.ts';
 import { systemClock, type Clock } from './platform/clock.ts';
 import type { Database } from './platform/db/index.ts';
 import { registerErrorHandling } from './platform/http/errors.ts';
@@ -70,6 +71,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     },
     { eventLoopDelayMs: metrics.eventLoopDelayMs, heapUsedBytes: () => process.memoryUsage().heapUsed },
   );
+  // Rate limits and quotas (FAIL-014, FAIL-007): before any route, since they hook every
+  // route as it is added. Modules take `limits.limiters` / `limits.usage` from here.
+  registerLimits(app, { config, redis, logger, clock: deps.clock ?? systemClock });
 
   await app.register(helmet, { global: true });
   await app.register(cors, {

@@ -23,6 +23,12 @@ export interface TierLimits {
   templates: number;
 }
 
+/** A request rate limit: `points` requests per `durationSeconds`, per key (IP, session …). */
+export interface RateLimitSpec {
+  points: number;
+  durationSeconds: number;
+}
+
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type MarketDataProvider = (typeof PROVIDERS)[number];
 
@@ -127,6 +133,18 @@ export function loadConfig(env: Env = process.env) {
     templates: r.int(`${tier}_TEMPLATES`, defaults.templates, 0),
   });
 
+  // Rate limits read as `<requests>/<seconds>`, e.g. RATE_LIMIT_LOGIN=20/60 (FAIL-014).
+  const rate = (name: string, points: number, durationSeconds: number): RateLimitSpec => {
+    const value = r.raw(name);
+    if (value === undefined) return Object.freeze({ points, durationSeconds });
+    const match = /^(\d{1,9})\/(\d{1,7})$/.exec(value);
+    const parsed = match === null ? undefined : { points: Number(match[1]), durationSeconds: Number(match[2]) };
+    if (parsed === undefined || parsed.points < 1 || parsed.durationSeconds < 1 || parsed.durationSeconds > 31 * 86_400) {
+      throw new ConfigError(name, `must be <requests>/<seconds> (requests >= 1, 1-${31 * 86_400} s), e.g. "${points}/${durationSeconds}", got "${value}"`);
+    }
+    return Object.freeze(parsed);
+  };
+
   const config = {
     host: r.str('HOST') ?? '127.0.0.1',
     port: r.int('PORT', 3000, 0, 65535),
@@ -181,6 +199,15 @@ export function loadConfig(env: Env = process.env) {
     tiers: Object.freeze({
       free: Object.freeze(tierLimits('FREE', { requestsPerDay: 10_000, alerts: 10, watchlistSymbols: 20, wsConnections: 2, templates: 5 })),
       pro: Object.freeze(tierLimits('PRO', { requestsPerDay: 200_000, alerts: 200, watchlistSymbols: 500, wsConnections: 10, templates: 100 })),
+    }),
+    /** Request rate limits (FAIL-014, S-013); Redis-backed when REDIS_URL is set. */
+    rateLimits: Object.freeze({
+      /** Every request without a valid principal, per IP (/health/live exempt). */
+      public: rate('RATE_LIMIT_PUBLIC', 300, 60),
+      login: rate('RATE_LIMIT_LOGIN', 20, 60),
+      register: rate('RATE_LIMIT_REGISTER', 10, 3600),
+      refreshIp: rate('RATE_LIMIT_REFRESH_IP', 60, 60),
+      refreshSession: rate('RATE_LIMIT_REFRESH_SESSION', 10, 60),
     }),
   };
   if (config.loginBlockMaxSeconds < config.loginBlockSeconds) {
