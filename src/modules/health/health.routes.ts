@@ -5,7 +5,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { unauthorized } from '../../platform/errors.ts';
-import { problemResponses } from '../../platform/http/problem.ts';
+import { problemResponses, ProblemSchema } from '../../platform/http/problem.ts';
 import type { App } from '../../platform/http/types.ts';
 import type { Metrics } from '../../platform/metrics.ts';
 import type { HealthService } from './health.service.ts';
@@ -65,7 +65,8 @@ export function healthRoutes(app: App, deps: HealthRouteDeps): void {
       schema: {
         tags: ['operations'],
         summary: 'Readiness; component details for operators',
-        response: { 200: Detailed, 503: Detailed, ...problemResponses },
+        // A 503 is either "not ready" or a problem (load shedding answers before the handler).
+        response: { 200: Detailed, 503: Type.Union([Detailed, ProblemSchema]), ...problemResponses },
       },
     },
     async (request, reply) => {
