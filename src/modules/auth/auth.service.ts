@@ -47,6 +47,8 @@ export interface AuthServiceDeps {
   refreshTokenTtlSeconds: number;
   refreshIdleTimeoutSeconds: number;
   refreshReuseGraceSeconds: number;
+  /** Refresh rate limit per session (FAIL-014): throws the 429 once the session is known. */
+  checkRefreshSession?: (sessionId: string) => Promise<void>;
 }
 
 /** One answer for every login failure (FAIL-010): same status, code, title and detail. */
@@ -146,6 +148,8 @@ export function createAuthService(deps: AuthServiceDeps) {
     const minted = await db.transaction(async (tx) => {
       const consumed = await sessionsRepo.consume(tx, hash, now, idleCutoff(now));
       if (consumed === null) return null;
+      // Over the per-session limit: the throw rolls the consumption back, so the token stays usable.
+      if (deps.checkRefreshSession !== undefined) await deps.checkRefreshSession(consumed.session_id);
       const successorId = randomUUID();
       await sessionsRepo.insertToken(tx, { id: successorId, sessionId: consumed.session_id, hash: hashRefreshToken(successor), parentId: consumed.token_id, now });
       await sessionsRepo.linkSuccessor(tx, consumed.token_id, successorId);

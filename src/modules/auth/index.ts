@@ -33,6 +33,8 @@ export interface AuthDeps {
   clock: Clock;
   /** The shared limiter factory, when the app has one; otherwise the module makes its own. */
   limiters?: LimiterFactory;
+  /** Refresh rate limit per session (FAIL-014), from the quotas module's registerLimits. */
+  checkRefreshSession?: (sessionId: string) => Promise<void>;
 }
 
 export interface AuthModule {
@@ -91,6 +93,7 @@ export async function registerAuth(app: App, deps: AuthDeps): Promise<AuthModule
     refreshTokenTtlSeconds: config.refreshTokenTtl,
     refreshIdleTimeoutSeconds: config.refreshIdleTimeout,
     refreshReuseGraceSeconds: config.refreshReuseGrace,
+    ...(deps.checkRefreshSession === undefined ? {} : { checkRefreshSession: deps.checkRefreshSession }),
   });
   const guards = createAuthGuards({ accessTokens, revocations, getUser: users.getById, clock });
 

@@ -28,10 +28,10 @@ export interface ThrottleVerdict {
 const emailKey = (email: string) => createHash('sha256').update(email).digest('base64url');
 
 export function createLoginThrottle(factory: LimiterFactory, config: LoginThrottleConfig) {
-  const pair = factory.createLimiter({ name: 'login-pair', points: config.maxConsecutiveFailures, durationSeconds: config.failureWindowSeconds });
-  const pairBlocks = factory.createLimiter({ name: 'login-pair-blocks', points: 1_000_000, durationSeconds: 86_400 });
-  const perEmail = factory.createLimiter({ name: 'login-email', points: config.failuresPerEmailPerHour, durationSeconds: 3600 });
-  const perIp = factory.createLimiter({ name: 'login-ip', points: config.failuresPerIpPerDay, durationSeconds: 86_400 });
+  const pair = factory.createLimiter({ name: 'login-fail-pair', points: config.maxConsecutiveFailures, durationSeconds: config.failureWindowSeconds });
+  const pairBlocks = factory.createLimiter({ name: 'login-fail-blocks', points: 1_000_000, durationSeconds: 86_400 });
+  const perEmail = factory.createLimiter({ name: 'login-fail-email', points: config.failuresPerEmailPerHour, durationSeconds: 3600 });
+  const perIp = factory.createLimiter({ name: 'login-fail-ip', points: config.failuresPerIpPerDay, durationSeconds: 86_400 });
 
   const pairKey = (email: string, ip: string) => `${emailKey(email)}|${ip}`;
   const exhausted = async (limiter: Limiter, key: string) => {
