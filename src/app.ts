@@ -10,6 +10,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import type { Config } from './config.ts';
 import { registerAuth } from './modules/auth/index.ts';
+import { registerPortfolios } from './modules/portfolios/index.ts';
 import { createHealthService, healthRoutes, type ComponentCheck } from './modules/health/index.ts';
 import { registerLimits } from './modules/quotas/index.ts';
 import { systemClock, type Clock } from './platform/clock.ts';
@@ -95,6 +96,15 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // --- auth (accounts, sessions, tokens): first, since it produces `auth.guards` for every
   // other module and the admin check of the health routes.
   const auth = await registerAuth(app, { config, logger, db, redis, clock: deps.clock ?? systemClock });
+
+  // --- portfolios (portfolios, transactions, holdings, import/export).
+  await registerPortfolios(app, {
+    db,
+    logger,
+    clock: deps.clock ?? systemClock,
+    guards: auth.guards,
+    importBodyLimit: config.importBodyLimitBytes,
+  });
 
   const checks: ComponentCheck[] = [
     { name: 'database', critical: true, check: async () => void (await db.query('SELECT 1')) },

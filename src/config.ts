@@ -161,6 +161,8 @@ export function loadConfig(env: Env = process.env) {
     /** Honour X-Forwarded-For and incoming X-Request-ID only behind a trusted proxy. */
     trustProxy: r.bool('TRUST_PROXY', false),
     bodyLimitBytes: r.int('BODY_LIMIT_BYTES', 1_048_576, 1024),
+    /** Largest transaction import (CSV or JSON export), bytes. */
+    importBodyLimitBytes: r.int('IMPORT_BODY_LIMIT_BYTES', 10_485_760, 1024),
     requestTimeoutMs: r.int('REQUEST_TIMEOUT_MS', 30_000, 1000),
     shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 10_000, 100),
     /** Load shedding thresholds (FAIL-023); 0 disables a check. */

@@ -20,7 +20,7 @@
 // - Cash: deposits and sells add, withdrawals and buys subtract, income adds net of its
 //   fee, fee transactions subtract amount plus fee. Cash may go negative (a portfolio
 //   that does not record its deposits).
-import { Decimal, SCALE } from '../../money/index.ts';
+import { Decimal, SCALE, toPlain } from '../../money/index.ts';
 import type { LedgerTransaction, Quote } from './portfolios.types.ts';
 import { Quantity } from './quantity.ts';
 
@@ -66,7 +66,7 @@ export class InsufficientQuantityError extends Error {
   readonly requested: Decimal;
 
   constructor(tx: LedgerTransaction, held: Quantity, requested: Decimal) {
-    super(`sell of ${requested.toFixed()} ${tx.symbol ?? ''} exceeds the ${held.toDecimal().toFixed()} held at ${tx.executedAt.toISOString()}`);
+    super(`sell of ${toPlain(requested)} ${tx.symbol ?? ''} exceeds the ${toPlain(held.toDecimal())} held at ${tx.executedAt.toISOString()}`);
     this.name = 'InsufficientQuantityError';
     this.transactionId = tx.id;
     this.symbol = tx.symbol ?? '';

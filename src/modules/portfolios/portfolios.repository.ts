@@ -1,0 +1,279 @@
+// SQL for portfolios, transactions and idempotency keys. Every statement is
+// parameterised, and every statement on user data filters by the owner's user_id, so
+// another user's rows are indistinguishable from missing ones (FAIL-013). Money columns
+// are NUMERIC and arrive as strings; they become Decimal here and nowhere else.
+import { Decimal, toPlain } from '../../money/index.ts';
+import type { Queryable } from '../../platform/db/index.ts';
+import type { Portfolio, Transaction, TransactionInput, TransactionType } from './portfolios.types.ts';
+
+interface PortfolioRow {
+  id: string;
+  user_id: string;
+  name: string;
+  base_currency: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface TransactionRow {
+  id: string;
+  portfolio_id: string;
+  user_id: string;
+  seq: number;
+  type: TransactionType;
+  symbol: string | null;
+  quantity: string | null;
+  price: string | null;
+  amount: string | null;
+  fee: string;
+  currency: string;
+  fx_rate: string;
+  ratio_numerator: number | null;
+  ratio_denominator: number | null;
+  executed_at: Date;
+  note: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** The column list every transaction query selects (NUMERIC as text, exactly as stored). */
+export const TRANSACTION_COLUMNS = `id, portfolio_id, user_id, seq, type, symbol, quantity::text AS quantity,
+  price::text AS price, amount::text AS amount, fee::text AS fee, currency, fx_rate::text AS fx_rate,
+  ratio_numerator, ratio_denominator, executed_at, note, created_at, updated_at`;
+
+const PORTFOLIO_COLUMNS = 'id, user_id, name, base_currency, created_at, updated_at';
+
+function portfolioFromRow(row: PortfolioRow): Portfolio {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    name: row.name,
+    baseCurrency: row.base_currency,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+const dec = (value: string | null): Decimal | null => (value === null ? null : new Decimal(value));
+
+export function transactionFromRow(row: TransactionRow): Transaction {
+  return {
+    id: row.id,
+    portfolioId: row.portfolio_id,
+    userId: row.user_id,
+    seq: row.seq,
+    type: row.type,
+    symbol: row.symbol,
+    quantity: dec(row.quantity),
+    price: dec(row.price),
+    amount: dec(row.amount),
+    fee: new Decimal(row.fee),
+    currency: row.currency,
+    fxRate: new Decimal(row.fx_rate),
+    ratioNumerator: row.ratio_numerator,
+    ratioDenominator: row.ratio_denominator,
+    executedAt: row.executed_at,
+    note: row.note,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** Decimal → the exact string stored in NUMERIC (no exponent, as entered). */
+const num = (value: Decimal | null): string | null => (value === null ? null : toPlain(value));
+
+function inputParams(input: TransactionInput): unknown[] {
+  return [
+    input.type,
+    input.symbol,
+    num(input.quantity),
+    num(input.price),
+    num(input.amount),
+    num(input.fee),
+    input.currency,
+    num(input.fxRate),
+    input.ratioNumerator,
+    input.ratioDenominator,
+    input.executedAt,
+    input.note,
+  ];
+}
+
+/**
+ * Filters for listing a portfolio's transactions. The portfolio-analytics module extends
+ * this with sorts, filters and a cursor; every field maps to a bound parameter.
+ */
+export interface TransactionListQuery {
+  userId: string;
+  portfolioId: string;
+  limit: number;
+}
+
+export function createPortfoliosRepository() {
+  return {
+    async listPortfolios(db: Queryable, userId: string): Promise<Portfolio[]> {
+      const { rows } = await db.query<PortfolioRow>(
+        `SELECT ${PORTFOLIO_COLUMNS} FROM portfolios WHERE user_id = $1 ORDER BY created_at, id`,
+        [userId],
+      );
+      return rows.map(portfolioFromRow);
+    },
+
+    async findPortfolio(db: Queryable, userId: string, id: string, options: { forUpdate?: boolean } = {}): Promise<Portfolio | null> {
+      // FOR UPDATE serialises writers of one portfolio: the insufficient-quantity check
+      // replays the transactions, and two concurrent sells must not both pass it.
+      const { rows } = await db.query<PortfolioRow>(
+        `SELECT ${PORTFOLIO_COLUMNS} FROM portfolios WHERE id = $1 AND user_id = $2${options.forUpdate === true ? ' FOR UPDATE' : ''}`,
+        [id, userId],
+      );
+      const row = rows[0];
+      return row === undefined ? null : portfolioFromRow(row);
+    },
+
+    /** Owner lookup for the CLI, which acts for whoever owns the portfolio it is given. */
+    async findPortfolioById(db: Queryable, id: string): Promise<Portfolio | null> {
+      const { rows } = await db.query<PortfolioRow>(`SELECT ${PORTFOLIO_COLUMNS} FROM portfolios WHERE id = $1`, [id]);
+      const row = rows[0];
+      return row === undefined ? null : portfolioFromRow(row);
+    },
+
+    async insertPortfolio(db: Queryable, p: Portfolio): Promise<Portfolio> {
+      const { rows } = await db.query<PortfolioRow>(
+        `INSERT INTO portfolios (id, user_id, name, base_currency, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${PORTFOLIO_COLUMNS}`,
+        [p.id, p.userId, p.name, p.baseCurrency, p.createdAt, p.updatedAt],
+      );
+      return portfolioFromRow(rows[0] as PortfolioRow);
+    },
+
+    async updatePortfolio(db: Queryable, userId: string, id: string, changes: { name: string; updatedAt: Date }): Promise<Portfolio | null> {
+      const { rows } = await db.query<PortfolioRow>(
+        `UPDATE portfolios SET name = $3, updated_at = $4 WHERE id = $1 AND user_id = $2 RETURNING ${PORTFOLIO_COLUMNS}`,
+        [id, userId, changes.name, changes.updatedAt],
+      );
+      const row = rows[0];
+      return row === undefined ? null : portfolioFromRow(row);
+    },
+
+    async deletePortfolio(db: Queryable, userId: string, id: string): Promise<boolean> {
+      const { rowCount } = await db.query('DELETE FROM portfolios WHERE id = $1 AND user_id = $2', [id, userId]);
+      return rowCount > 0;
+    },
+
+    /** All of a portfolio's transactions in replay order (executed_at, then recorded order). */
+    async allTransactions(db: Queryable, userId: string, portfolioId: string): Promise<Transaction[]> {
+      const { rows } = await db.query<TransactionRow>(
+        `SELECT ${TRANSACTION_COLUMNS} FROM transactions WHERE portfolio_id = $1 AND user_id = $2 ORDER BY executed_at, seq`,
+        [portfolioId, userId],
+      );
+      return rows.map(transactionFromRow);
+    },
+
+    /** Every transaction the user owns, per portfolio in replay order (for export). */
+    async allUserTransactions(db: Queryable, userId: string): Promise<Transaction[]> {
+      const { rows } = await db.query<TransactionRow>(
+        `SELECT ${TRANSACTION_COLUMNS} FROM transactions WHERE user_id = $1 ORDER BY portfolio_id, executed_at, seq`,
+        [userId],
+      );
+      return rows.map(transactionFromRow);
+    },
+
+    /** The basic list: newest first. portfolio-analytics adds sorts, filters and a cursor. */
+    async listTransactions(db: Queryable, query: TransactionListQuery): Promise<Transaction[]> {
+      const { rows } = await db.query<TransactionRow>(
+        `SELECT ${TRANSACTION_COLUMNS} FROM transactions WHERE portfolio_id = $1 AND user_id = $2
+         ORDER BY executed_at DESC, seq DESC LIMIT $3`,
+        [query.portfolioId, query.userId, query.limit],
+      );
+      return rows.map(transactionFromRow);
+    },
+
+    async findTransaction(db: Queryable, userId: string, portfolioId: string, id: string): Promise<Transaction | null> {
+      const { rows } = await db.query<TransactionRow>(
+        `SELECT ${TRANSACTION_COLUMNS} FROM transactions WHERE id = $1 AND portfolio_id = $2 AND user_id = $3`,
+        [id, portfolioId, userId],
+      );
+      const row = rows[0];
+      return row === undefined ? null : transactionFromRow(row);
+    },
+
+    async insertTransaction(
+      db: Queryable,
+      ids: { id: string; portfolioId: string; userId: string; now: Date },
+      input: TransactionInput,
+    ): Promise<Transaction> {
+      const { rows } = await db.query<TransactionRow>(
+        `INSERT INTO transactions (id, portfolio_id, user_id, type, symbol, quantity, price, amount, fee, currency, fx_rate,
+           ratio_numerator, ratio_denominator, executed_at, note, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)
+         RETURNING ${TRANSACTION_COLUMNS}`,
+        [ids.id, ids.portfolioId, ids.userId, ...inputParams(input), ids.now],
+      );
+      return transactionFromRow(rows[0] as TransactionRow);
+    },
+
+    async updateTransaction(
+      db: Queryable,
+      ids: { id: string; portfolioId: string; userId: string; now: Date },
+      input: TransactionInput,
+    ): Promise<Transaction | null> {
+      const { rows } = await db.query<TransactionRow>(
+        `UPDATE transactions SET type = $4, symbol = $5, quantity = $6, price = $7, amount = $8, fee = $9, currency = $10,
+           fx_rate = $11, ratio_numerator = $12, ratio_denominator = $13, executed_at = $14, note = $15, updated_at = $16
+         WHERE id = $1 AND portfolio_id = $2 AND user_id = $3
+         RETURNING ${TRANSACTION_COLUMNS}`,
+        [ids.id, ids.portfolioId, ids.userId, ...inputParams(input), ids.now],
+      );
+      const row = rows[0];
+      return row === undefined ? null : transactionFromRow(row);
+    },
+
+    async deleteTransaction(db: Queryable, userId: string, portfolioId: string, id: string): Promise<boolean> {
+      const { rowCount } = await db.query('DELETE FROM transactions WHERE id = $1 AND portfolio_id = $2 AND user_id = $3', [
+        id,
+        portfolioId,
+        userId,
+      ]);
+      return rowCount > 0;
+    },
+
+    /**
+     * Claims an idempotency key for a request. Returns null when this request now owns the
+     * key, or the earlier claim (its hash and stored result) when the key was used before.
+     * Keys older than `expiredBefore` are forgotten first.
+     */
+    async claimIdempotencyKey(
+      db: Queryable,
+      claim: { userId: string; key: string; requestHash: string; now: Date; expiredBefore: Date },
+    ): Promise<{ requestHash: string; statusCode: number | null; response: unknown } | null> {
+      await db.query('DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND created_at < $3', [
+        claim.userId,
+        claim.key,
+        claim.expiredBefore,
+      ]);
+      const inserted = await db.query(
+        `INSERT INTO idempotency_keys (user_id, key, request_hash, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (user_id, key) DO NOTHING RETURNING key`,
+        [claim.userId, claim.key, claim.requestHash, claim.now],
+      );
+      if (inserted.rowCount > 0) return null;
+      const { rows } = await db.query<{ request_hash: string; status_code: number | null; response: unknown }>(
+        'SELECT request_hash, status_code, response FROM idempotency_keys WHERE user_id = $1 AND key = $2',
+        [claim.userId, claim.key],
+      );
+      const row = rows[0];
+      return row === undefined ? null : { requestHash: row.request_hash, statusCode: row.status_code, response: row.response };
+    },
+
+    async completeIdempotencyKey(db: Queryable, done: { userId: string; key: string; statusCode: number; response: unknown }): Promise<void> {
+      await db.query('UPDATE idempotency_keys SET status_code = $3, response = $4 WHERE user_id = $1 AND key = $2', [
+        done.userId,
+        done.key,
+        done.statusCode,
+        JSON.stringify(done.response),
+      ]);
+    },
+  };
+}
+
+export type PortfoliosRepository = ReturnType<typeof createPortfoliosRepository>;

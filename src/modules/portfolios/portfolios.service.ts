@@ -1,0 +1,346 @@
+// Portfolio rules: ownership (another user's portfolio is "not found"), transaction
+// validation, the insufficient-quantity check by replaying the holdings engine, and
+// Idempotency-Key handling. Holdings are computed on read from the transactions, so
+// edits and deletes can never leave derived state behind. No HTTP here.
+import { createHash, randomUUID } from 'node:crypto';
+import { formatAmount, formatDecimal, toPlain, type Decimal } from '../../money/index.ts';
+import type { Clock } from '../../platform/clock.ts';
+import type { Database, Queryable } from '../../platform/db/index.ts';
+import { AppError, notFound, validationFailed } from '../../platform/errors.ts';
+import type { Logger } from '../../platform/logger.ts';
+import { InsufficientQuantityError, replay, sortForReplay, valueHoldings, type HoldingsValuation, type Ledger } from './holdings.ts';
+import type { PortfoliosRepository } from './portfolios.repository.ts';
+import type { HoldingsOut, PortfolioOut, TransactionOut } from './portfolios.schemas.ts';
+import type { LedgerTransaction, Portfolio, Quote, QuoteSource, Transaction, TransactionInput } from './portfolios.types.ts';
+import { validateTransaction, type RawTransaction } from './transactions.validation.ts';
+
+/** How long an Idempotency-Key is remembered. */
+export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
+
+export interface PortfoliosServiceDeps {
+  db: Database;
+  repo: PortfoliosRepository;
+  clock: Clock;
+  logger: Logger;
+  /** Latest prices for valuation; absent or failing → holdings are unpriced and flagged stale. */
+  quotes?: QuoteSource | undefined;
+  newId?: () => string;
+}
+
+/** A response the service decided on: status and body (replayed as-is for a repeated key). */
+export interface Outcome<T> {
+  status: number;
+  body: T;
+  /** True when this is the stored result of an earlier request with the same key. */
+  replayed: boolean;
+}
+
+export interface IdempotencyRequest {
+  key: string;
+  /** Identifies the operation and its target (`POST /v1/portfolios/:id/transactions <id>`). */
+  scope: string;
+  body: unknown;
+}
+
+export function portfolioOut(p: Portfolio): PortfolioOut {
+  return {
+    id: p.id,
+    name: p.name,
+    base_currency: p.baseCurrency,
+    created_at: p.createdAt.toISOString(),
+    updated_at: p.updatedAt.toISOString(),
+  };
+}
+
+const plainOrNull = (value: Decimal | null) => (value === null ? null : toPlain(value));
+
+export function transactionOut(tx: Transaction): TransactionOut {
+  return {
+    id: tx.id,
+    portfolio_id: tx.portfolioId,
+    type: tx.type,
+    symbol: tx.symbol,
+    quantity: plainOrNull(tx.quantity),
+    price: plainOrNull(tx.price),
+    amount: plainOrNull(tx.amount),
+    fee: toPlain(tx.fee),
+    currency: tx.currency,
+    fx_rate: toPlain(tx.fxRate),
+    ratio_numerator: tx.ratioNumerator,
+    ratio_denominator: tx.ratioDenominator,
+    executed_at: tx.executedAt.toISOString(),
+    note: tx.note,
+    created_at: tx.createdAt.toISOString(),
+    updated_at: tx.updatedAt.toISOString(),
+  };
+}
+
+/** The raw (string) form of a stored transaction, for PATCH merges and re-validation. */
+export function rawOf(tx: TransactionInput): RawTransaction {
+  return {
+    type: tx.type,
+    symbol: tx.symbol,
+    quantity: plainOrNull(tx.quantity),
+    price: plainOrNull(tx.price),
+    amount: plainOrNull(tx.amount),
+    fee: toPlain(tx.fee),
+    currency: tx.currency,
+    fx_rate: toPlain(tx.fxRate),
+    ratio_numerator: tx.ratioNumerator,
+    ratio_denominator: tx.ratioDenominator,
+    executed_at: tx.executedAt.toISOString(),
+    note: tx.note,
+  };
+}
+
+export function holdingsOut(portfolio: Portfolio, valuation: HoldingsValuation): HoldingsOut {
+  const ccy = portfolio.baseCurrency;
+  const amount = (value: Decimal) => formatAmount(value, ccy);
+  const amountOrNull = (value: Decimal | null) => (value === null ? null : amount(value));
+  const t = valuation.totals;
+  return {
+    portfolio_id: portfolio.id,
+    base_currency: ccy,
+    items: valuation.items.map((item) => ({
+      symbol: item.symbol,
+      quantity: formatDecimal(item.quantity, 'quantity'),
+      average_cost: item.averageCost === null ? null : formatDecimal(item.averageCost, 'price'),
+      cost_basis: amount(item.costBasis),
+      lots: item.lots.map((lot) => ({
+        transaction_id: lot.transactionId,
+        acquired_at: lot.acquiredAt.toISOString(),
+        quantity: formatDecimal(lot.quantity, 'quantity'),
+        unit_cost: formatDecimal(lot.unitCost, 'price'),
+        cost_basis: amount(lot.cost),
+      })),
+      currency: item.currency,
+      price: item.price === null ? null : toPlain(item.price),
+      price_as_of: item.priceAsOf === null ? null : item.priceAsOf.toISOString(),
+      price_source: item.priceSource,
+      stale: item.stale,
+      market_value: amountOrNull(item.marketValue),
+      unrealized_pnl: amountOrNull(item.unrealizedPnl),
+      realized_pnl: amount(item.realizedPnl),
+      dividends: amount(item.dividends),
+      interest: amount(item.interest),
+      fees: amount(item.fees),
+      weight: item.weight === null ? null : formatDecimal(item.weight, 'percent'),
+    })),
+    cash: amount(valuation.cash),
+    totals: {
+      market_value: amount(t.marketValue),
+      cost_basis: amount(t.costBasis),
+      unrealized_pnl: amount(t.unrealizedPnl),
+      realized_pnl: amount(t.realizedPnl),
+      dividends: amount(t.dividends),
+      interest: amount(t.interest),
+      fees: amount(t.fees),
+      deposits: amount(t.deposits),
+      withdrawals: amount(t.withdrawals),
+      net_contributions: amount(t.netContributions),
+      cash: amount(t.cash),
+      total_value: amount(t.totalValue),
+      stale: t.stale,
+      unpriced_symbols: t.unpricedSymbols,
+    },
+  };
+}
+
+export function insufficientQuantity(err: InsufficientQuantityError): AppError {
+  return new AppError(422, 'insufficient_quantity', 'Unprocessable content', {
+    detail: `Selling ${toPlain(err.requested)} ${err.symbol} on ${err.executedAt.toISOString()} exceeds the ${formatDecimal(err.held, 'quantity')} held at that time.`,
+    extra: {
+      symbol: err.symbol,
+      executed_at: err.executedAt.toISOString(),
+      held: formatDecimal(err.held, 'quantity'),
+      requested: toPlain(err.requested),
+    },
+  });
+}
+
+/** Replays the transactions and turns an oversold position into a 422. */
+export function checkReplay(transactions: readonly LedgerTransaction[]): Ledger {
+  try {
+    return replay(transactions);
+  } catch (err) {
+    if (err instanceof InsufficientQuantityError) throw insufficientQuantity(err);
+    throw err;
+  }
+}
+
+/** A stable serialisation (sorted keys) so equal bodies hash equal whatever their key order. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function createPortfoliosService(deps: PortfoliosServiceDeps) {
+  const { db, repo, clock, logger } = deps;
+  const newId = deps.newId ?? randomUUID;
+
+  async function ownedPortfolio(q: Queryable, userId: string, id: string, forUpdate = false): Promise<Portfolio> {
+    const portfolio = await repo.findPortfolio(q, userId, id, { forUpdate });
+    if (portfolio === null) throw notFound('Portfolio');
+    return portfolio;
+  }
+
+  /**
+   * Runs `work` once per (user, key): a repeat with the same request returns the stored
+   * result and writes nothing; the same key with a different request is refused. The claim,
+   * the write and the stored result commit together, so a failed request leaves no claim.
+   */
+  async function idempotent<T>(
+    q: Queryable,
+    userId: string,
+    idem: IdempotencyRequest | undefined,
+    work: () => Promise<{ status: number; body: T }>,
+  ): Promise<Outcome<T>> {
+    if (idem === undefined) return { ...(await work()), replayed: false };
+    const now = clock.now();
+    const requestHash = createHash('sha256').update(`${idem.scope}\n${canonical(idem.body)}`).digest('hex');
+    const earlier = await repo.claimIdempotencyKey(q, {
+      userId,
+      key: idem.key,
+      requestHash,
+      now,
+      expiredBefore: new Date(now.getTime() - IDEMPOTENCY_TTL_MS),
+    });
+    if (earlier !== null) {
+      if (earlier.requestHash !== requestHash) {
+        throw new AppError(422, 'idempotency_key_reused', 'Unprocessable content', {
+          detail: 'This Idempotency-Key was already used with a different request; use a new key for a new request.',
+        });
+      }
+      if (earlier.statusCode === null) {
+        throw new AppError(409, 'idempotency_key_in_use', 'Conflict', { detail: 'A request with this Idempotency-Key is still in progress.' });
+      }
+      logger.info({ event: 'idempotent_replay', userId }, 'idempotency key repeated; returning the stored result');
+      return { status: earlier.statusCode, body: earlier.response as T, replayed: true };
+    }
+    const result = await work();
+    await repo.completeIdempotencyKey(q, { userId, key: idem.key, statusCode: result.status, response: result.body });
+    return { ...result, replayed: false };
+  }
+
+  function validOrThrow(raw: RawTransaction, baseCurrency: string): TransactionInput {
+    const result = validateTransaction(raw, { baseCurrency, now: clock.now() });
+    if (!result.ok) throw validationFailed(result.errors.map((e) => ({ field: `body.${e.field}`, message: e.message })));
+    return result.value;
+  }
+
+  async function quotesFor(symbols: string[]): Promise<Map<string, Quote>> {
+    if (deps.quotes === undefined || symbols.length === 0) return new Map();
+    try {
+      return await deps.quotes.latestQuotes(symbols);
+    } catch (err) {
+      // Holdings stay available without prices (FAIL-023): every position is flagged stale.
+      logger.warn({ err, event: 'quotes_unavailable' }, 'latest quotes unavailable; holdings are unpriced');
+      return new Map();
+    }
+  }
+
+  return {
+    ownedPortfolio: (userId: string, id: string) => ownedPortfolio(db, userId, id),
+
+    listPortfolios: (userId: string) => repo.listPortfolios(db, userId),
+
+    createPortfolio(userId: string, input: { name: string; baseCurrency: string }, idem?: IdempotencyRequest): Promise<Outcome<PortfolioOut>> {
+      return db.transaction((q) =>
+        idempotent(q, userId, idem, async () => {
+          const now = clock.now();
+          const portfolio = await repo.insertPortfolio(q, {
+            id: newId(),
+            userId,
+            name: input.name,
+            baseCurrency: input.baseCurrency,
+            createdAt: now,
+            updatedAt: now,
+          });
+          logger.info({ event: 'portfolio_created', userId, portfolioId: portfolio.id }, 'portfolio created');
+          return { status: 201, body: portfolioOut(portfolio) };
+        }),
+      );
+    },
+
+    async renamePortfolio(userId: string, id: string, name: string): Promise<Portfolio> {
+      const updated = await repo.updatePortfolio(db, userId, id, { name, updatedAt: clock.now() });
+      if (updated === null) throw notFound('Portfolio');
+      return updated;
+    },
+
+    async deletePortfolio(userId: string, id: string): Promise<void> {
+      if (!(await repo.deletePortfolio(db, userId, id))) throw notFound('Portfolio');
+      logger.info({ event: 'portfolio_deleted', userId, portfolioId: id }, 'portfolio deleted');
+    },
+
+    async listTransactions(userId: string, portfolioId: string, limit: number): Promise<Transaction[]> {
+      await ownedPortfolio(db, userId, portfolioId);
+      return repo.listTransactions(db, { userId, portfolioId, limit });
+    },
+
+    async getTransaction(userId: string, portfolioId: string, id: string): Promise<Transaction> {
+      const tx = await repo.findTransaction(db, userId, portfolioId, id);
+      if (tx === null) throw notFound('Transaction');
+      return tx;
+    },
+
+    createTransaction(userId: string, portfolioId: string, raw: RawTransaction, idem?: IdempotencyRequest): Promise<Outcome<TransactionOut>> {
+      return db.transaction(async (q) => {
+        const portfolio = await ownedPortfolio(q, userId, portfolioId, true);
+        return idempotent(q, userId, idem, async () => {
+          const input = validOrThrow(raw, portfolio.baseCurrency);
+          const existing = await repo.allTransactions(q, userId, portfolioId);
+          const id = newId();
+          checkReplay([...existing, { ...input, id }]);
+          const stored = await repo.insertTransaction(q, { id, portfolioId, userId, now: clock.now() }, input);
+          return { status: 201, body: transactionOut(stored) };
+        });
+      });
+    },
+
+    /** PUT (replace: `merge` false) or PATCH (merge onto the stored transaction). */
+    updateTransaction(userId: string, portfolioId: string, id: string, raw: RawTransaction, merge: boolean): Promise<Transaction> {
+      return db.transaction(async (q) => {
+        const portfolio = await ownedPortfolio(q, userId, portfolioId, true);
+        const existing = await repo.allTransactions(q, userId, portfolioId);
+        const current = existing.find((tx) => tx.id === id);
+        if (current === undefined) throw notFound('Transaction');
+        const input = validOrThrow(merge ? { ...rawOf(current), ...raw } : raw, portfolio.baseCurrency);
+        // Replay with the edited transaction in its place: a later sell that the edit would
+        // leave uncovered makes the edit a 422, and nothing is written.
+        checkReplay(existing.map((tx) => (tx.id === id ? { ...input, id } : tx)));
+        const updated = await repo.updateTransaction(q, { id, portfolioId, userId, now: clock.now() }, input);
+        if (updated === null) throw notFound('Transaction');
+        return updated;
+      });
+    },
+
+    deleteTransaction(userId: string, portfolioId: string, id: string): Promise<void> {
+      return db.transaction(async (q) => {
+        await ownedPortfolio(q, userId, portfolioId, true);
+        const existing = await repo.allTransactions(q, userId, portfolioId);
+        if (!existing.some((tx) => tx.id === id)) throw notFound('Transaction');
+        checkReplay(existing.filter((tx) => tx.id !== id));
+        await repo.deleteTransaction(q, userId, portfolioId, id);
+      });
+    },
+
+    /** Positions, lots, cash and totals, recomputed from the transactions, valued at the latest quotes. */
+    async holdings(userId: string, portfolioId: string, options: { includeClosed?: boolean } = {}): Promise<HoldingsOut> {
+      const portfolio = await ownedPortfolio(db, userId, portfolioId);
+      const transactions = await repo.allTransactions(db, userId, portfolioId);
+      const ledger = replay(sortForReplay(transactions));
+      const open = [...ledger.positions.values()].filter((p) => p.quantity.isPositive()).map((p) => p.symbol);
+      const quotes = await quotesFor(open);
+      return holdingsOut(portfolio, valueHoldings(ledger, quotes, options));
+    },
+  };
+}
+
+export type PortfoliosService = ReturnType<typeof createPortfoliosService>;
