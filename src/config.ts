@@ -194,6 +194,24 @@ export function loadConfig(env: Env = process.env) {
     finnhubApiKey: r.str('FINNHUB_API_KEY'),
     finnhubBaseUrl: r.url('FINNHUB_BASE_URL', ['http:', 'https:']) ?? 'https://finnhub.io/api/v1',
     yahooBaseUrl: r.url('YAHOO_BASE_URL', ['http:', 'https:']) ?? 'https://query1.finance.yahoo.com',
+    /** History (candles) provider; by default the quote provider, except Finnhub (candles are premium-only) → yahoo. */
+    marketHistoryProvider: r.oneOf<MarketDataProvider>(
+      'MARKET_HISTORY_PROVIDER',
+      PROVIDERS,
+      r.raw('MARKET_DATA_PROVIDER') === 'finnhub' ? 'yahoo' : ((r.raw('MARKET_DATA_PROVIDER') as MarketDataProvider | undefined) ?? 'simulated'),
+    ),
+    finnhubWebsocketUrl: r.url('FINNHUB_WS_URL', ['ws:', 'wss:']) ?? 'wss://ws.finnhub.io',
+    /** Finnhub's free tier allows 60 calls per minute; shared by all instances through Redis. */
+    finnhubCallsPerMinute: r.int('FINNHUB_CALLS_PER_MINUTE', 60, 1, 100_000),
+    /** Outbound provider calls (FAIL-017): per-attempt timeout, retries, breaker threshold and pause. */
+    providerTimeoutMs: r.int('PROVIDER_TIMEOUT_MS', 5000, 50, 120_000),
+    providerRetries: r.int('PROVIDER_RETRIES', 2, 0, 10),
+    providerBreakerFailures: r.int('PROVIDER_BREAKER_FAILURES', 5, 1, 1000),
+    providerBreakerHalfOpenMs: r.int('PROVIDER_BREAKER_HALF_OPEN_MS', 30_000, 100, 3_600_000),
+    /** A quote older than this is flagged `stale: true` (so is any quote served while the provider is down). */
+    quoteStaleSeconds: r.int('QUOTE_STALE_SECONDS', 900, 1),
+    quoteCacheSeconds: r.int('QUOTE_CACHE_SECONDS', 15, 1, 3600),
+    candleCacheSeconds: r.int('CANDLE_CACHE_SECONDS', 60, 1, 86_400),
     healthToken: r.secret('HEALTH_TOKEN', 16),
     metricsToken: r.secret('METRICS_TOKEN', 16),
     logLevel: r.oneOf<LogLevel>('LOG_LEVEL', LOG_LEVELS, 'info'),
@@ -215,8 +233,8 @@ export function loadConfig(env: Env = process.env) {
   if (config.loginBlockMaxSeconds < config.loginBlockSeconds) {
     throw new ConfigError('LOGIN_BLOCK_MAX_SECONDS', `must not be less than LOGIN_BLOCK_SECONDS (${config.loginBlockSeconds})`);
   }
-  if (config.marketDataProvider === 'finnhub' && config.finnhubApiKey === undefined) {
-    throw new ConfigError('FINNHUB_API_KEY', 'is required when MARKET_DATA_PROVIDER=finnhub');
+  if ((config.marketDataProvider === 'finnhub' || config.marketHistoryProvider === 'finnhub') && config.finnhubApiKey === undefined) {
+    throw new ConfigError('FINNHUB_API_KEY', 'is required when MARKET_DATA_PROVIDER or MARKET_HISTORY_PROVIDER is finnhub');
   }
   return Object.freeze(config);
 }

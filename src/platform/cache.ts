@@ -1,0 +1,90 @@
+// A small JSON cache with TTLs: in process by default, Redis when configured (shared by
+// every instance). Keys come only from cacheKey() (FAIL-008). A Redis failure is a
+// cache miss plus a warning, never an error for the caller (FAIL-023): the service
+// keeps serving from the source of truth.
+import type { Logger } from './logger.ts';
+import type { Redis } from './redis.ts';
+
+export interface Cache {
+  readonly backend: 'memory' | 'redis';
+  get: <T>(key: string) => Promise<T | undefined>;
+  set: (key: string, value: unknown, ttlSeconds: number) => Promise<void>;
+  delete: (key: string) => Promise<void>;
+}
+
+export interface CacheDeps {
+  logger: Logger;
+  redis?: Redis | undefined;
+  /** In-process entries kept at most (oldest evicted first). */
+  maxEntries?: number;
+  now?: () => number;
+}
+
+function memoryCache(maxEntries: number, now: () => number): Cache {
+  const entries = new Map<string, { value: string; expires: number }>();
+  return {
+    backend: 'memory',
+    get<T>(key: string) {
+      const entry = entries.get(key);
+      if (entry === undefined) return Promise.resolve(undefined);
+      if (entry.expires <= now()) {
+        entries.delete(key);
+        return Promise.resolve(undefined);
+      }
+      return Promise.resolve(JSON.parse(entry.value) as T);
+    },
+    set(key, value, ttlSeconds) {
+      entries.delete(key);
+      entries.set(key, { value: JSON.stringify(value), expires: now() + ttlSeconds * 1000 });
+      while (entries.size > maxEntries) {
+        const oldest = entries.keys().next();
+        if (oldest.done === true) break;
+        entries.delete(oldest.value);
+      }
+      return Promise.resolve();
+    },
+    delete(key) {
+      entries.delete(key);
+      return Promise.resolve();
+    },
+  };
+}
+
+export function createCache(deps: CacheDeps): Cache {
+  const now = deps.now ?? Date.now;
+  const memory = memoryCache(deps.maxEntries ?? 10_000, now);
+  const { redis, logger } = deps;
+  if (redis === undefined) return memory;
+  let warned = false;
+  const failed = (err: unknown, op: string) => {
+    if (!warned) logger.warn({ err, event: 'cache_redis_failed', op }, 'redis cache unavailable; treating as a miss');
+    warned = true;
+  };
+  return {
+    backend: 'redis',
+    async get<T>(key: string) {
+      try {
+        const text = await redis.get(key);
+        warned = false;
+        return text === null ? undefined : (JSON.parse(text) as T);
+      } catch (err) {
+        failed(err, 'get');
+        return undefined;
+      }
+    },
+    async set(key, value, ttlSeconds) {
+      try {
+        await redis.set(key, JSON.stringify(value), 'EX', Math.max(1, Math.ceil(ttlSeconds)));
+      } catch (err) {
+        failed(err, 'set');
+      }
+    },
+    async delete(key) {
+      try {
+        await redis.del(key);
+      } catch (err) {
+        failed(err, 'delete');
+      }
+    },
+  };
+}
