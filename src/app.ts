@@ -12,7 +12,8 @@ import type { Config } from './config.ts';
 import { registerAuth } from './modules/auth/index.ts';
 import { registerPortfolios } from './modules/portfolios/index.ts';
 import { createHealthService, healthRoutes, type ComponentCheck } from './modules/health/index.ts';
-import { registerLimits } from './modules/quotas/index.ts';
+import { registerAdmin } from './modules/admin/index.ts';
+import { registerLimits, registerQuotaRoutes } from './modules/quotas/index.ts';
 import { systemClock, type Clock } from './platform/clock.ts';
 import type { Database } from './platform/db/index.ts';
 import { registerErrorHandling } from './platform/http/errors.ts';
@@ -74,7 +75,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   );
   // Rate limits and quotas (FAIL-014, FAIL-007): before any route, since they hook every
   // route as it is added. Modules take `limits.limiters` / `limits.usage` from here.
-  registerLimits(app, { config, redis, logger, clock: deps.clock ?? systemClock });
+  const limits = registerLimits(app, { config, redis, logger, clock: deps.clock ?? systemClock });
 
   await app.register(helmet, { global: true });
   await app.register(cors, {
@@ -95,7 +96,27 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   // --- auth (accounts, sessions, tokens): first, since it produces `auth.guards` for every
   // other module and the admin check of the health routes.
-  const auth = await registerAuth(app, { config, logger, db, redis, clock: deps.clock ?? systemClock });
+  const auth = await registerAuth(app, {
+    config,
+    logger,
+    db,
+    redis,
+    clock: deps.clock ?? systemClock,
+    limiters: limits.limiters,
+    checkRefreshSession: limits.checkRefreshSession,
+  });
+
+  // --- quotas and admin (FAIL-007): GET /v1/me/quota; /v1/admin/users…, /v1/admin/security-events.
+  registerQuotaRoutes(app, { guards: auth.guards, quotas: limits.quotas });
+  registerAdmin(app, {
+    guards: auth.guards,
+    users: auth.users,
+    quotas: limits.quotas,
+    revokeAllSessions: auth.revokeAllSessions,
+    recordSecurityEvent: auth.recordSecurityEvent,
+    listSecurityEvents: auth.listSecurityEvents,
+    forgetUser: auth.guards.forgetUser,
+  });
 
   // --- portfolios (portfolios, transactions, holdings, import/export).
   await registerPortfolios(app, {
