@@ -7,7 +7,7 @@ import { problemResponses } from '../../platform/http/problem.ts';
 import type { App } from '../../platform/http/types.ts';
 import type { UsersService } from '../users/index.ts';
 import type { AuthService, Caller, TokenPair } from './auth.service.ts';
-import { EmptyBody, Jwks, LoginBody, RefreshBody, RegisterBody, SessionList, SessionParams, TokenResponse, UserResponse } from './auth.schemas.ts';
+import { Jwks, LoginBody, RefreshBody, RegisterBody, SessionList, SessionParams, TokenResponse, UserResponse } from './auth.schemas.ts';
 import type { KeyStore } from './keys.ts';
 import type { SecurityEvents } from './security-events.ts';
 
@@ -93,7 +93,6 @@ export function authRoutes(app: App, deps: AuthRouteDeps): void {
         tags: ['auth'],
         summary: 'Revoke the current session',
         security: secured,
-        body: EmptyBody,
         response: { 204: Type.Null(), ...problemResponses },
       },
     },
@@ -112,7 +111,6 @@ export function authRoutes(app: App, deps: AuthRouteDeps): void {
         tags: ['auth'],
         summary: 'Revoke every session of the caller',
         security: secured,
-        body: EmptyBody,
         response: { 204: Type.Null(), ...problemResponses },
       },
     },

@@ -24,8 +24,6 @@ export const RefreshBody = Type.Object(
   { additionalProperties: false },
 );
 
-export const EmptyBody = Type.Optional(Type.Object({}, { additionalProperties: false }));
-
 export const TokenResponse = Type.Object({
   access_token: Type.String(),
   token_type: Type.Literal('Bearer'),
