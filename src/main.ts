@@ -3,6 +3,7 @@
 // commands get an `io` to print through, and the server logs through pino.
 import { parseArgs } from 'node:util';
 import type { Command, Io } from './cli/command.ts';
+import { importTransactionsCommand } from './cli/commands/import-transactions.ts';
 import { migrateCommand } from './cli/commands/migrate.ts';
 import { serveCommand } from './cli/commands/serve.ts';
 import { ConfigError } from './config.ts';
@@ -10,9 +11,10 @@ import { ConfigError } from './config.ts';
 const terminal: Io = {
   out: (text) => console.log(text),
   err: (text) => console.error(text),
+  progress: process.stderr,
 };
 
-const commands: Command[] = [serveCommand, migrateCommand];
+const commands: Command[] = [serveCommand, migrateCommand, importTransactionsCommand];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.words.join(' ').length));

@@ -6,6 +6,8 @@ import type { ParseArgsConfig } from 'node:util';
 export interface Io {
   out(text: string): void;
   err(text: string): void;
+  /** Where progress bars draw (the terminal's stderr); absent in tests and pipes that want none. */
+  progress?: NodeJS.WritableStream;
 }
 
 export interface Command {
