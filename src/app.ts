@@ -12,6 +12,7 @@ import type { Config } from './config.ts';
 import { registerAuth } from './modules/auth/index.ts';
 import { registerPortfolios } from './modules/portfolios/index.ts';
 import { createHealthService, healthRoutes, type ComponentCheck } from './modules/health/index.ts';
+import { registerMarket } from './modules/market/index.ts';
 import { registerAdmin } from './modules/admin/index.ts';
 import { registerLimits, registerQuotaRoutes } from './modules/quotas/index.ts';
 import { systemClock, type Clock } from './platform/clock.ts';
@@ -116,6 +117,19 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     recordSecurityEvent: auth.recordSecurityEvent,
     listSecurityEvents: auth.listSecurityEvents,
     forgetUser: auth.guards.forgetUser,
+  });
+
+  // --- market data (quotes, candles, indicators, search, watchlist, admin CSV import).
+  // Its `service` (latestQuotes, dailyCloses) is what portfolios consume (contracts.md).
+  await registerMarket(app, {
+    config,
+    logger,
+    db,
+    redis,
+    clock: deps.clock ?? systemClock,
+    guards: auth.guards,
+    limiters: limits.limiters,
+    usage: limits.usage,
   });
 
   // --- portfolios (portfolios, transactions, holdings, import/export).

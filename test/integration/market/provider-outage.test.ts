@@ -1,0 +1,135 @@
+// The real app with Finnhub for quotes and Yahoo for history, both local fake servers.
+// FAIL-017 / FAIL-023: when the quote provider hangs, calls time out within their bound,
+// the breaker opens, and the last known quotes keep being served, flagged stale.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createUser, type CreatedUser } from '../../helpers/auth.ts';
+import { buildTestApp, usingRedis, type TestApp } from '../../helpers/build-test-app.ts';
+import { createTestClock, type TestClock } from '../../helpers/clock.ts';
+import { startFakeFinnhub, startFakeYahoo, type FakeFinnhub, type FakeYahoo } from '../../helpers/fake-providers.ts';
+
+const API_KEY = 'fh-app-test-key-abcdef';
+
+interface QuoteBody {
+  items: Array<{ symbol: string; price: string; previous_close: string | null; as_of: string; stale: boolean; source: string }>;
+  not_found: string[];
+}
+
+describe('quotes from a live provider, and its outage (FAIL-017, FAIL-023)', () => {
+  let t: TestApp;
+  let finnhub: FakeFinnhub;
+  let yahoo: FakeYahoo;
+  let clock: TestClock;
+  let user: CreatedUser;
+
+  const quotes = async (symbols: string) => {
+    const res = await t.app.inject({ method: 'GET', url: `/v1/market/quotes?symbols=${symbols}`, headers: user.headers });
+    assert.equal(res.statusCode, 200, res.body);
+    return res.json<QuoteBody>();
+  };
+  /** Lets the quote cache (QUOTE_CACHE_SECONDS=1) expire. */
+  const expireCache = async () => {
+    clock.advance(2000);
+    if (usingRedis) await new Promise((resolve) => setTimeout(resolve, 1100)); // Redis TTLs run on real time
+  };
+
+  before(async () => {
+    finnhub = await startFakeFinnhub();
+    yahoo = await startFakeYahoo();
+    clock = createTestClock(new Date());
+    t = await buildTestApp({
+      clock,
+      env: {
+        MARKET_DATA_PROVIDER: 'finnhub',
+        FINNHUB_API_KEY: API_KEY,
+        FINNHUB_BASE_URL: finnhub.url,
+        MARKET_HISTORY_PROVIDER: 'yahoo',
+        YAHOO_BASE_URL: yahoo.url,
+        PROVIDER_TIMEOUT_MS: '150',
+        PROVIDER_RETRIES: '1',
+        PROVIDER_BREAKER_FAILURES: '2',
+        PROVIDER_BREAKER_HALF_OPEN_MS: '600000',
+        QUOTE_CACHE_SECONDS: '1',
+        QUOTE_STALE_SECONDS: '900',
+      },
+    });
+    user = await createUser(t);
+  });
+  after(async () => {
+    await t.close();
+    await finnhub.close();
+    await yahoo.close();
+  });
+
+  it('serves fresh provider quotes with exact prices; unknown (all-zero) symbols are not found', async () => {
+    const now = Math.floor(clock.now().getTime() / 1000);
+    finnhub.quotes.set('AAPL', { c: '189.9500000000000001', pc: '188.01', t: String(now - 30) });
+    finnhub.quotes.set('MSFT', { c: '410.25', pc: '405', t: String(now - 30) });
+    const body = await quotes('AAPL,msft,ZZZZ');
+    assert.deepEqual(body.items.map((q) => [q.symbol, q.price, q.previous_close, q.stale, q.source]), [
+      ['AAPL', '189.9500000000000001', '188.01', false, 'finnhub'],
+      ['MSFT', '410.25', '405', false, 'finnhub'],
+    ]);
+    assert.deepEqual(body.not_found, ['ZZZZ']);
+    // Cached: a second request within QUOTE_CACHE_SECONDS does not call Finnhub again.
+    const calls = finnhub.requests.length;
+    await quotes('AAPL,MSFT');
+    assert.equal(finnhub.requests.length, calls);
+    // FAIL-017: the key went in the header only, and no log line carries it.
+    assert.ok(finnhub.requests.every((r) => r.headers['x-finnhub-token'] === API_KEY && !r.query.has('token')));
+    assert.equal(t.logs.text().includes(API_KEY), false);
+  });
+
+  it('FAIL-017/FAIL-023: the provider hangs: calls time out, the breaker opens, and quotes are served stale', async () => {
+    await expireCache();
+    finnhub.mode = 'hang';
+    const before = finnhub.requests.length;
+    const body = await quotes('AAPL');
+    assert.deepEqual(body.items.map((q) => [q.symbol, q.price, q.stale]), [['AAPL', '189.9500000000000001', true]]);
+    // One attempt and one retry, each cut at PROVIDER_TIMEOUT_MS; two faults open the breaker.
+    assert.equal(finnhub.requests.length - before, 2);
+    assert.equal(t.logs.events('provider_circuit_open').length, 1);
+    assert.ok(t.logs.events('quote_provider_unavailable').length >= 1);
+
+    // With the breaker open Finnhub is not called at all, and every known quote stays available.
+    await expireCache();
+    const during = finnhub.requests.length;
+    const both = await quotes('AAPL,MSFT,ZZZZ');
+    assert.deepEqual(both.items.map((q) => [q.symbol, q.price, q.stale]), [
+      ['AAPL', '189.9500000000000001', true],
+      ['MSFT', '410.25', true],
+    ]);
+    assert.deepEqual(both.not_found, ['ZZZZ']);
+    assert.equal(finnhub.requests.length, during);
+  });
+
+  it('daily candles are filled from the history provider on first request and stored', async () => {
+    yahoo.charts.set('AAPL', {
+      gmtoffset: -18000,
+      price: '1',
+      previousClose: '1',
+      time: 1_700_000_000,
+      days: [
+        { t: 1_699_885_800, o: '185.82', h: '186.03', l: '184.21', c: '184.8', v: '43627500' },
+        { t: 1_700_058_600, o: '187.85', h: '189.5', l: '187.78', c: '188.01', v: '53790500' },
+      ],
+    });
+    const url = '/v1/market/candles/AAPL?interval=1d&from=2023-11-01T00:00:00Z&to=2023-12-01T00:00:00Z';
+    const res = await t.app.inject({ method: 'GET', url, headers: user.headers });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.deepEqual(res.json<{ items: Array<{ ts: string; close: string }> }>().items.map((c) => [c.ts.slice(0, 10), c.close]), [
+      ['2023-11-13', '184.8'],
+      ['2023-11-15', '188.01'],
+    ]);
+    const stored = await t.db.query<{ n: number; source: string }>(`SELECT count(*)::int AS n, min(source) AS source FROM price_bars WHERE symbol = 'AAPL'`);
+    assert.deepEqual(stored.rows[0], { n: 2, source: 'yahoo' });
+  });
+
+  it('FAIL-023: an unreachable history provider leaves candles empty (200), not an error', async () => {
+    yahoo.mode = 'hang';
+    const res = await t.app.inject({ method: 'GET', url: '/v1/market/candles/NVDA?interval=1d&from=2023-11-01T00:00:00Z&to=2023-12-01T00:00:00Z', headers: user.headers });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.deepEqual(res.json<{ items: unknown[] }>().items, []);
+    yahoo.mode = 'ok';
+  });
+});
