@@ -3,9 +3,13 @@
 // commands get an `io` to print through, and the server logs through pino.
 import { parseArgs } from 'node:util';
 import type { Command, Io } from './cli/command.ts';
+import { importPricesCommand } from './cli/commands/import-prices.ts';
 import { importTransactionsCommand } from './cli/commands/import-transactions.ts';
+import { indicatorsCommand } from './cli/commands/indicators.ts';
+import { keysGenerateCommand, keysRotateCommand } from './cli/commands/keys.ts';
 import { migrateCommand } from './cli/commands/migrate.ts';
 import { serveCommand } from './cli/commands/serve.ts';
+import { usersCreateCommand } from './cli/commands/users.ts';
 import { ConfigError } from './config.ts';
 
 const terminal: Io = {
@@ -14,7 +18,7 @@ const terminal: Io = {
   progress: process.stderr,
 };
 
-const commands: Command[] = [serveCommand, migrateCommand, importTransactionsCommand];
+const commands: Command[] = [serveCommand, migrateCommand, importTransactionsCommand, importPricesCommand, indicatorsCommand, usersCreateCommand, keysRotateCommand, keysGenerateCommand];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.words.join(' ').length));

@@ -69,10 +69,7 @@ export function prepareSeries(bars: readonly IndicatorBar[], specs: readonly Ind
 /** Runs every engine over the series; outputs stay exact and unrendered until renderColumns. */
 export function runEngines(series: ScaledSeries, specs: readonly IndicatorSpec[]): Engine[] {
   const engines = specs.map((spec) => createEngine(spec, series.decimals, series.length));
-  const { close, high, low } = series;
-  for (const engine of engines) {
-    for (let i = 0; i < series.length; i++) engine.step(i, close[i]!, high?.[i] ?? 0, low?.[i] ?? 0);
-  }
+  for (const engine of engines) engine.run(series.close, series.high, series.low, series.length);
   return engines;
 }
 

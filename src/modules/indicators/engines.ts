@@ -3,7 +3,7 @@
 // slot `slot` of its own buffers. The batch form feeds a whole series into slots 0..n-1;
 // the incremental form feeds every bar into slot 0. Same code, so the two cannot disagree.
 import {
-  addUnnormalised, divRoundHalfUp, ExactSum, Fixed, floorDiv, formatScaled, isqrt, limbsToBigInt,
+  addUnnormalised, divRoundHalfUp, ExactSum, type Fixed, fixedFromBigInt, fixedToBigInt, floorDiv, formatScaled, isqrt, limbsToBigInt, newFixed,
   parseDecimal, placeScaled, pow10, SCALE_BIG, SCALE_DIGITS, smoothInto, subInto,
 } from './fixed.ts';
 import { columnNames, type IndicatorSpec } from './specs.ts';
@@ -15,6 +15,8 @@ export interface Engine {
   readonly columns: string[];
   /** Feeds one bar (close, high, low as scaled integers) and stores its outputs in `slot`. */
   step: (slot: number, close: number, high: number, low: number) => void;
+  /** step() over bars 0..length-1 into slots 0..length-1 (one loop per class keeps the call monomorphic). */
+  run: (close: Float64Array, high: Float64Array | undefined, low: Float64Array | undefined, length: number) => void;
   /** Column `column`'s value in `slot` as a plain decimal string, or null where the window is not full. */
   render: (column: number, slot: number) => string | null;
   save: () => EngineState;
@@ -44,8 +46,8 @@ class Smoother {
   private readonly mul: number;
   private readonly d: number;
   count = 0;
-  readonly seed = new Fixed();
-  readonly value = new Fixed();
+  readonly seed = newFixed();
+  readonly value = newFixed();
 
   constructor(n: number, kind: 'ema' | 'wilder') {
     this.n = n;
@@ -64,7 +66,7 @@ class Smoother {
     }
     addUnnormalised(this.seed, t);
     if (c < this.n) return false;
-    this.value.set(0, 0, 0);
+    this.value.fill(0);
     smoothInto(this.value, 0, 1, this.seed, this.n);
     return true;
   }
@@ -72,24 +74,24 @@ class Smoother {
   save(prefix: string): EngineState {
     return {
       [`${prefix}count`]: str(this.count),
-      [`${prefix}seed`]: str(this.seed.toBigInt()),
-      [`${prefix}value`]: str(this.value.toBigInt()),
+      [`${prefix}seed`]: str(fixedToBigInt(this.seed)),
+      [`${prefix}value`]: str(fixedToBigInt(this.value)),
     };
   }
 
   load(state: EngineState, prefix: string): void {
     this.count = num(state, `${prefix}count`);
-    this.seed.copy(Fixed.fromBigInt(int(state, `${prefix}seed`)));
-    this.value.copy(Fixed.fromBigInt(int(state, `${prefix}value`)));
+    fixedFromBigInt(this.seed, int(state, `${prefix}seed`));
+    fixedFromBigInt(this.value, int(state, `${prefix}value`));
   }
 }
 
 const NONE = Number.NaN;
 
 function storeFixed(out: Float64Array, base: number, f: Fixed): void {
-  out[base] = f.h;
-  out[base + 1] = f.m;
-  out[base + 2] = f.l;
+  out[base] = f[0]!;
+  out[base + 1] = f[1]!;
+  out[base + 2] = f[2]!;
 }
 
 function renderFixed(out: Float64Array, base: number): string | null {
@@ -197,6 +199,10 @@ class SmaEngine implements Engine {
     this.sums.put(slot, this.window.push(close) ? this.window.sum : undefined);
   }
 
+  run(close: Float64Array, _high: Float64Array | undefined, _low: Float64Array | undefined, length: number): void {
+    for (let i = 0; i < length; i++) this.step(i, close[i]!);
+  }
+
   render(_column: number, slot: number): string | null {
     const s = this.sums.get(slot);
     // SMA = S / (n·10^decimals), rendered at 30 places (exact whenever it terminates there).
@@ -237,6 +243,10 @@ class BbandsEngine implements Engine {
     this.squares.put(slot, full ? this.window.squares : undefined);
   }
 
+  run(close: Float64Array, _high: Float64Array | undefined, _low: Float64Array | undefined, length: number): void {
+    for (let i = 0; i < length; i++) this.step(i, close[i]!);
+  }
+
   render(column: number, slot: number): string | null {
     const s = this.sums.get(slot);
     if (s === undefined) return null;
@@ -269,7 +279,7 @@ class EmaEngine implements Engine {
   readonly columns: string[];
   private readonly decimals: number;
   private readonly ema: Smoother;
-  private readonly x = new Fixed();
+  private readonly x = newFixed();
   private readonly out: Float64Array;
 
   constructor(spec: { name: 'ema'; period: number }, decimals: number, capacity: number) {
@@ -282,6 +292,10 @@ class EmaEngine implements Engine {
   step(slot: number, close: number): void {
     if (this.ema.push(placeScaled(this.x, close, this.decimals))) storeFixed(this.out, 3 * slot, this.ema.value);
     else this.out[3 * slot] = NONE;
+  }
+
+  run(close: Float64Array, _high: Float64Array | undefined, _low: Float64Array | undefined, length: number): void {
+    for (let i = 0; i < length; i++) this.step(i, close[i]!);
   }
 
   render(_column: number, slot: number): string | null {
@@ -298,9 +312,9 @@ class MacdEngine implements Engine {
   private readonly fast: Smoother;
   private readonly slow: Smoother;
   private readonly signal: Smoother;
-  private readonly x = new Fixed();
-  private readonly macd = new Fixed();
-  private readonly hist = new Fixed();
+  private readonly x = newFixed();
+  private readonly macd = newFixed();
+  private readonly hist = newFixed();
   /** Per slot: macd, signal, histogram limbs. */
   private readonly out: Float64Array;
 
@@ -336,6 +350,10 @@ class MacdEngine implements Engine {
     }
   }
 
+  run(close: Float64Array, _high: Float64Array | undefined, _low: Float64Array | undefined, length: number): void {
+    for (let i = 0; i < length; i++) this.step(i, close[i]!);
+  }
+
   render(column: number, slot: number): string | null {
     return renderFixed(this.out, 9 * slot + 3 * column);
   }
@@ -355,8 +373,8 @@ class RsiEngine implements Engine {
   private readonly losses: Smoother;
   private count = 0;
   private prev = 0;
-  private readonly g = new Fixed();
-  private readonly l = new Fixed();
+  private readonly g = newFixed();
+  private readonly l = newFixed();
   /** Per slot: average gain and average loss limbs; RSI = 100·G/(G+L) is divided out when rendered. */
   private readonly out: Float64Array;
 
@@ -377,8 +395,9 @@ class RsiEngine implements Engine {
     }
     const change = close - this.prev;
     this.prev = close;
-    placeScaled(this.g, change > 0 ? change : 0, this.decimals);
-    placeScaled(this.l, change < 0 ? -change : 0, this.decimals);
+    // Math.max rather than a comparison: the sign of a change is a coin toss for the branch predictor.
+    placeScaled(this.g, Math.max(change, 0), this.decimals);
+    placeScaled(this.l, Math.max(-change, 0), this.decimals);
     this.losses.push(this.l);
     if (this.gains.push(this.g)) {
       storeFixed(this.out, base, this.gains.value);
@@ -386,6 +405,10 @@ class RsiEngine implements Engine {
     } else {
       this.out[base] = NONE;
     }
+  }
+
+  run(close: Float64Array, _high: Float64Array | undefined, _low: Float64Array | undefined, length: number): void {
+    for (let i = 0; i < length; i++) this.step(i, close[i]!);
   }
 
   render(_column: number, slot: number): string | null {
@@ -414,7 +437,7 @@ class AtrEngine implements Engine {
   private readonly atr: Smoother;
   private count = 0;
   private prevClose = 0;
-  private readonly tr = new Fixed();
+  private readonly tr = newFixed();
   private readonly out: Float64Array;
 
   constructor(spec: { name: 'atr'; period: number }, decimals: number, capacity: number) {
@@ -432,13 +455,14 @@ class AtrEngine implements Engine {
     }
     const pc = this.prevClose;
     this.prevClose = close;
-    let tr = high - low;
-    const hc = high > pc ? high - pc : pc - high;
-    const lc = low > pc ? low - pc : pc - low;
-    if (hc > tr) tr = hc;
-    if (lc > tr) tr = lc;
+    const tr = Math.max(high - low, Math.abs(high - pc), Math.abs(low - pc));
     if (this.atr.push(placeScaled(this.tr, tr, this.decimals))) storeFixed(this.out, 3 * slot, this.atr.value);
     else this.out[3 * slot] = NONE;
+  }
+
+  run(close: Float64Array, high: Float64Array | undefined, low: Float64Array | undefined, length: number): void {
+    if (high === undefined || low === undefined) throw new TypeError('ATR needs high and low');
+    for (let i = 0; i < length; i++) this.step(i, close[i]!, high[i]!, low[i]!);
   }
 
   render(_column: number, slot: number): string | null {

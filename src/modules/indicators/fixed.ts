@@ -32,45 +32,37 @@ const SQRT_MAX_SAFE = 94_906_265; // floor(sqrt(2^53 - 1)): x·x is exact below 
 
 export const pow10 = (k: number): bigint => 10n ** BigInt(k);
 
-/** A fixed-point number at 10^-30 in three limbs (see the file comment). Mutable on purpose: the hot loops reuse instances. */
-export class Fixed {
-  h = 0;
-  m = 0;
-  l = 0;
+/**
+ * A fixed-point number at 10^-30 in three limbs [h, m, l] (see the file comment). A
+ * Float64Array, not an object with three fields: V8 keeps typed-array elements unboxed,
+ * so the hot loops store limbs without allocating. Mutable on purpose.
+ */
+export type Fixed = Float64Array;
 
-  set(h: number, m: number, l: number): this {
-    this.h = h;
-    this.m = m;
-    this.l = l;
-    return this;
-  }
+export const newFixed = (): Fixed => new Float64Array(3);
 
-  copy(other: Fixed): this {
-    return this.set(other.h, other.m, other.l);
-  }
+export const fixedToBigInt = (f: Fixed): bigint => limbsToBigInt(f[0]!, f[1]!, f[2]!);
 
-  toBigInt(): bigint {
-    return limbsToBigInt(this.h, this.m, this.l);
+/** Sets f to v·10^-30 (v any integer whose top limb is a safe integer). */
+export function fixedFromBigInt(f: Fixed, v: bigint): Fixed {
+  // Floor division keeps m and l non-negative for negative values.
+  let l = v % LIMB_BIG;
+  let rest = v / LIMB_BIG;
+  if (l < 0n) {
+    l += LIMB_BIG;
+    rest -= 1n;
   }
-
-  static fromBigInt(v: bigint): Fixed {
-    const f = new Fixed();
-    // Floor division keeps m and l non-negative for negative values.
-    let l = v % LIMB_BIG;
-    let rest = v / LIMB_BIG;
-    if (l < 0n) {
-      l += LIMB_BIG;
-      rest -= 1n;
-    }
-    let m = rest % LIMB_BIG;
-    let h = rest / LIMB_BIG;
-    if (m < 0n) {
-      m += LIMB_BIG;
-      h -= 1n;
-    }
-    if (h > BigInt(MAX_SAFE) || h < -BigInt(MAX_SAFE)) throw new RangeError('fixed-point value out of range');
-    return f.set(Number(h), Number(m), Number(l));
+  let m = rest % LIMB_BIG;
+  let h = rest / LIMB_BIG;
+  if (m < 0n) {
+    m += LIMB_BIG;
+    h -= 1n;
   }
+  if (h > BigInt(MAX_SAFE) || h < -BigInt(MAX_SAFE)) throw new RangeError('fixed-point value out of range');
+  f[0] = Number(h);
+  f[1] = Number(m);
+  f[2] = Number(l);
+  return f;
 }
 
 export const limbsToBigInt = (h: number, m: number, l: number): bigint =>
@@ -81,7 +73,12 @@ export const limbsToBigInt = (h: number, m: number, l: number): bigint =>
  * into `out` at 10^-30. Exact: for decimals ≤ 6 the value fits the top limb alone.
  */
 export function placeScaled(out: Fixed, x: number, decimals: number): Fixed {
-  if (decimals <= 6) return out.set(x * POW10_NUM[6 - decimals]!, 0, 0);
+  if (decimals <= 6) {
+    out[0] = x * POW10_NUM[6 - decimals]!;
+    out[1] = 0;
+    out[2] = 0;
+    return out;
+  }
   const div = POW10_NUM[decimals - 6]!;
   let top = Math.floor(x / div);
   let rem = x - top * div;
@@ -89,33 +86,61 @@ export function placeScaled(out: Fixed, x: number, decimals: number): Fixed {
     top -= 1;
     rem += div;
   }
-  return out.set(top, rem * POW10_NUM[18 - decimals]!, 0);
+  out[0] = top;
+  out[1] = rem * POW10_NUM[18 - decimals]!;
+  out[2] = 0;
+  return out;
 }
 
 const POW10_NUM: number[] = Array.from({ length: 16 }, (_, k) => 10 ** k);
 
 /** Adds `t` to `acc` limb-wise without normalising (used for seed sums of at most 1000 terms). */
 export function addUnnormalised(acc: Fixed, t: Fixed): void {
-  acc.h += t.h;
-  acc.m += t.m;
-  acc.l += t.l;
+  acc[0] = acc[0]! + t[0]!;
+  acc[1] = acc[1]! + t[1]!;
+  acc[2] = acc[2]! + t[2]!;
+}
+
+const INV_LIMB = 1e-12;
+
+/**
+ * Splits x (an integer, |x| < 2^52) into floor(x / 10^12) and the remainder, exactly. The
+ * product with 1e-12 is a first guess; the two corrections are almost never taken, which
+ * keeps the hot loops free of unpredictable branches.
+ */
+function carryOf(x: number): number {
+  let c = Math.floor(x * INV_LIMB);
+  const rem = x - c * LIMB;
+  if (rem < 0) c -= 1;
+  else if (rem >= LIMB) c += 1;
+  return c;
 }
 
 /**
- * s ← round_half_up((s·a + mul·t) / d), exactly, for integers 0 ≤ a < d ≤ 1001, 1 ≤ mul ≤ 2, and s, t
- * with non-negative lower limbs. Each step of the long division keeps its intermediate below
- * 2^53; Math.floor of a double quotient can be one too high, and the remainder check corrects it.
+ * s ← round_half_up((s·a + mul·t) / d), exactly, for integers 0 ≤ a < d ≤ 1001, 1 ≤ mul ≤ 2
+ * and s, t of at most ~2·10^12 in the top limb (prices below 10^6; seed sums of up to 1000
+ * terms are allowed unnormalised). The dividend is normalised to limbs below 10^12 first,
+ * then divided limb by limb; every intermediate is an integer below 2^53, hence exact. A
+ * double quotient can come out one too high; the remainder check corrects it (rarely taken).
  */
 export function smoothInto(s: Fixed, a: number, mul: number, t: Fixed, d: number): void {
-  let x = s.h * a + mul * t.h;
-  let q = Math.floor(x / d);
-  let r = x - q * d;
+  let xl = s[2]! * a + mul * t[2]!;
+  let xm = s[1]! * a + mul * t[1]!;
+  const c1 = carryOf(xl);
+  xl -= c1 * LIMB;
+  xm += c1;
+  const c2 = carryOf(xm);
+  xm -= c2 * LIMB;
+  const xh = s[0]! * a + mul * t[0]! + c2;
+
+  let q = Math.floor(xh / d);
+  let r = xh - q * d;
   if (r < 0) {
     q -= 1;
     r += d;
   }
   let h = q;
-  x = r * LIMB + s.m * a + mul * t.m;
+  let x = r * LIMB + xm;
   q = Math.floor(x / d);
   r = x - q * d;
   if (r < 0) {
@@ -123,44 +148,35 @@ export function smoothInto(s: Fixed, a: number, mul: number, t: Fixed, d: number
     r += d;
   }
   let m = q;
-  x = r * LIMB + s.l * a + mul * t.l;
-  q = Math.floor(x / d);
-  r = x - q * d;
-  if (r < 0) {
-    q -= 1;
-    r += d;
-  }
-  let l = q;
-  if (r + r >= d) l += 1;
-  while (l >= LIMB) {
+  // Adding floor(d/2) before the last division rounds half up: floor((x + ⌊d/2⌋)/d).
+  x = r * LIMB + xl + (d >> 1);
+  let l = Math.floor(x / d);
+  if (x - l * d < 0) l -= 1;
+  // m and l are below 10^12 by construction, except when rounding up carries (rare).
+  if (l >= LIMB) {
     l -= LIMB;
     m += 1;
+    if (m >= LIMB) {
+      m -= LIMB;
+      h += 1;
+    }
   }
-  while (m >= LIMB) {
-    m -= LIMB;
-    h += 1;
-  }
-  s.h = h;
-  s.m = m;
-  s.l = l;
+  s[0] = h;
+  s[1] = m;
+  s[2] = l;
 }
 
-/** out ← a − b, exactly (normalised). */
+/** out ← a − b, exactly (normalised); borrows by arithmetic rather than by branches. */
 export function subInto(out: Fixed, a: Fixed, b: Fixed): void {
-  let l = a.l - b.l;
-  let m = a.m - b.m;
-  let h = a.h - b.h;
-  if (l < 0) {
-    l += LIMB;
-    m -= 1;
-  }
-  if (m < 0) {
-    m += LIMB;
-    h -= 1;
-  }
-  out.h = h;
-  out.m = m;
-  out.l = l;
+  let l = a[2]! - b[2]! + LIMB;
+  const c1 = carryOf(l); // 1 when no borrow is needed, else 0
+  l -= c1 * LIMB;
+  let m = a[1]! - b[1]! + c1 - 1 + LIMB;
+  const c2 = carryOf(m);
+  m -= c2 * LIMB;
+  out[0] = a[0]! - b[0]! + c2 - 1;
+  out[1] = m;
+  out[2] = l;
 }
 
 /**
