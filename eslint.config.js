@@ -1,6 +1,7 @@
 // Type-aware lint with zero warnings allowed (`npm run lint` passes --max-warnings 0).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { moneyGuardConfigs } from './scripts/money-guard.ts';
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'data/', 'bench/results/', 'web/vendor/', 'test/fixtures/'] },
@@ -31,6 +32,8 @@ export default tseslint.config(
     files: ['src/main.ts', 'bin/**', 'scripts/**', 'bench/**', 'test/**'],
     rules: { 'no-console': 'off', 'no-restricted-properties': 'off' },
   },
+  // FAIL-002: no float conversions, formatting or maths in financial modules (scripts/money-guard.ts).
+  ...moneyGuardConfigs(),
   {
     files: ['**/*.js'],
     ...tseslint.configs.disableTypeChecked,

@@ -59,6 +59,7 @@ export type ValueKind = keyof typeof SCALE;
 
 /** Full precision, plain notation, trailing zeros trimmed. */
 export function toPlain(value: Decimal): string {
+  // eslint-disable-next-line no-restricted-syntax -- Decimal#toFixed is exact (decimal.js); this is the one wrapper.
   const text = value.toFixed();
   return text === '-0' ? '0' : text;
 }
@@ -82,6 +83,7 @@ export function minorUnits(currency: string): number {
 
 /** An amount for display: rounded half-up to the currency's minor unit, zeros kept. */
 export function formatAmount(value: Decimal, currency: string): string {
+  // eslint-disable-next-line no-restricted-syntax -- Decimal#toFixed rounds exactly, half-up, at the minor unit.
   const text = value.toFixed(minorUnits(currency), Decimal.ROUND_HALF_UP);
   return /^-0(\.0+)?$/.test(text) ? text.slice(1) : text;
 }
