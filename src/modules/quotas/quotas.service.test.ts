@@ -55,3 +55,17 @@ test('FAIL-007: quotaOf reports usage, limit and reset per resource; modules reg
   });
   assert.equal((await quotas.quotaOf('u1', 'pro')).api_requests_per_day.usage, 1, 'reading the quota does not count');
 });
+
+test('FAIL-007: ensureCapacity refuses a resource past the tier limit with 409 quota_exceeded', async () => {
+  const { quotas, usage } = setup('2026-03-01T12:00:00.000Z');
+  let alerts = 2;
+  usage.register('alerts', () => Promise.resolve(alerts));
+  await quotas.ensureCapacity('alerts', 'u1', 'free');
+  alerts = 3;
+  await assert.rejects(quotas.ensureCapacity('alerts', 'u1', 'free'), (err: unknown) => {
+    const e = err as { status?: number; code?: string };
+    return e.status === 409 && e.code === 'quota_exceeded';
+  });
+  await quotas.ensureCapacity('alerts', 'u1', 'pro', 27);
+  await assert.rejects(quotas.ensureCapacity('alerts', 'u1', 'pro', 28));
+});

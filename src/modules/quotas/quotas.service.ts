@@ -4,6 +4,7 @@
 // templates), whose current usage those modules report through the usage registry.
 import type { TierLimits } from '../../config.ts';
 import type { Clock } from '../../platform/clock.ts';
+import { AppError } from '../../platform/errors.ts';
 import type { Tier } from '../../platform/http/principal.ts';
 import type { LimiterFactory } from '../../platform/limits/index.ts';
 
@@ -124,7 +125,23 @@ export function createQuotaService(deps: QuotaServiceDeps) {
     };
   };
 
-  return { countRequest, quotaOf };
+  /**
+   * For the module creating a counted resource: 409 `quota_exceeded` when `adding` more
+   * would pass the tier's limit. (Check-then-insert; a module needing it exact under
+   * concurrency counts inside its own transaction.)
+   */
+  const ensureCapacity = async (resource: CountedResource, userId: string, tier: Tier, adding = 1): Promise<void> => {
+    const limit = tiers[tier][RESOURCE_LIMIT[resource]];
+    const current = await usage.usage(resource, userId);
+    if (current + adding > limit) {
+      throw new AppError(409, 'quota_exceeded', 'Conflict', {
+        detail: `Your tier allows ${limit} ${resource.replace(/_/g, ' ')}; you have ${current}.`,
+        extra: { resource, limit, usage: current },
+      });
+    }
+  };
+
+  return { countRequest, quotaOf, ensureCapacity };
 }
 
 export type QuotaService = ReturnType<typeof createQuotaService>;
