@@ -1,0 +1,113 @@
+// Request and response schemas of the analytics routes. Every sort and filter is an enum
+// or a value with a strict grammar, so a payload such as `name;DROP TABLE …` or
+// `1 OR 1=1` fails validation with a 400 before any code runs (FAIL-016).
+import { Type, type Static } from 'typebox';
+import { DECIMAL_PATTERN } from '../../money/index.ts';
+import { SYMBOL_INPUT_PATTERN } from '../market/symbols.ts';
+import { PERFORMANCE_RANGES } from './analytics.service.ts';
+import { DASHBOARD_SORTS, SORT_ORDERS } from './dashboard.ts';
+
+const Uuid = () => Type.String({ format: 'uuid' });
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
+const Day = (description: string) => Type.String({ format: 'date', pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$', description });
+const Amount = (description = 'amount in the base currency, rounded half-up to its minor unit') => Type.String({ description });
+const Rate = (description: string) => Nullable(Type.String({ description: `${description}; a fraction (0.05 = 5 %), 10 decimal places` }));
+
+/** An opaque cursor from a previous page's next_cursor (base64url). */
+export const CursorParam = () => Type.String({ minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9_-]+$', description: 'next_cursor of the previous page' });
+
+export const PerformanceParams = Type.Object({ id: Uuid() }, { additionalProperties: false });
+
+export const PerformanceQuery = Type.Object(
+  {
+    range: Type.Optional(Type.Union(PERFORMANCE_RANGES.map((r) => Type.Literal(r)), { default: '1y', description: 'period; custom needs from and to' })),
+    from: Type.Optional(Day('first day (UTC), inclusive; range=custom only')),
+    to: Type.Optional(Day('last day (UTC), inclusive, not in the future; range=custom only')),
+  },
+  { additionalProperties: false },
+);
+export type PerformanceQuery = Static<typeof PerformanceQuery>;
+
+export const PerformanceOut = Type.Object({
+  portfolio_id: Uuid(),
+  base_currency: Type.String(),
+  range: Type.String(),
+  from: Type.String({ format: 'date' }),
+  to: Type.String({ format: 'date' }),
+  days: Type.Integer({ description: 'calendar days in the period, inclusive' }),
+  start_value: Amount('value at the end of the day before the period'),
+  end_value: Amount('value at the end of the last day'),
+  contributions: Amount('deposits plus implicit contributions during the period'),
+  withdrawals: Amount('withdrawals during the period'),
+  net_contributions: Amount('contributions − withdrawals'),
+  total_gain: Amount('end_value − start_value − net_contributions'),
+  simple_return: Rate('total_gain / (start_value + contributions)'),
+  time_weighted_return: Rate('daily sub-period returns chained over the period, not annualised'),
+  time_weighted_return_annualized: Rate('annualised TWR; only for periods of 365 days or more'),
+  money_weighted_return: Type.Object({
+    status: Type.Union([Type.Literal('ok'), Type.Literal('no_cash_flows'), Type.Literal('no_solution')]),
+    rate: Rate('XIRR, annual rate, Actual/365'),
+    method: Nullable(Type.Union([Type.Literal('newton'), Type.Literal('bisection')])),
+    iterations: Type.Integer(),
+  }),
+  series: Type.Array(
+    Type.Object({
+      date: Type.String({ format: 'date' }),
+      value: Amount(),
+      net_contributions: Amount('cumulative since the start of the period'),
+      time_weighted_return: Type.String({ description: 'cumulative TWR since the start of the period' }),
+    }),
+  ),
+});
+export type PerformanceOut = Static<typeof PerformanceOut>;
+
+export const DashboardQuery = Type.Object(
+  {
+    sort: Type.Optional(Type.Union(DASHBOARD_SORTS.map((s) => Type.Literal(s)), { default: 'market_value' })),
+    order: Type.Optional(Type.Union(SORT_ORDERS.map((o) => Type.Literal(o)), { default: 'desc' })),
+    symbol: Type.Optional(Type.String({ pattern: SYMBOL_INPUT_PATTERN, minLength: 1, maxLength: 15, description: 'symbol prefix, any case' })),
+    portfolio_id: Type.Optional(Uuid()),
+    min_market_value: Type.Optional(Type.String({ pattern: DECIMAL_PATTERN, maxLength: 62, description: 'decimal string; holdings worth less (or unpriced) are left out' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+    cursor: Type.Optional(CursorParam()),
+  },
+  { additionalProperties: false },
+);
+export type DashboardQuery = Static<typeof DashboardQuery>;
+
+export const DashboardOut = Type.Object({
+  totals: Type.Array(
+    Type.Object({
+      currency: Type.String({ description: 'base currency; portfolios with different base currencies are totalled separately' }),
+      portfolios: Type.Integer(),
+      holdings: Type.Integer(),
+      market_value: Amount(),
+      cost_basis: Amount(),
+      unrealized_pnl: Amount(),
+      realized_pnl: Amount(),
+      day_change: Amount(),
+      cash: Amount(),
+      total_value: Amount(),
+      stale: Type.Boolean(),
+    }),
+  ),
+  items: Type.Array(
+    Type.Object({
+      portfolio_id: Uuid(),
+      portfolio_name: Type.String(),
+      base_currency: Type.String(),
+      symbol: Type.String(),
+      quantity: Type.String(),
+      price: Nullable(Type.String()),
+      stale: Type.Boolean(),
+      cost_basis: Amount(),
+      market_value: Nullable(Amount()),
+      unrealized_pnl: Nullable(Amount()),
+      realized_pnl: Amount(),
+      weight: Nullable(Type.String({ description: 'percent of its portfolio’s priced market value' })),
+      day_change: Nullable(Amount()),
+    }),
+  ),
+  next_cursor: Nullable(Type.String()),
+});
+export type DashboardOut = Static<typeof DashboardOut>;

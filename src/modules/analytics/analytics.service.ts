@@ -1,0 +1,268 @@
+// Portfolio analytics: performance over a range and the cross-portfolio dashboard. Reads
+// portfolios and transactions through the portfolios module, prices through the market
+// module (both narrowed to what is needed here), and computes with the pure functions in
+// performance.ts and dashboard.ts. No HTTP, no SQL.
+import { Decimal, formatAmount, formatDecimal, sum } from '../../money/index.ts';
+import type { Clock } from '../../platform/clock.ts';
+import { AppError } from '../../platform/errors.ts';
+import type { Logger } from '../../platform/logger.ts';
+import { replay, sortForReplay, valueHoldings, type Portfolio, type Transaction } from '../portfolios/index.ts';
+import type { DashboardOut, PerformanceOut } from './analytics.schemas.ts';
+import { pageHoldings, type DashboardHolding, type HoldingsPageQuery } from './dashboard.ts';
+import { computePerformance, dayNumber, dayString, utcDay, type DailyClose } from './performance.ts';
+
+/** A latest quote as the market module's `latestQuotes` gives it (contracts.md). */
+export interface LatestQuote {
+  symbol: string;
+  price: string;
+  previous_close: string | null;
+  as_of: Date;
+  stale: boolean;
+  source: string;
+}
+
+/** The market module's service, narrowed (contracts.md). */
+export interface MarketPrices {
+  latestQuotes: (symbols: string[]) => Promise<Map<string, LatestQuote>>;
+  dailyCloses: (symbols: string[], from: Date, to: Date) => Promise<Map<string, Array<{ date: string; close: string }>>>;
+}
+
+export interface AnalyticsServiceDeps {
+  /** Ownership check: another user's portfolio throws 404 not_found. */
+  ownedPortfolio: (userId: string, portfolioId: string) => Promise<Portfolio>;
+  listPortfolios: (userId: string) => Promise<Portfolio[]>;
+  portfolioTransactions: (userId: string, portfolioId: string) => Promise<Transaction[]>;
+  userTransactions: (userId: string) => Promise<Transaction[]>;
+  /** Absent when no market module is wired: holdings are valued at trade prices only. */
+  market?: MarketPrices | undefined;
+  clock: Clock;
+  logger: Logger;
+}
+
+export const PERFORMANCE_RANGES = ['1m', '3m', 'ytd', '1y', 'max', 'custom'] as const;
+export type PerformanceRange = (typeof PERFORMANCE_RANGES)[number];
+
+export interface PerformanceQuery {
+  range: PerformanceRange;
+  from?: string | undefined;
+  to?: string | undefined;
+}
+
+/** How far before a period to look for a close to carry into it, before asking for all history. */
+const CLOSE_LOOKBACK_DAYS = 31;
+
+const invalidRange = (detail: string, field: string) =>
+  new AppError(400, 'invalid_range', 'Bad request', { detail, errors: [{ field: `querystring.${field}`, message: detail }] });
+
+/** Same calendar day `months` earlier (clamped to the month's end), as a day number. */
+function monthsBefore(day: number, months: number): number {
+  const d = new Date(day * 86_400_000);
+  const year = d.getUTCFullYear();
+  const month = d.getUTCMonth() - months;
+  const lastDay = new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
+  return Date.UTC(year, month, Math.min(d.getUTCDate(), lastDay)) / 86_400_000;
+}
+
+/**
+ * The period a range names, as inclusive UTC days. 1m/3m/1y: the days after the same
+ * calendar day one/three/twelve months ago, up to today (the start value is that day's
+ * closing value). ytd: 1 January to today. max: the first transaction's day to today.
+ * custom: from..to as given (from ≤ to ≤ today). A period never starts before the first
+ * transaction (there is nothing to value before it).
+ */
+export function resolveRange(query: PerformanceQuery, today: string, firstDay: string | null): { from: string; to: string } {
+  const todayNumber = dayNumber(today);
+  const hasCustom = query.from !== undefined || query.to !== undefined;
+  if (query.range !== 'custom' && hasCustom) throw invalidRange('from and to are only allowed with range=custom', 'range');
+  let from: number;
+  let to = todayNumber;
+  switch (query.range) {
+    case '1m':
+      from = monthsBefore(todayNumber, 1) + 1;
+      break;
+    case '3m':
+      from = monthsBefore(todayNumber, 3) + 1;
+      break;
+    case '1y':
+      from = monthsBefore(todayNumber, 12) + 1;
+      break;
+    case 'ytd':
+      from = Date.UTC(new Date(todayNumber * 86_400_000).getUTCFullYear(), 0, 1) / 86_400_000;
+      break;
+    case 'max':
+      from = firstDay === null ? todayNumber : dayNumber(firstDay);
+      break;
+    case 'custom': {
+      if (query.from === undefined || query.to === undefined) throw invalidRange('range=custom needs both from and to (YYYY-MM-DD)', query.from === undefined ? 'from' : 'to');
+      from = dayNumber(query.from);
+      to = dayNumber(query.to);
+      if (!Number.isInteger(from)) throw invalidRange('from is not a valid date', 'from');
+      if (!Number.isInteger(to)) throw invalidRange('to is not a valid date', 'to');
+      if (from > to) throw invalidRange('from must not be after to', 'from');
+      if (to > todayNumber) throw invalidRange('to must not be in the future', 'to');
+      break;
+    }
+  }
+  if (firstDay !== null && from < dayNumber(firstDay)) from = Math.min(dayNumber(firstDay), to);
+  return { from: dayString(from), to: dayString(to) };
+}
+
+export function createAnalyticsService(deps: AnalyticsServiceDeps) {
+  const { market, clock, logger } = deps;
+
+  /** Stored closes from shortly before `from` to `to`; for a symbol with none there, all its history up to `to`. */
+  async function closesFor(symbols: string[], from: string, to: string, firstDay: string): Promise<Map<string, DailyClose[]>> {
+    if (market === undefined || symbols.length === 0) return new Map();
+    const toDate = new Date(`${to}T23:59:59.999Z`);
+    const windowStart = new Date((dayNumber(from) - CLOSE_LOOKBACK_DAYS) * 86_400_000);
+    const closes = await market.dailyCloses(symbols, windowStart, toDate);
+    const missing = symbols.filter((s) => (closes.get(s) ?? []).every((c) => dayNumber(c.date) >= dayNumber(from)));
+    if (missing.length > 0 && dayNumber(firstDay) < dayNumber(from)) {
+      const older = await market.dailyCloses(missing, new Date(`${firstDay}T00:00:00.000Z`), toDate);
+      for (const [symbol, list] of older) closes.set(symbol, list);
+    }
+    return closes;
+  }
+
+  async function performance(userId: string, portfolioId: string, query: PerformanceQuery): Promise<PerformanceOut> {
+    const portfolio = await deps.ownedPortfolio(userId, portfolioId);
+    const transactions = await deps.portfolioTransactions(userId, portfolioId);
+    const first = sortForReplay(transactions)[0];
+    const firstDay = first === undefined ? null : utcDay(first.executedAt);
+    const { from, to } = resolveRange(query, utcDay(clock.now()), firstDay);
+    const symbols = [...new Set(transactions.flatMap((tx) => (tx.symbol !== null && (tx.type === 'buy' || tx.type === 'sell' || tx.type === 'split') ? [tx.symbol] : [])))].sort();
+    const closes = await closesFor(symbols, from, to, firstDay ?? from);
+    const result = computePerformance({ transactions, closes, from, to });
+    logger.debug({ event: 'performance_computed', portfolioId, days: result.days, symbols: symbols.length }, 'performance computed');
+
+    const ccy = portfolio.baseCurrency;
+    const amount = (value: Decimal) => formatAmount(value, ccy);
+    const rate = (value: Decimal | null) => (value === null ? null : formatDecimal(value, 'rate'));
+    return {
+      portfolio_id: portfolio.id,
+      base_currency: ccy,
+      range: query.range,
+      from: result.from,
+      to: result.to,
+      days: result.days,
+      start_value: amount(result.startValue),
+      end_value: amount(result.endValue),
+      contributions: amount(result.contributions),
+      withdrawals: amount(result.withdrawals),
+      net_contributions: amount(result.netContributions),
+      total_gain: amount(result.gain),
+      simple_return: rate(result.simpleReturn),
+      time_weighted_return: rate(result.twr),
+      time_weighted_return_annualized: rate(result.twrAnnualized),
+      money_weighted_return: {
+        status: result.xirr.status,
+        rate: rate(result.xirr.rate),
+        method: result.xirr.method,
+        iterations: result.xirr.iterations,
+      },
+      series: result.series.map((p) => ({
+        date: p.date,
+        value: amount(p.value),
+        net_contributions: amount(p.netContributions),
+        time_weighted_return: formatDecimal(p.twr, 'rate'),
+      })),
+    };
+  }
+
+  /** Every open holding of every portfolio of the user, valued at the latest quotes. */
+  async function allHoldings(userId: string): Promise<{ holdings: DashboardHolding[]; portfolios: Array<{ portfolio: Portfolio; cash: Decimal; stale: boolean }> }> {
+    const portfolios = await deps.listPortfolios(userId);
+    const transactions = await deps.userTransactions(userId);
+    const byPortfolio = new Map<string, Transaction[]>();
+    for (const tx of transactions) {
+      const list = byPortfolio.get(tx.portfolioId) ?? [];
+      list.push(tx);
+      byPortfolio.set(tx.portfolioId, list);
+    }
+    const ledgers = portfolios.map((portfolio) => ({ portfolio, ledger: replay(sortForReplay(byPortfolio.get(portfolio.id) ?? [])) }));
+    const symbols = [...new Set(ledgers.flatMap(({ ledger }) => [...ledger.positions.values()].filter((p) => p.quantity.isPositive()).map((p) => p.symbol)))];
+    const quotes: Map<string, LatestQuote> = market === undefined || symbols.length === 0 ? new Map<string, LatestQuote>() : await market.latestQuotes(symbols);
+    const holdings: DashboardHolding[] = [];
+    const summaries: Array<{ portfolio: Portfolio; cash: Decimal; stale: boolean }> = [];
+    for (const { portfolio, ledger } of ledgers) {
+      const valuation = valueHoldings(ledger, quotes);
+      summaries.push({ portfolio, cash: valuation.cash, stale: valuation.totals.stale });
+      for (const item of valuation.items) {
+        const quote = quotes.get(item.symbol);
+        const fx = ledger.positions.get(item.symbol)?.fxRate ?? new Decimal(1);
+        const previous = quote?.previous_close ?? null;
+        holdings.push({
+          portfolioId: portfolio.id,
+          portfolioName: portfolio.name,
+          baseCurrency: portfolio.baseCurrency,
+          symbol: item.symbol,
+          quantity: item.quantity,
+          price: item.price,
+          stale: item.stale,
+          costBasis: item.costBasis,
+          marketValue: item.marketValue,
+          unrealizedPnl: item.unrealizedPnl,
+          realizedPnl: item.realizedPnl,
+          weight: item.weight,
+          dayChange: item.price === null || previous === null ? null : item.quantity.times(item.price.minus(previous)).times(fx),
+        });
+      }
+    }
+    return { holdings, portfolios: summaries };
+  }
+
+  async function dashboard(userId: string, query: HoldingsPageQuery): Promise<DashboardOut> {
+    const { holdings, portfolios } = await allHoldings(userId);
+    const page = pageHoldings(holdings, query);
+
+    // Totals per base currency: amounts in different currencies are never added together.
+    const currencies = [...new Set(portfolios.map((p) => p.portfolio.baseCurrency))].sort();
+    const totals = currencies.map((ccy) => {
+      const mine = holdings.filter((h) => h.baseCurrency === ccy);
+      const summaries = portfolios.filter((p) => p.portfolio.baseCurrency === ccy);
+      const marketValue = sum(mine.flatMap((h) => (h.marketValue === null ? [] : [h.marketValue])));
+      const cash = sum(summaries.map((p) => p.cash));
+      const amount = (value: Decimal) => formatAmount(value, ccy);
+      return {
+        currency: ccy,
+        portfolios: summaries.length,
+        holdings: mine.length,
+        market_value: amount(marketValue),
+        cost_basis: amount(sum(mine.map((h) => h.costBasis))),
+        unrealized_pnl: amount(sum(mine.flatMap((h) => (h.unrealizedPnl === null ? [] : [h.unrealizedPnl])))),
+        realized_pnl: amount(sum(mine.map((h) => h.realizedPnl))),
+        day_change: amount(sum(mine.flatMap((h) => (h.dayChange === null ? [] : [h.dayChange])))),
+        cash: amount(cash),
+        total_value: amount(marketValue.plus(cash)),
+        stale: summaries.some((p) => p.stale),
+      };
+    });
+
+    return {
+      totals,
+      items: page.items.map((h) => {
+        const amount = (value: Decimal | null) => (value === null ? null : formatAmount(value, h.baseCurrency));
+        return {
+          portfolio_id: h.portfolioId,
+          portfolio_name: h.portfolioName,
+          base_currency: h.baseCurrency,
+          symbol: h.symbol,
+          quantity: formatDecimal(h.quantity, 'quantity'),
+          price: h.price === null ? null : formatDecimal(h.price, 'price'),
+          stale: h.stale,
+          cost_basis: formatAmount(h.costBasis, h.baseCurrency),
+          market_value: amount(h.marketValue),
+          unrealized_pnl: amount(h.unrealizedPnl),
+          realized_pnl: formatAmount(h.realizedPnl, h.baseCurrency),
+          weight: h.weight === null ? null : formatDecimal(h.weight, 'percent'),
+          day_change: amount(h.dayChange),
+        };
+      }),
+      next_cursor: page.nextCursor,
+    };
+  }
+
+  return { performance, dashboard };
+}
+
+export type AnalyticsService = ReturnType<typeof createAnalyticsService>;

@@ -1,0 +1,61 @@
+// Opaque list cursors: base64url of a small JSON object naming the sort, the order, the
+// sort key of the last item and its id. A cursor coming back is decoded defensively and
+// every member is checked against the grammar it must have (FAIL-016): anything else —
+// bad base64, bad JSON, wrong types, a cursor of another sort, a key that is not a
+// decimal, an id that is not a UUID — is a 400 `invalid_cursor`, never a 500. A cursor
+// whose members are well-formed but edited only moves the starting point within the
+// caller's own rows: every query still filters by the caller, and every value is bound.
+import { AppError } from '../../platform/errors.ts';
+
+export interface CursorPayload {
+  /** Sort field the list was read with. */
+  s: string;
+  /** 'asc' | 'desc'. */
+  o: string;
+  /** Sort key of the last item returned (null sorts last). */
+  k: string | null;
+  /** Id of the last item returned (tie-breaker). */
+  id: string;
+}
+
+const MAX_CURSOR_LENGTH = 512;
+
+export const invalidCursor = (detail = 'cursor is not one this list returned') =>
+  new AppError(400, 'invalid_cursor', 'Bad request', { detail, errors: [{ field: 'querystring.cursor', message: 'invalid cursor' }] });
+
+export function encodeCursor(payload: CursorPayload): string {
+  return Buffer.from(JSON.stringify({ s: payload.s, o: payload.o, k: payload.k, id: payload.id }), 'utf8').toString('base64url');
+}
+
+export interface CursorRules {
+  sort: string;
+  order: string;
+  /** Whether a sort key is well-formed for this sort. */
+  key: (value: string) => boolean;
+  /** Whether an id is well-formed for this list. */
+  id: (value: string) => boolean;
+}
+
+/** Decodes and validates a cursor for the list being read with `rules.sort`/`rules.order`. */
+export function decodeCursor(cursor: string, rules: CursorRules): CursorPayload {
+  if (cursor.length === 0 || cursor.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalidCursor();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalidCursor();
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw invalidCursor();
+  const record = parsed as Record<string, unknown>;
+  const keys = Object.keys(record).sort().join(',');
+  if (keys !== 'id,k,o,s') throw invalidCursor();
+  const { s, o, k, id } = record;
+  if (typeof s !== 'string' || typeof o !== 'string' || typeof id !== 'string') throw invalidCursor();
+  if (k !== null && typeof k !== 'string') throw invalidCursor();
+  if (s !== rules.sort || o !== rules.order) throw invalidCursor('cursor belongs to another sort or order; start again without a cursor');
+  if (k !== null && !rules.key(k)) throw invalidCursor();
+  if (!rules.id(id)) throw invalidCursor();
+  return { s, o, k, id };
+}
+
+export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
