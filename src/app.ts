@@ -121,7 +121,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   // --- market data (quotes, candles, indicators, search, watchlist, admin CSV import).
   // Its `service` (latestQuotes, dailyCloses) is what portfolios consume (contracts.md).
-  await registerMarket(app, {
+  const market = await registerMarket(app, {
     config,
     logger,
     db,
@@ -138,6 +138,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     logger,
     clock: deps.clock ?? systemClock,
     guards: auth.guards,
+    // Narrow on purpose: holdings need only the latest quotes (contracts.md).
+    quotes: { latestQuotes: (symbols) => market.service.latestQuotes(symbols) },
     importBodyLimit: config.importBodyLimitBytes,
   });
 

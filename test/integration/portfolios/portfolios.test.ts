@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
+import { Decimal, formatAmount } from '../../../src/money/index.ts';
 import { createUser, type CreatedUser } from '../../helpers/auth.ts';
 import { buildTestApp, type TestApp } from '../../helpers/build-test-app.ts';
 
@@ -214,12 +215,18 @@ describe('portfolios, transactions and holdings', () => {
     assert.equal(aapl.realized_pnl, '269.20');
     assert.equal(aapl.dividends, '2.85');
     assert.equal(aapl.fees, String('3.23')); // 0.9 + 1.9 + 0.4275 → 3.2275 → 3.23
-    assert.equal(aapl.stale, true); // no market data wired in this test
-    assert.equal(aapl.market_value, null);
+    // valued at the market module's latest quote (the simulated provider in tests), in
+    // base currency at the fx_rate of the latest AAPL trade (0.95)
+    assert.equal(typeof aapl.price, 'string');
+    const value = new Decimal(String(aapl.price)).times(15).times('0.95');
+    assert.equal(aapl.market_value, formatAmount(value, 'EUR'));
+    assert.equal(aapl.unrealized_pnl, formatAmount(value.minus('759'), 'EUR'));
+    assert.equal(aapl.weight, '100');
+    assert.equal(h.totals.total_value, formatAmount(value.plus('9507.9225'), 'EUR'));
     // cash: 10000 − 900.9 − 1012 + 1423.1 + (2.85 − 0.4275) + 0.3 − 5 = 9507.9225
     assert.equal(h.cash, '9507.92');
     assert.equal(h.totals.interest, '0.30');
-    assert.deepEqual(h.totals.unpriced_symbols, ['AAPL']);
+    assert.deepEqual(h.totals.unpriced_symbols, []);
   });
 
   it('property: decimal strings round-trip through the API and the database unchanged', async () => {
