@@ -1,8 +1,7 @@
 import { loadConfig } from '../../config.ts';
-import { migrate } from '../../platform/db/migrations.ts';
 import { createLogger } from '../../platform/logger.ts';
-import { openRuntime } from '../../runtime.ts';
 import type { Command } from '../command.ts';
+import { openRuntimeOrLog } from './serve.ts';
 
 export const migrateCommand: Command = {
   words: ['migrate'],
@@ -15,12 +14,9 @@ DATA_DIR when it is unset. \`financehub serve\` does the same on start.`,
   async run() {
     const config = loadConfig();
     const logger = createLogger(config.logLevel);
-    const runtime = await openRuntime(config, logger);
-    try {
-      await migrate(runtime.db, logger);
-      return 0;
-    } finally {
-      await runtime.close();
-    }
+    const runtime = await openRuntimeOrLog(config, logger);
+    if (runtime === undefined) return 1;
+    await runtime.close();
+    return 0;
   },
 };

@@ -1,10 +1,24 @@
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from '../../app.ts';
-import { loadConfig } from '../../config.ts';
+import { loadConfig, type Config } from '../../config.ts';
 import { migrate } from '../../platform/db/migrations.ts';
-import { createLogger } from '../../platform/logger.ts';
-import { openRuntime } from '../../runtime.ts';
+import { createLogger, type Logger } from '../../platform/logger.ts';
+import { openRuntime, type Runtime } from '../../runtime.ts';
 import type { Command } from '../command.ts';
+
+/** Opens the database and migrates it; a failure is one fatal log line and exit 1, not a stack on stderr. */
+export async function openRuntimeOrLog(config: Config, logger: Logger): Promise<Runtime | undefined> {
+  let runtime: Runtime | undefined;
+  try {
+    runtime = await openRuntime(config, logger);
+    await migrate(runtime.db, logger);
+    return runtime;
+  } catch (err) {
+    logger.fatal({ err, event: 'startup_failed' }, 'could not open and migrate the database');
+    await runtime?.close().catch((closeErr: unknown) => logger.error({ err: closeErr, event: 'shutdown_error' }, 'closing after a failed start failed'));
+    return undefined;
+  }
+}
 
 export const serveCommand: Command = {
   words: ['serve'],
@@ -18,14 +32,22 @@ SHUTDOWN_TIMEOUT_MS), closes its pools and exits 0.`,
   async run() {
     const config = loadConfig();
     const logger = createLogger(config.logLevel);
-    const runtime = await openRuntime(config, logger);
-    await migrate(runtime.db, logger);
+    const runtime = await openRuntimeOrLog(config, logger);
+    if (runtime === undefined) return 1;
     const app = await buildApp({ config, logger, db: runtime.db, ...(runtime.redis ? { redis: runtime.redis } : {}) });
     app.addHook('onClose', () => runtime.close());
 
     let resolveExit: (code: number) => void = () => undefined;
     const exited = new Promise<number>((resolve) => (resolveExit = resolve));
-    closeWithGrace({ delay: config.shutdownTimeoutMs }, async ({ signal, err }) => {
+    const graceOptions = {
+      delay: config.shutdownTimeoutMs,
+      // close-with-grace would print to the console; everything goes through the logger (FAIL-003).
+      logger: { error: (value: unknown) => logger.error({ err: value, event: 'shutdown_error' }, 'error while shutting down') },
+      onTimeout: (delayMs: number) =>
+        logger.error({ event: 'shutdown_timeout', delayMs }, 'in-flight work did not finish within SHUTDOWN_TIMEOUT_MS; exiting'),
+      onSecondSignal: (signal: string) => logger.warn({ event: 'shutdown_forced', signal }, 'second signal; exiting now'),
+    };
+    closeWithGrace(graceOptions, async ({ signal, err }) => {
       if (err !== undefined) logger.error({ err, event: 'shutdown' }, 'shutting down after an error');
       else logger.info({ event: 'shutdown', signal }, 'shutting down');
       await app.close();
