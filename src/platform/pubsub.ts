@@ -49,20 +49,21 @@ export function createPubSub(deps: PubSubDeps): PubSub {
   if (redis === undefined) {
     return {
       backend: 'memory',
-      publish: (channel, message) => {
+      publish: async (channel, message) => {
         checkChannel(channel);
         // Asynchronous like Redis delivery, so publishers never run subscriber code inline.
         const copy: unknown = JSON.parse(JSON.stringify(message));
+        await Promise.resolve();
         queueMicrotask(() => deliver(channel, copy));
-        return Promise.resolve();
       },
-      subscribe: (channel, handler) => {
+      subscribe: async (channel, handler) => {
         checkChannel(channel);
         local.on(channel, handler);
-        return Promise.resolve(() => {
+        await Promise.resolve();
+        return () => {
           local.off(channel, handler);
           return Promise.resolve();
-        });
+        };
       },
       close: () => {
         local.removeAllListeners();

@@ -168,10 +168,14 @@ export function createMarketService(deps: MarketServiceDeps) {
   /** New bars for a symbol: cached candles of it are never read again, and subscribers hear of it. */
   const barsChanged = async (symbol: string, interval: BarInterval, bars: readonly Bar[], source: string) => {
     await cache.set(cacheKey('bars-version', symbol), randomUUID(), 30 * 86_400);
-    const first = bars[0];
-    const last = bars[bars.length - 1];
-    if (first === undefined || last === undefined) return;
-    await publish(BARS_EVENT, { symbol, interval, count: bars.length, from: first.ts.toISOString(), to: last.ts.toISOString(), source });
+    if (bars.length === 0) return;
+    let first = Number.POSITIVE_INFINITY;
+    let last = Number.NEGATIVE_INFINITY;
+    for (const bar of bars) {
+      first = Math.min(first, bar.ts.getTime());
+      last = Math.max(last, bar.ts.getTime());
+    }
+    await publish(BARS_EVENT, { symbol, interval, count: bars.length, from: new Date(first).toISOString(), to: new Date(last).toISOString(), source });
   };
 
   /** Fills an empty range from the history provider (first request for a symbol). */
