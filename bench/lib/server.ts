@@ -27,6 +27,21 @@ export interface BenchServer {
   stop: () => Promise<void>;
 }
 
+/**
+ * Rate limits and the daily request quota raised out of the way: a benchmark measures
+ * throughput, and at default limits it would mostly measure 429s (docs/limits.md). A
+ * benchmark of the limits themselves passes its own values in `env`.
+ */
+export const UNLIMITED_ENV: Readonly<Record<string, string>> = {
+  RATE_LIMIT_PUBLIC: '999999999/60',
+  RATE_LIMIT_LOGIN: '999999999/60',
+  RATE_LIMIT_REGISTER: '999999999/60',
+  RATE_LIMIT_REFRESH_IP: '999999999/60',
+  RATE_LIMIT_REFRESH_SESSION: '999999999/60',
+  FREE_REQUESTS_PER_DAY: '999999999',
+  PRO_REQUESTS_PER_DAY: '999999999',
+};
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
@@ -52,7 +67,7 @@ export async function startServer(options: ServerOptions = {}): Promise<BenchSer
   const log = openSync(logFile, 'a');
   const child = spawn(process.execPath, [path.join(ROOT, 'bin/financehub.js'), 'serve'], {
     cwd: ROOT,
-    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), DATA_DIR: dataDir, ...options.env },
+    env: { ...process.env, ...UNLIMITED_ENV, HOST: '127.0.0.1', PORT: String(port), DATA_DIR: dataDir, ...options.env },
     stdio: ['ignore', log, log],
   });
   const url = `http://127.0.0.1:${port}`;
