@@ -239,6 +239,7 @@ class BbandsEngine implements Engine {
 
   step(slot: number, close: number): void {
     const full = this.window.push(close);
+    if (slot === this.cachedSlot) this.cachedSlot = -1; // the incremental form reuses slot 0
     this.sums.put(slot, full ? this.window.sum : undefined);
     this.squares.put(slot, full ? this.window.squares : undefined);
   }
@@ -469,11 +470,11 @@ class AtrEngine implements Engine {
     return renderFixed(this.out, 3 * slot);
   }
 
-  save = () => ({ count: str(this.count), prev_close: str(this.prevClose), ...this.atr.save('') });
+  save = () => ({ count: str(this.count), prev_close: str(this.prevClose), ...this.atr.save('atr_') });
   load = (state: EngineState) => {
     this.count = num(state, 'count');
     this.prevClose = num(state, 'prev_close');
-    this.atr.load(state, '');
+    this.atr.load(state, 'atr_');
   };
 }
 

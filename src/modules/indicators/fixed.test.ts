@@ -1,0 +1,146 @@
+// The exact-number kernel, checked against plain BigInt arithmetic (an independent and
+// obviously exact model) on random and edge-case inputs.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import {
+  divRoundHalfUp, ExactSum, fixedFromBigInt, fixedToBigInt, floorDiv, formatScaled, isqrt, LIMB, newFixed, parseDecimal,
+  placeScaled, priceProblem, scaledNumber, smoothInto, subInto,
+} from './fixed.ts';
+
+const B = 10n ** 12n;
+/** A fixed-point value whose top limb stays within the documented bound (|price| < 10^6 → |h| ≤ 2·10^12). */
+const arbFixed = fc.tuple(fc.integer({ min: -2_000_000_000_000, max: 2_000_000_000_000 }), fc.integer({ min: 0, max: 999_999_999_999 }), fc.integer({ min: 0, max: 999_999_999_999 }))
+  .map(([h, m, l]) => BigInt(h) * B * B + BigInt(m) * B + BigInt(l));
+const roundHalfUp = (num: bigint, den: bigint) => floorDiv(2n * num + den, 2n * den);
+
+describe('fixed-point kernel', () => {
+  it('smoothInto equals round_half_up((s·a + mul·t)/d) computed with BigInt', () => {
+    fc.assert(
+      fc.property(arbFixed, arbFixed, fc.integer({ min: 2, max: 1001 }), fc.integer({ min: 1, max: 2 }), fc.nat(), (s, t, d, mul, aSeed) => {
+        const a = aSeed % d; // 0 ≤ a < d
+        const sf = fixedFromBigInt(newFixed(), s);
+        smoothInto(sf, a, mul, fixedFromBigInt(newFixed(), t), d);
+        assert.equal(fixedToBigInt(sf), roundHalfUp(s * BigInt(a) + BigInt(mul) * t, BigInt(d)));
+        assert.ok(sf[1]! >= 0 && sf[1]! < LIMB && sf[2]! >= 0 && sf[2]! < LIMB, 'lower limbs normalised');
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('smoothInto rounds exact halves up (towards +∞), also for negative values', () => {
+    const s = fixedFromBigInt(newFixed(), 0n);
+    smoothInto(s, 0, 1, fixedFromBigInt(newFixed(), 5n), 2); // 2.5 → 3
+    assert.equal(fixedToBigInt(s), 3n);
+    smoothInto(s.fill(0), 0, 1, fixedFromBigInt(newFixed(), -5n), 2); // −2.5 → −2
+    assert.equal(fixedToBigInt(s), -2n);
+    smoothInto(s.fill(0), 0, 1, fixedFromBigInt(newFixed(), -7n), 2); // −3.5 → −3
+    assert.equal(fixedToBigInt(s), -3n);
+  });
+
+  it('smoothInto divides unnormalised seed sums of up to 1000 terms exactly', () => {
+    fc.assert(
+      fc.property(fc.array(arbFixed, { minLength: 1, maxLength: 1000 }), (values) => {
+        const acc = newFixed();
+        for (const v of values) {
+          const f = fixedFromBigInt(newFixed(), v);
+          acc[0] = acc[0]! + f[0]!;
+          acc[1] = acc[1]! + f[1]!;
+          acc[2] = acc[2]! + f[2]!;
+        }
+        const out = newFixed();
+        smoothInto(out, 0, 1, acc, values.length);
+        const sum = values.reduce((x, y) => x + y, 0n);
+        assert.equal(fixedToBigInt(out), roundHalfUp(sum, BigInt(values.length)));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('subInto is exact subtraction', () => {
+    fc.assert(
+      fc.property(arbFixed, arbFixed, (a, b) => {
+        const out = newFixed();
+        subInto(out, fixedFromBigInt(newFixed(), a), fixedFromBigInt(newFixed(), b));
+        assert.equal(fixedToBigInt(out), a - b);
+        assert.ok(out[1]! >= 0 && out[1]! < LIMB && out[2]! >= 0 && out[2]! < LIMB);
+      }),
+      { numRuns: 5000 },
+    );
+    const out = newFixed();
+    subInto(out, fixedFromBigInt(newFixed(), 10n ** 24n), fixedFromBigInt(newFixed(), 1n));
+    assert.equal(fixedToBigInt(out), 10n ** 24n - 1n);
+  });
+
+  it('placeScaled puts x·10^-decimals at 10^-30 exactly for every supported number of places', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 8 }), fc.bigInt({ min: -(10n ** 14n) + 1n, max: 10n ** 14n - 1n }), (decimals, x) => {
+        const bound = 2n * 10n ** BigInt(6 + decimals);
+        const v = x % bound;
+        const f = placeScaled(newFixed(), Number(v), decimals);
+        assert.equal(fixedToBigInt(f), v * 10n ** BigInt(30 - decimals));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('ExactSum stays exact across 2^53 by switching to BigInt', () => {
+    const s = new ExactSum();
+    const big = 2 ** 52;
+    s.add(big);
+    s.add(big);
+    s.add(big);
+    s.add(1);
+    assert.equal(s.value(), 3n * 2n ** 52n + 1n);
+    assert.notEqual(s.big, null);
+    const q = new ExactSum();
+    q.addSquare(99_999_999_999, 1); // the square is far above 2^53
+    q.addSquare(3, 1);
+    q.addSquare(99_999_999_999, -1);
+    assert.equal(q.value(), 9n);
+  });
+
+  it('isqrt is floor(sqrt(z)) for small, large and perfect-square inputs', () => {
+    for (const z of [0n, 1n, 2n, 3n, 4n, 15n, 16n, 17n, 10n ** 60n, 10n ** 60n - 1n, (10n ** 40n + 7n) ** 2n, 2n ** 1200n + 12345n]) {
+      const r = isqrt(z);
+      assert.ok(r * r <= z && (r + 1n) * (r + 1n) > z, `isqrt(${z})`);
+    }
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 10n ** 120n }), (z) => {
+        const r = isqrt(z);
+        assert.ok(r * r <= z && (r + 1n) * (r + 1n) > z);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('divRoundHalfUp and floorDiv round as documented for both signs', () => {
+    assert.equal(divRoundHalfUp(5n, 2n), 3n);
+    assert.equal(divRoundHalfUp(-5n, 2n), -2n);
+    assert.equal(divRoundHalfUp(7n, 3n), 2n);
+    assert.equal(floorDiv(-7n, 2n), -4n);
+    assert.equal(floorDiv(7n, 2n), 3n);
+  });
+
+  it('formatScaled writes plain decimals without exponent or trailing zeros', () => {
+    assert.equal(formatScaled(0n), '0');
+    assert.equal(formatScaled(10n ** 30n), '1');
+    assert.equal(formatScaled(-(10n ** 30n) / 2n), '-0.5');
+    assert.equal(formatScaled(1n), '0.000000000000000000000000000001');
+    assert.equal(formatScaled(123_456_000n, 6), '123.456');
+    assert.equal(formatScaled(-1n, 2), '-0.01');
+    assert.equal(formatScaled(10n ** 50n), '100000000000000000000');
+  });
+
+  it('parseDecimal and priceProblem accept plain decimals within bounds only', () => {
+    assert.deepEqual(parseDecimal('3.10'), { int: 31n, decimals: 1 });
+    assert.deepEqual(parseDecimal('-0.0625'), { int: -625n, decimals: 4 });
+    assert.deepEqual(parseDecimal('+12'), { int: 12n, decimals: 0 });
+    for (const bad of ['', '1e5', '1.', '.5', 'NaN', '1,5', '0x10', ' ']) assert.equal(parseDecimal(bad), undefined, bad);
+    assert.equal(priceProblem(parseDecimal('999999.99999999')), undefined);
+    assert.match(priceProblem(parseDecimal('1000000'))!, /out of range/);
+    assert.match(priceProblem(parseDecimal('1.123456789'))!, /decimal places/);
+    assert.match(priceProblem(undefined)!, /plain decimal/);
+    assert.equal(scaledNumber(parseDecimal('3.1')!, 4), 31000);
+  });
+});
