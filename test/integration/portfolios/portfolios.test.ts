@@ -191,6 +191,23 @@ describe('portfolios, transactions and holdings', () => {
     assert.equal(p2.json<Json>().id, p1.json<Json>().id);
   });
 
+  it('concurrent repeats of one Idempotency-Key write once; concurrent sells cannot oversell', async () => {
+    const pid = await newPortfolio(alice);
+    const key = randomUUID();
+    const payload = { type: 'buy', symbol: 'RACE', quantity: '10', price: '5', executed_at: '2024-01-02' };
+    const answers = await Promise.all(Array.from({ length: 8 }, () => post(alice, pid, payload, { 'idempotency-key': key })));
+    assert.deepEqual(new Set(answers.map((a) => a.statusCode)), new Set([201]));
+    assert.equal(new Set(answers.map((a) => a.json<Json>().id)).size, 1);
+    const stored = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM transactions WHERE portfolio_id = $1', [pid]);
+    assert.equal(stored.rows[0]?.n, 1);
+
+    const sells = await Promise.all(
+      Array.from({ length: 4 }, () => post(alice, pid, { type: 'sell', symbol: 'RACE', quantity: '10', price: '6', executed_at: '2024-01-03' })),
+    );
+    assert.deepEqual(sells.map((r) => r.statusCode).sort(), [201, 422, 422, 422]);
+    assert.equal((await holdings(alice, pid)).items.length, 0);
+  });
+
   it('holdings: FIFO lots, splits, income, fees, fx and cash in the base currency', async () => {
     const pid = await newPortfolio(alice, 'EUR');
     await record(alice, pid, { type: 'deposit', amount: '10000', executed_at: '2024-01-01' });
