@@ -9,6 +9,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import type { Config } from './config.ts';
+import { registerAnalytics } from './modules/analytics/index.ts';
 import { registerAuth } from './modules/auth/index.ts';
 import { registerPortfolios } from './modules/portfolios/index.ts';
 import { createHealthService, healthRoutes, type ComponentCheck } from './modules/health/index.ts';
@@ -80,7 +81,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   await app.register(helmet, { global: true });
   await app.register(cors, {
-    origin: config.allowedOrigins,
+    origin: [...config.allowedOrigins],
     credentials: false,
     exposedHeaders: EXPOSED_HEADERS,
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
@@ -133,7 +134,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
 
   // --- portfolios (portfolios, transactions, holdings, import/export).
-  await registerPortfolios(app, {
+  const portfolios = await registerPortfolios(app, {
     db,
     logger,
     clock: deps.clock ?? systemClock,
@@ -141,6 +142,16 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // Narrow on purpose: holdings need only the latest quotes (contracts.md).
     quotes: { latestQuotes: (symbols) => market.service.latestQuotes(symbols) },
     importBodyLimit: config.importBodyLimitBytes,
+  });
+
+  // --- portfolio analytics: GET /v1/portfolios/:id/performance, GET /v1/dashboard.
+  registerAnalytics(app, {
+    db,
+    logger,
+    clock: deps.clock ?? systemClock,
+    guards: auth.guards,
+    portfolios,
+    market: { latestQuotes: (s) => market.service.latestQuotes(s), dailyCloses: (s, from, to) => market.service.dailyCloses(s, from, to) },
   });
 
   const checks: ComponentCheck[] = [

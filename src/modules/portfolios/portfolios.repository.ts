@@ -5,6 +5,7 @@
 import { Decimal, toPlain } from '../../money/index.ts';
 import type { Queryable } from '../../platform/db/index.ts';
 import type { Portfolio, Transaction, TransactionInput, TransactionType } from './portfolios.types.ts';
+import type { TransactionPageQuery, TransactionSort } from './transactions.list.ts';
 
 interface PortfolioRow {
   id: string;
@@ -99,15 +100,19 @@ function inputParams(input: TransactionInput): unknown[] {
   ];
 }
 
+/** Filters, sort and keyset position for listing a portfolio's transactions (transactions.list.ts). */
+export type TransactionListQuery = TransactionPageQuery;
+
 /**
- * Filters for listing a portfolio's transactions. The portfolio-analytics module extends
- * this with sorts, filters and a cursor; every field maps to a bound parameter.
+ * The sort enum mapped to fixed column expressions (FAIL-016): the only SQL a sort can
+ * select. Symbol-less transactions sort under '' so the keyset comparison never meets NULL.
  */
-export interface TransactionListQuery {
-  userId: string;
-  portfolioId: string;
-  limit: number;
-}
+const TRANSACTION_SORT_SQL: Record<TransactionSort, string> = {
+  executed_at: 'executed_at',
+  created_at: 'created_at',
+  symbol: "COALESCE(symbol, '')",
+  type: 'type',
+};
 
 export function createPortfoliosRepository() {
   return {
@@ -169,6 +174,21 @@ export function createPortfoliosRepository() {
       return rows.map(transactionFromRow);
     },
 
+    /**
+     * The buys, sells and splits of some symbols in replay order: all the insufficient-
+     * quantity check of a write needs, so a write does not replay the whole portfolio.
+     */
+    async quantityTransactions(db: Queryable, userId: string, portfolioId: string, symbols: readonly string[]): Promise<Transaction[]> {
+      if (symbols.length === 0) return [];
+      const { rows } = await db.query<TransactionRow>(
+        `SELECT ${TRANSACTION_COLUMNS} FROM transactions
+         WHERE portfolio_id = $1 AND user_id = $2 AND symbol = ANY($3::text[]) AND type IN ('buy', 'sell', 'split')
+         ORDER BY executed_at, seq`,
+        [portfolioId, userId, symbols],
+      );
+      return rows.map(transactionFromRow);
+    },
+
     /** Every transaction the user owns, per portfolio in replay order (for export). */
     async allUserTransactions(db: Queryable, userId: string): Promise<Transaction[]> {
       const { rows } = await db.query<TransactionRow>(
@@ -178,14 +198,41 @@ export function createPortfoliosRepository() {
       return rows.map(transactionFromRow);
     },
 
-    /** The basic list: newest first. portfolio-analytics adds sorts, filters and a cursor. */
-    async listTransactions(db: Queryable, query: TransactionListQuery): Promise<Transaction[]> {
+    /**
+     * One page of a portfolio's transactions: filters as bound parameters (a NULL
+     * parameter switches its filter off), ORDER BY a mapped column then seq, keyset
+     * pagination on (column, seq). Reads one row more than asked to know whether more follow.
+     */
+    async listTransactions(db: Queryable, query: TransactionListQuery): Promise<{ rows: Transaction[]; more: boolean }> {
+      const column = TRANSACTION_SORT_SQL[query.sort];
+      const direction = query.order === 'asc' ? 'ASC' : 'DESC';
+      const params: unknown[] = [
+        query.portfolioId,
+        query.userId,
+        query.type ?? null,
+        query.symbol ?? null,
+        query.from ?? null,
+        query.toExclusive ?? null,
+        query.limit + 1,
+      ];
+      let keyset = '';
+      if (query.after !== undefined) {
+        params.push(query.after.key, query.after.seq);
+        keyset = ` AND (${column}, seq) ${query.order === 'asc' ? '>' : '<'} ($8, $9::bigint)`;
+      }
       const { rows } = await db.query<TransactionRow>(
-        `SELECT ${TRANSACTION_COLUMNS} FROM transactions WHERE portfolio_id = $1 AND user_id = $2
-         ORDER BY executed_at DESC, seq DESC LIMIT $3`,
-        [query.portfolioId, query.userId, query.limit],
+        `SELECT ${TRANSACTION_COLUMNS} FROM transactions
+         WHERE portfolio_id = $1 AND user_id = $2
+           AND ($3::text IS NULL OR type = $3::text)
+           AND ($4::text IS NULL OR symbol = $4::text)
+           AND ($5::timestamptz IS NULL OR executed_at >= $5::timestamptz)
+           AND ($6::timestamptz IS NULL OR executed_at < $6::timestamptz)${keyset}
+         ORDER BY ${column} ${direction}, seq ${direction}
+         LIMIT $7`,
+        params,
       );
-      return rows.map(transactionFromRow);
+      const more = rows.length > query.limit;
+      return { rows: rows.slice(0, query.limit).map(transactionFromRow), more };
     },
 
     async findTransaction(db: Queryable, userId: string, portfolioId: string, id: string): Promise<Transaction | null> {

@@ -125,15 +125,25 @@ export function portfolioRoutes(app: App, deps: PortfolioRouteDeps): void {
       schema: {
         tags,
         security,
-        summary: 'Transactions, newest first',
+        summary: 'Transactions (newest first by default): enum sorts, filters, cursor pagination',
         params: PortfolioParams,
         querystring: TransactionListQuery,
         response: { 200: TransactionList, ...problemResponses },
       },
     },
     async (request) => {
-      const items = await portfolios.listTransactions(principalOf(request).userId, request.params.id, request.query.limit ?? 100);
-      return { items: items.map(transactionOut), next_cursor: null };
+      const q = request.query;
+      const page = await portfolios.listTransactions(principalOf(request).userId, request.params.id, {
+        sort: q.sort ?? 'executed_at',
+        order: q.order ?? 'desc',
+        limit: q.limit ?? 100,
+        cursor: q.cursor,
+        type: q.type,
+        symbol: q.symbol?.toUpperCase(),
+        from: q.from,
+        to: q.to,
+      });
+      return { items: page.items.map(transactionOut), next_cursor: page.nextCursor };
     },
   );
 

@@ -5,6 +5,7 @@ import { Type, type Static } from 'typebox';
 import { DecimalString } from '../../money/index.ts';
 import { SYMBOL_INPUT_PATTERN } from '../market/symbols.ts';
 import { TRANSACTION_TYPES } from './portfolios.types.ts';
+import { TRANSACTION_SORTS } from './transactions.list.ts';
 import { MAX_NOTE_LENGTH, MAX_SPLIT_TERM } from './transactions.validation.ts';
 
 const Uuid = () => Type.String({ format: 'uuid' });
@@ -119,8 +120,21 @@ export const TransactionOut = Type.Object({
 });
 export type TransactionOut = Static<typeof TransactionOut>;
 
+const DateOrTimestamp = (description: string) =>
+  Type.Union([Type.String({ format: 'date', pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' }), Type.String({ format: 'date-time' })], { description });
+
+/** Every sort and filter is an enum or a strict grammar (FAIL-016); values are bound, never concatenated. */
 export const TransactionListQuery = Type.Object(
-  { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })) },
+  {
+    sort: Type.Optional(Type.Union(TRANSACTION_SORTS.map((s) => Type.Literal(s)), { default: 'executed_at' })),
+    order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')], { default: 'desc' })),
+    type: Type.Optional(transactionFields.type),
+    symbol: Type.Optional(Type.String({ pattern: SYMBOL_INPUT_PATTERN, minLength: 1, maxLength: 15, description: 'exact ticker, any case' })),
+    from: Type.Optional(DateOrTimestamp('executed at or after (a date means its start, UTC)')),
+    to: Type.Optional(DateOrTimestamp('executed at or before (a date covers the whole UTC day)')),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9_-]+$', description: 'next_cursor of the previous page' })),
+  },
   { additionalProperties: false },
 );
 export const TransactionList = Type.Object({ items: Type.Array(TransactionOut), next_cursor: Nullable(Type.String()) });

@@ -11,8 +11,23 @@ import type { Logger } from '../../platform/logger.ts';
 import { InsufficientQuantityError, replay, sortForReplay, valueHoldings, type HoldingsValuation, type Ledger } from './holdings.ts';
 import type { PortfoliosRepository } from './portfolios.repository.ts';
 import type { HoldingsOut, PortfolioOut, TransactionOut } from './portfolios.schemas.ts';
-import type { LedgerTransaction, Portfolio, Quote, QuoteSource, Transaction, TransactionInput } from './portfolios.types.ts';
+import type { LedgerTransaction, Portfolio, Quote, QuoteSource, Transaction, TransactionInput, TransactionType } from './portfolios.types.ts';
+import { boundOf, decodeTransactionCursor, transactionCursor, type TransactionOrder, type TransactionSort } from './transactions.list.ts';
 import { validateTransaction, type RawTransaction } from './transactions.validation.ts';
+
+/** Query of GET /v1/portfolios/:id/transactions after schema validation. */
+export interface TransactionListOptions {
+  sort: TransactionSort;
+  order: TransactionOrder;
+  limit: number;
+  cursor?: string | undefined;
+  type?: TransactionType | undefined;
+  /** Upper-cased ticker. */
+  symbol?: string | undefined;
+  /** A date (YYYY-MM-DD) or an ISO timestamp. */
+  from?: string | undefined;
+  to?: string | undefined;
+}
 
 /** How long an Idempotency-Key is remembered. */
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
@@ -168,6 +183,11 @@ export function checkReplay(transactions: readonly LedgerTransaction[]): Ledger 
   }
 }
 
+/** The symbol whose share count a transaction changes (buys, sells, splits), if any. */
+export function quantitySymbols(tx: Pick<TransactionInput, 'type' | 'symbol'>): string[] {
+  return tx.symbol !== null && (tx.type === 'buy' || tx.type === 'sell' || tx.type === 'split') ? [tx.symbol] : [];
+}
+
 /** A stable serialisation (sorted keys) so equal bodies hash equal whatever their key order. */
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
@@ -279,9 +299,31 @@ export function createPortfoliosService(deps: PortfoliosServiceDeps) {
       logger.info({ event: 'portfolio_deleted', userId, portfolioId: id }, 'portfolio deleted');
     },
 
-    async listTransactions(userId: string, portfolioId: string, limit: number): Promise<Transaction[]> {
+    /** One page of transactions with enum sorts, filters and an opaque cursor (transactions.list.ts). */
+    async listTransactions(userId: string, portfolioId: string, options: TransactionListOptions): Promise<{ items: Transaction[]; nextCursor: string | null }> {
+      const { sort, order } = options;
+      // The cursor is checked before anything is read, so a tampered one changes nothing.
+      const after = options.cursor === undefined ? undefined : decodeTransactionCursor(options.cursor, sort, order);
+      const from = options.from === undefined ? undefined : boundOf(options.from, 'from');
+      const toExclusive = options.to === undefined ? undefined : boundOf(options.to, 'to');
+      if (from !== undefined && toExclusive !== undefined && from >= toExclusive) {
+        throw validationFailed([{ field: 'querystring.from', message: 'must not be after to' }]);
+      }
       await ownedPortfolio(db, userId, portfolioId);
-      return repo.listTransactions(db, { userId, portfolioId, limit });
+      const page = await repo.listTransactions(db, {
+        userId,
+        portfolioId,
+        sort,
+        order,
+        limit: options.limit,
+        type: options.type,
+        symbol: options.symbol,
+        from,
+        toExclusive,
+        after,
+      });
+      const last = page.rows.at(-1);
+      return { items: page.rows, nextCursor: page.more && last !== undefined ? transactionCursor(last, sort, order) : null };
     },
 
     async getTransaction(userId: string, portfolioId: string, id: string): Promise<Transaction> {
@@ -295,9 +337,9 @@ export function createPortfoliosService(deps: PortfoliosServiceDeps) {
         const portfolio = await ownedPortfolio(q, userId, portfolioId, true);
         return idempotent(q, userId, idem, async () => {
           const input = validOrThrow(raw, portfolio.baseCurrency);
-          const existing = await repo.allTransactions(q, userId, portfolioId);
           const id = newId();
-          checkReplay([...existing, { ...input, id }]);
+          const symbols = quantitySymbols(input);
+          if (symbols.length > 0) checkReplay([...(await repo.quantityTransactions(q, userId, portfolioId, symbols)), { ...input, id }]);
           const stored = await repo.insertTransaction(q, { id, portfolioId, userId, now: clock.now() }, input);
           return { status: 201, body: transactionOut(stored) };
         });
@@ -308,13 +350,22 @@ export function createPortfoliosService(deps: PortfoliosServiceDeps) {
     updateTransaction(userId: string, portfolioId: string, id: string, raw: RawTransaction, merge: boolean): Promise<Transaction> {
       return db.transaction(async (q) => {
         const portfolio = await ownedPortfolio(q, userId, portfolioId, true);
-        const existing = await repo.allTransactions(q, userId, portfolioId);
-        const current = existing.find((tx) => tx.id === id);
-        if (current === undefined) throw notFound('Transaction');
+        const current = await repo.findTransaction(q, userId, portfolioId, id);
+        if (current === null) throw notFound('Transaction');
         const input = validOrThrow(merge ? { ...rawOf(current), ...raw } : raw, portfolio.baseCurrency);
-        // Replay with the edited transaction in its place: a later sell that the edit would
-        // leave uncovered makes the edit a 422, and nothing is written.
-        checkReplay(existing.map((tx) => (tx.id === id ? { ...input, id } : tx)));
+        // Replay the symbols involved with the edited transaction in its place: a later sell
+        // that the edit would leave uncovered makes the edit a 422, and nothing is written.
+        const symbols = [...new Set([...quantitySymbols(current), ...quantitySymbols(input)])];
+        if (symbols.length > 0) {
+          const existing = await repo.quantityTransactions(q, userId, portfolioId, symbols);
+          const edited = existing.filter((tx) => tx.id !== id);
+          if (quantitySymbols(input).length > 0) {
+            // keep the recorded order: the edited transaction stays where it was among equals
+            const at = existing.findIndex((tx) => tx.id === id);
+            edited.splice(at === -1 ? edited.length : at, 0, { ...current, ...input, id });
+          }
+          checkReplay(edited);
+        }
         const updated = await repo.updateTransaction(q, { id, portfolioId, userId, now: clock.now() }, input);
         if (updated === null) throw notFound('Transaction');
         return updated;
@@ -324,9 +375,10 @@ export function createPortfoliosService(deps: PortfoliosServiceDeps) {
     deleteTransaction(userId: string, portfolioId: string, id: string): Promise<void> {
       return db.transaction(async (q) => {
         await ownedPortfolio(q, userId, portfolioId, true);
-        const existing = await repo.allTransactions(q, userId, portfolioId);
-        if (!existing.some((tx) => tx.id === id)) throw notFound('Transaction');
-        checkReplay(existing.filter((tx) => tx.id !== id));
+        const current = await repo.findTransaction(q, userId, portfolioId, id);
+        if (current === null) throw notFound('Transaction');
+        const symbols = quantitySymbols(current);
+        if (symbols.length > 0) checkReplay((await repo.quantityTransactions(q, userId, portfolioId, symbols)).filter((tx) => tx.id !== id));
         await repo.deleteTransaction(q, userId, portfolioId, id);
       });
     },
