@@ -99,10 +99,6 @@ export async function registerAuth(app: App, deps: AuthDeps): Promise<AuthModule
 
   app.decorateRequest('principal', null);
   authRoutes(app, { auth, users, guards, keys, events });
-  app.addHook('onClose', (_instance, done) => {
-    keys.close();
-    done();
-  });
 
   if (config.adminEmail !== undefined && config.adminPassword !== undefined) {
     const { created, user } = await users.ensureAdmin(config.adminEmail, config.adminPassword);

@@ -3,11 +3,13 @@
 //    adds a new one and retires the previous, which keeps verifying until every token it
 //    signed has expired;
 //  - JWT_KEYS / JWT_KEYS_FILE: a JWK Set of private keys; the first signs, all verify.
-// Running instances reload the database keys periodically and when a token names a kid
-// they do not know, so a rotation reaches every instance without a restart.
+// Running instances re-read the database keys a minute after the last read (lazily, on
+// use, by the injected clock) and when a token names a kid they do not know, so a
+// rotation reaches every instance without a restart.
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import { ConfigError } from '../../config.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { Database, Queryable } from '../../platform/db/index.ts';
 import type { Logger } from '../../platform/logger.ts';
@@ -34,9 +36,8 @@ interface LoadedKey {
   publicKey: CryptoKey;
 }
 
-export class KeyConfigError extends Error {
-  override name = 'KeyConfigError';
-}
+/** Bad JWT_KEYS / JWT_KEYS_FILE: stops the process with one line naming the variable. */
+export class KeyConfigError extends ConfigError {}
 
 function publicPart(jwk: JWK): JWK {
   const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, oth: _oth, k: _k, ...rest } = jwk;
@@ -49,21 +50,21 @@ export function parseKeySet(text: string, variable: string): KeyRecord[] {
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new KeyConfigError(`${variable}: is not valid JSON (expected {"keys":[...]})`);
+    throw new KeyConfigError(variable, 'is not valid JSON (expected {"keys":[...]})');
   }
   const keys = (parsed as { keys?: unknown }).keys;
-  if (!Array.isArray(keys) || keys.length === 0) throw new KeyConfigError(`${variable}: must be {"keys":[...]} with at least one key`);
+  if (!Array.isArray(keys) || keys.length === 0) throw new KeyConfigError(variable, 'must be {"keys":[...]} with at least one key');
   const seen = new Set<string>();
   return keys.map((raw, i) => {
     const jwk = raw as JWK;
-    const where = `${variable}: key ${i}`;
-    if (typeof jwk.kid !== 'string' || jwk.kid === '') throw new KeyConfigError(`${where} needs a "kid"`);
-    if (seen.has(jwk.kid)) throw new KeyConfigError(`${where}: duplicate kid "${jwk.kid}"`);
+    const where = `key ${i}`;
+    if (typeof jwk.kid !== 'string' || jwk.kid === '') throw new KeyConfigError(variable, `${where} needs a "kid"`);
+    if (seen.has(jwk.kid)) throw new KeyConfigError(variable, `${where}: duplicate kid "${jwk.kid}"`);
     seen.add(jwk.kid);
     if (!(SIGNING_ALGORITHMS as readonly string[]).includes(jwk.alg ?? '')) {
-      throw new KeyConfigError(`${where}: "alg" must be one of ${SIGNING_ALGORITHMS.join(', ')}`);
+      throw new KeyConfigError(variable, `${where}: "alg" must be one of ${SIGNING_ALGORITHMS.join(', ')}`);
     }
-    if (typeof jwk.d !== 'string') throw new KeyConfigError(`${where}: must be a private key (with "d")`);
+    if (typeof jwk.d !== 'string') throw new KeyConfigError(variable, `${where}: must be a private key (with "d")`);
     return { kid: jwk.kid, alg: jwk.alg as SigningAlgorithm, privateJwk: jwk, publicJwk: publicPart(jwk), createdAt: new Date(0), retiredAt: null };
   });
 }
@@ -142,12 +143,11 @@ export interface KeyStoreOptions {
 
 export interface KeyStore {
   readonly source: 'database' | 'environment';
-  signingKey: () => { kid: string; alg: SigningAlgorithm; key: CryptoKey };
+  signingKey: () => Promise<{ kid: string; alg: SigningAlgorithm; key: CryptoKey }>;
   /** The public key for a kid while it still verifies; reloads once on an unknown kid. */
   verificationKey: (kid: string) => Promise<{ alg: SigningAlgorithm; key: CryptoKey } | undefined>;
   jwks: () => { keys: JWK[] };
   reload: () => Promise<void>;
-  close: () => void;
 }
 
 export async function createKeyStore(options: KeyStoreOptions): Promise<KeyStore> {
@@ -183,14 +183,14 @@ export async function createKeyStore(options: KeyStoreOptions): Promise<KeyStore
       try {
         text = readFileSync(options.jwtKeysFile, 'utf8');
       } catch (err) {
-        throw new KeyConfigError(`JWT_KEYS_FILE: cannot read ${options.jwtKeysFile}: ${(err as Error).message}`);
+        throw new KeyConfigError('JWT_KEYS_FILE', `cannot read ${options.jwtKeysFile}: ${(err as Error).message}`);
       }
     }
     try {
       await load(parseKeySet(text ?? '', variable));
     } catch (err) {
       if (err instanceof KeyConfigError) throw err;
-      throw new KeyConfigError(`${variable}: a key could not be imported: ${(err as Error).message}`);
+      throw new KeyConfigError(variable, `a key could not be imported: ${(err as Error).message}`);
     }
   } else {
     const records = await repo.ensureOne(async () => {
@@ -203,31 +203,54 @@ export async function createKeyStore(options: KeyStoreOptions): Promise<KeyStore
   const stillVerifies = (k: LoadedKey) => k.record.retiredAt === null || k.record.retiredAt.getTime() + verifyGraceMs > clock.now().getTime();
 
   let lastReload = clock.now().getTime();
-  const reload = async () => {
-    if (source !== 'database') return;
+  let reloading: Promise<void> | undefined;
+  const reload = (): Promise<void> => {
+    if (source !== 'database') return Promise.resolve();
     lastReload = clock.now().getTime();
-    await load(await repo.all());
+    reloading ??= repo
+      .all()
+      .then(load)
+      .finally(() => {
+        reloading = undefined;
+      });
+    return reloading;
   };
-  const timer =
-    source === 'database'
-      ? setInterval(() => {
-          reload().catch((err: unknown) => logger.warn({ err, event: 'signing_keys_reload_failed' }, 'could not reload signing keys'));
-        }, KEY_RELOAD_INTERVAL_MS)
-      : undefined;
-  timer?.unref();
+  /**
+   * Re-reads database keys once KEY_RELOAD_INTERVAL_MS has passed on the injected clock
+   * (lazily, on use, so a rotation reaches every instance and tests can move time).
+   * A failed reload keeps the keys already loaded.
+   */
+  const refreshIfStale = async () => {
+    if (source !== 'database' || clock.now().getTime() - lastReload < KEY_RELOAD_INTERVAL_MS) return;
+    try {
+      await reload();
+    } catch (err) {
+      logger.warn({ err, event: 'signing_keys_reload_failed' }, 'could not reload signing keys; using the ones loaded');
+    }
+  };
+
+  const refreshAfterUnknownKid = async () => {
+    try {
+      await reload();
+    } catch (err) {
+      logger.warn({ err, event: 'signing_keys_reload_failed' }, 'could not reload signing keys');
+    }
+  };
 
   return {
     source,
-    signingKey: () => {
+    signingKey: async () => {
+      await refreshIfStale();
       // Database keys: the newest unretired one; environment keys: the first listed.
       const active = keys.find((k) => k.record.retiredAt === null) ?? keys[0];
       if (active === undefined) throw new Error('no signing key loaded');
       return { kid: active.record.kid, alg: active.record.alg, key: active.privateKey };
     },
     verificationKey: async (kid) => {
+      await refreshIfStale();
       let found = keys.find((k) => k.record.kid === kid);
       if (found === undefined && source === 'database' && clock.now().getTime() - lastReload >= UNKNOWN_KID_RELOAD_MIN_MS) {
-        await reload();
+        await refreshAfterUnknownKid();
         found = keys.find((k) => k.record.kid === kid);
       }
       if (found === undefined || !stillVerifies(found)) return undefined;
@@ -235,8 +258,5 @@ export async function createKeyStore(options: KeyStoreOptions): Promise<KeyStore
     },
     jwks: () => ({ keys: keys.filter(stillVerifies).map((k) => k.record.publicJwk) }),
     reload,
-    close: () => {
-      if (timer !== undefined) clearInterval(timer);
-    },
   };
 }

@@ -39,7 +39,7 @@ export function createAccessTokens(options: AccessTokenOptions) {
   return {
     ttlSeconds,
     issue: async (subject: { userId: string; sessionId: string }): Promise<IssuedAccessToken> => {
-      const { kid, alg, key } = keys.signingKey();
+      const { kid, alg, key } = await keys.signingKey();
       const iat = Math.floor(clock.now().getTime() / 1000);
       const exp = iat + ttlSeconds;
       const token = await new SignJWT({ sid: subject.sessionId, token_use: ACCESS_TOKEN_USE })
