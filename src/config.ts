@@ -89,7 +89,7 @@ function reader(env: Env) {
     return value;
   };
 
-  const origins = (name: string, fallback: string): string[] => {
+  const origins = (name: string, fallback: string): readonly string[] => {
     const list = (raw(name) ?? fallback).split(',').map((o) => o.trim()).filter(Boolean);
     for (const origin of list) {
       let parsed: URL;
@@ -100,7 +100,7 @@ function reader(env: Env) {
       }
       if (parsed.origin !== origin) throw new ConfigError(name, `"${origin}" is not a bare origin (scheme://host[:port])`);
     }
-    return list;
+    return Object.freeze(list);
   };
 
   return { raw, int, str, oneOf, bool, url, secret, origins };

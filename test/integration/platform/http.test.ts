@@ -5,7 +5,7 @@ import { buildTestApp, type TestApp } from '../../helpers/build-test-app.ts';
 describe('HTTP platform', () => {
   let t: TestApp;
   before(async () => {
-    t = await buildTestApp();
+    t = await buildTestApp({ env: { ALLOWED_ORIGINS: 'https://app.example.com,http://localhost:3000', REQUEST_TIMEOUT_MS: '15000' } });
   });
   after(() => t.close());
 
@@ -25,5 +25,53 @@ describe('HTTP platform', () => {
     const body = res.json<Record<string, unknown>>();
     assert.equal(body.code, 'not_found');
     assert.equal(body.requestId, res.headers['x-request-id']);
+  });
+
+  it('security headers (helmet) are on every response, errors included', async () => {
+    for (const url of ['/health/live', '/v1/nothing-here']) {
+      const res = await t.app.inject({ method: 'GET', url });
+      assert.equal(res.headers['x-content-type-options'], 'nosniff', url);
+      assert.equal(res.headers['x-frame-options'], 'SAMEORIGIN', url);
+      assert.match(String(res.headers['strict-transport-security']), /max-age=\d+/, url);
+      assert.match(String(res.headers['content-security-policy']), /default-src 'self'/, url);
+      assert.equal(res.headers['x-powered-by'], undefined, url);
+    }
+  });
+
+  it('CORS: an allowed origin gets the CORS headers, preflight included', async () => {
+    const origin = 'https://app.example.com';
+    const res = await t.app.inject({ method: 'GET', url: '/health/live', headers: { origin } });
+    assert.equal(res.headers['access-control-allow-origin'], origin);
+    assert.match(String(res.headers['access-control-expose-headers']), /x-request-id/);
+    const preflight = await t.app.inject({
+      method: 'OPTIONS',
+      url: '/health/ready',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+    });
+    assert.equal(preflight.statusCode, 204);
+    assert.equal(preflight.headers['access-control-allow-origin'], origin);
+    assert.match(String(preflight.headers['access-control-allow-methods']), /POST/);
+  });
+
+  it('CORS: a foreign origin gets no CORS headers (the browser blocks it)', async () => {
+    for (const origin of ['https://evil.example', 'http://127.0.0.1:3000', 'https://app.example.com.evil.example']) {
+      const res = await t.app.inject({ method: 'GET', url: '/health/live', headers: { origin } });
+      assert.equal(res.headers['access-control-allow-origin'], undefined, origin);
+      const preflight = await t.app.inject({
+        method: 'OPTIONS',
+        url: '/health/ready',
+        headers: { origin, 'access-control-request-method': 'DELETE' },
+      });
+      assert.equal(preflight.headers['access-control-allow-origin'], undefined, origin);
+    }
+  });
+
+  it('the server has explicit timeouts and a body limit from configuration', () => {
+    assert.equal(t.config.requestTimeoutMs, 15000);
+    assert.equal(t.app.server.requestTimeout, 15000);
+    assert.equal(t.app.server.keepAliveTimeout, 5000);
+    assert.ok(t.app.server.headersTimeout > 0 && t.app.server.headersTimeout <= 60_000);
+    assert.equal(t.app.initialConfig.bodyLimit, t.config.bodyLimitBytes);
+    assert.equal(t.app.initialConfig.connectionTimeout, 15000);
   });
 });
