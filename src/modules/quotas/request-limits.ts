@@ -1,7 +1,7 @@
 // Which limit applies to which request (FAIL-014, S-013, FAIL-007):
 //   * every request without a bearer token (public routes, unknown URLs, anonymous
 //     calls to protected routes) consumes the per-IP public limit, before anything else
-//     is done for it; /health/live is exempt so orchestrators are never throttled;
+//     is done for it; /health/live (orchestrators) and CORS preflights are exempt;
 //   * login, register and refresh have their own per-IP limits on top, and refresh also
 //     one per session (checked by the auth service once it knows the session);
 //   * a request whose bearer token is refused (401) counts against the IP's bad-token
@@ -34,6 +34,15 @@ function hasBearer(request: FastifyRequest): boolean {
   return typeof request.headers.authorization === 'string' && request.headers.authorization !== '';
 }
 
+/**
+ * A CORS preflight costs the server next to nothing (answered by @fastify/cors before any
+ * route), and a browser sends one ahead of most authenticated calls; counting them would
+ * spend a signed-in user's address budget on the browser's bookkeeping.
+ */
+function isPreflight(request: FastifyRequest): boolean {
+  return request.method === 'OPTIONS' && request.headers['access-control-request-method'] !== undefined;
+}
+
 function asArray<T>(value: T | T[] | undefined): T[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }
@@ -58,7 +67,7 @@ export function registerRequestLimits(app: App, deps: RequestLimitDeps): Request
 
   // App-wide, so unknown URLs (404) are limited too.
   app.addHook('onRequest', async (request, reply) => {
-    if (EXEMPT.has(request.routeOptions.url ?? '')) return;
+    if (EXEMPT.has(request.routeOptions.url ?? '') || isPreflight(request)) return;
     if (!hasBearer(request)) return consumePublic(request, reply);
     const bad = await badTokenLimit.peek(request.ip);
     if (!bad.allowed || bad.remaining === 0) throw limitExceeded(bad, 'rate_limited', 'Too many requests with invalid credentials from this address.');

@@ -50,6 +50,20 @@ describe('public rate limit', () => {
     }
   });
 
+  it('FAIL-014: CORS preflights do not spend the public budget', async () => {
+    const ip = '10.0.0.6';
+    for (let i = 0; i < LIMIT + 2; i++) {
+      const res = await t.app.inject({
+        method: 'OPTIONS',
+        url: '/v1/me',
+        remoteAddress: ip,
+        headers: { origin: 'http://localhost:3000', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+      });
+      assert.equal(res.statusCode, 204);
+    }
+    assert.equal((await t.app.inject({ method: 'GET', url: '/health/ready', remoteAddress: ip })).headers['ratelimit-remaining'], String(LIMIT - 1));
+  });
+
   it('FAIL-014: a spoofed X-Forwarded-For does not reset the limit without TRUST_PROXY', async () => {
     const ip = '10.0.0.4';
     for (let i = 0; i < LIMIT; i++) await t.app.inject({ method: 'GET', url: '/health/ready', remoteAddress: ip });
