@@ -2,10 +2,12 @@
 // or a value with a strict grammar, so a payload such as `name;DROP TABLE …` or
 // `1 OR 1=1` fails validation with a 400 before any code runs (FAIL-016).
 import { Type, type Static } from 'typebox';
-import { DECIMAL_PATTERN } from '../../money/index.ts';
 import { SYMBOL_INPUT_PATTERN } from '../market/symbols.ts';
 import { PERFORMANCE_RANGES } from './analytics.service.ts';
 import { DASHBOARD_SORTS, SORT_ORDERS } from './dashboard.ts';
+
+/** Market values are never negative, so the minimum is an unsigned decimal. */
+const UNSIGNED_DECIMAL_PATTERN = '^[0-9]{1,30}(\\.[0-9]{1,30})?$';
 
 const Uuid = () => Type.String({ format: 'uuid' });
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -67,7 +69,7 @@ export const DashboardQuery = Type.Object(
     order: Type.Optional(Type.Union(SORT_ORDERS.map((o) => Type.Literal(o)), { default: 'desc' })),
     symbol: Type.Optional(Type.String({ pattern: SYMBOL_INPUT_PATTERN, minLength: 1, maxLength: 15, description: 'symbol prefix, any case' })),
     portfolio_id: Type.Optional(Uuid()),
-    min_market_value: Type.Optional(Type.String({ pattern: DECIMAL_PATTERN, maxLength: 62, description: 'decimal string; holdings worth less (or unpriced) are left out' })),
+    min_market_value: Type.Optional(Type.String({ pattern: UNSIGNED_DECIMAL_PATTERN, maxLength: 61, description: 'unsigned decimal string; holdings worth less (or unpriced) are left out' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
     cursor: Type.Optional(CursorParam()),
   },
