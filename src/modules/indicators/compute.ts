@@ -1,7 +1,7 @@
 // The batch form: a whole series in, one column of decimal strings (or null) per output.
 import { AppError } from '../../platform/errors.ts';
 import { createEngine, type Engine } from './engines.ts';
-import { parseDecimal, priceProblem, scaledNumber, type ParsedDecimal } from './fixed.ts';
+import { parsePrice } from './fixed.ts';
 import { parseIndicatorList, type IndicatorSpec } from './specs.ts';
 
 /** A bar as the market module and the CSV reader have it: decimal strings, oldest first. */
@@ -42,29 +42,42 @@ export const needsHighLow = (specs: readonly IndicatorSpec[]) => specs.some((s) 
 /** Validates the prices of a series and scales them to one common number of decimal places. */
 export function prepareSeries(bars: readonly IndicatorBar[], specs: readonly IndicatorSpec[]): ScaledSeries {
   const withHighLow = needsHighLow(specs);
-  const fields = withHighLow ? (['close', 'high', 'low'] as const) : (['close'] as const);
-  const parsed: Record<'close' | 'high' | 'low', ParsedDecimal[]> = { close: [], high: [], low: [] };
+  const n = bars.length;
+  const close = new Float64Array(n);
+  const high = withHighLow ? new Float64Array(n) : undefined;
+  const low = withHighLow ? new Float64Array(n) : undefined;
+  // Decimal places of each value, then one common scale for the series: the widest.
+  const places = new Uint8Array(withHighLow ? 3 * n : n);
   let decimals = 0;
-  bars.forEach((bar, i) => {
-    for (const field of fields) {
-      const text = bar[field];
-      if (text === undefined) throw invalidInput(`Bar ${i}: ${field} is missing.`, i);
-      const p = parseDecimal(text);
-      const problem = priceProblem(p);
-      if (problem !== undefined) throw invalidInput(`Bar ${i}: ${field} ${problem}.`, i);
-      parsed[field].push(p!);
-      if (p!.decimals > decimals) decimals = p!.decimals;
-    }
-  });
-  const scale = (list: ParsedDecimal[]) => Float64Array.from(list, (p) => scaledNumber(p, decimals));
-  return {
-    decimals,
-    length: bars.length,
-    close: scale(parsed.close),
-    high: withHighLow ? scale(parsed.high) : undefined,
-    low: withHighLow ? scale(parsed.low) : undefined,
+  const read = (i: number, field: 'close' | 'high' | 'low', out: Float64Array, slot: number) => {
+    const text = bars[i]![field];
+    if (text === undefined) throw invalidInput(`Bar ${i}: ${field} is missing.`, i);
+    const p = parsePrice(text);
+    if (typeof p === 'string') throw invalidInput(`Bar ${i}: ${field} ${p}.`, i);
+    out[i] = p.value;
+    places[slot] = p.decimals;
+    if (p.decimals > decimals) decimals = p.decimals;
   };
+  for (let i = 0; i < n; i++) {
+    read(i, 'close', close, i);
+    if (high !== undefined && low !== undefined) {
+      read(i, 'high', high, n + i);
+      read(i, 'low', low, 2 * n + i);
+    }
+  }
+  // value·10^(decimals − places) stays below 10^14: exact.
+  const rescale = (values: Float64Array, offset: number) => {
+    for (let i = 0; i < n; i++) values[i] = values[i]! * POW10[decimals - places[offset + i]!]!;
+  };
+  rescale(close, 0);
+  if (high !== undefined && low !== undefined) {
+    rescale(high, n);
+    rescale(low, 2 * n);
+  }
+  return { decimals, length: n, close, high, low };
 }
+
+const POW10 = Array.from({ length: 9 }, (_, k) => 10 ** k);
 
 /** Runs every engine over the series; outputs stay exact and unrendered until renderColumns. */
 export function runEngines(series: ScaledSeries, specs: readonly IndicatorSpec[]): Engine[] {

@@ -3,7 +3,7 @@
 // slot `slot` of its own buffers. The batch form feeds a whole series into slots 0..n-1;
 // the incremental form feeds every bar into slot 0. Same code, so the two cannot disagree.
 import {
-  addUnnormalised, divRoundHalfUp, ExactSum, type Fixed, fixedFromBigInt, fixedToBigInt, floorDiv, formatScaled, isqrt, limbsToBigInt, newFixed,
+  addUnnormalised, divRoundHalfUp, ExactSum, type Fixed, fixedFromBigInt, fixedToBigInt, floorDiv, formatLimbs, formatScaled, isqrt, limbsToBigInt, newFixed,
   parseDecimal, placeScaled, pow10, SCALE_BIG, SCALE_DIGITS, smoothInto, subInto,
 } from './fixed.ts';
 import { columnNames, type IndicatorSpec } from './specs.ts';
@@ -97,7 +97,36 @@ function storeFixed(out: Float64Array, base: number, f: Fixed): void {
 function renderFixed(out: Float64Array, base: number): string | null {
   const h = out[base]!;
   if (Number.isNaN(h)) return null;
-  return formatScaled(limbsToBigInt(h, out[base + 1]!, out[base + 2]!));
+  return formatLimbs(h, out[base + 1]!, out[base + 2]!);
+}
+
+/**
+ * A window mean S/(n·10^decimals) rendered at 30 places, rounded half up: the limb division
+ * (no BigInt) while S·10^(6 − decimals) is a safe integer, BigInt beyond.
+ */
+class MeanRenderer {
+  private readonly n: number;
+  private readonly decimals: number;
+  private readonly den: bigint;
+  private readonly limit: number;
+  private readonly t = newFixed();
+  private readonly q = newFixed();
+
+  constructor(n: number, decimals: number) {
+    this.n = n;
+    this.decimals = decimals;
+    this.den = BigInt(n) * pow10(decimals);
+    this.limit = decimals >= 6 ? Number.MAX_SAFE_INTEGER : 2 ** 52 / 10 ** (6 - decimals);
+  }
+
+  render(sum: number | bigint): string {
+    if (typeof sum === 'number' && sum < this.limit && sum > -this.limit) {
+      placeScaled(this.t, sum, this.decimals);
+      smoothInto(this.q.fill(0), 0, 1, this.t, this.n);
+      return formatLimbs(this.q[0]!, this.q[1]!, this.q[2]!);
+    }
+    return formatScaled(divRoundHalfUp(BigInt(sum) * SCALE_BIG, this.den));
+  }
 }
 
 /** A window of the last n scaled closes, with exact sums of the values (and of their squares). */
@@ -176,9 +205,15 @@ class SumColumn {
   }
 
   get(slot: number): bigint | undefined {
+    const v = this.raw(slot);
+    return v === undefined ? undefined : BigInt(v);
+  }
+
+  /** The sum as stored: a double when it is a safe integer, else the BigInt. */
+  raw(slot: number): number | bigint | undefined {
     const v = this.values[slot]!;
     if (Number.isNaN(v)) return undefined;
-    return v === Number.POSITIVE_INFINITY ? this.big.get(slot)! : BigInt(v);
+    return v === Number.POSITIVE_INFINITY ? this.big.get(slot)! : v;
   }
 }
 
@@ -186,13 +221,13 @@ class SmaEngine implements Engine {
   readonly columns: string[];
   private readonly window: Window;
   private readonly sums: SumColumn;
-  private readonly den: bigint;
+  private readonly mean: MeanRenderer;
 
   constructor(spec: { name: 'sma'; period: number }, decimals: number, capacity: number) {
     this.columns = columnNames(spec);
     this.window = new Window(spec.period, false);
     this.sums = new SumColumn(capacity);
-    this.den = BigInt(spec.period) * pow10(decimals);
+    this.mean = new MeanRenderer(spec.period, decimals);
   }
 
   step(slot: number, close: number): void {
@@ -204,9 +239,9 @@ class SmaEngine implements Engine {
   }
 
   render(_column: number, slot: number): string | null {
-    const s = this.sums.get(slot);
+    const s = this.sums.raw(slot);
     // SMA = S / (n·10^decimals), rendered at 30 places (exact whenever it terminates there).
-    return s === undefined ? null : formatScaled(divRoundHalfUp(s * SCALE_BIG, this.den));
+    return s === undefined ? null : this.mean.render(s);
   }
 
   save = () => this.window.save();
@@ -222,6 +257,7 @@ class BbandsEngine implements Engine {
   /** k²·10^(60 − 2·kDecimals): the square root of (this·V) is k·√V·10^30. */
   private readonly k2: bigint;
   private readonly den: bigint;
+  private readonly mean: MeanRenderer;
   private cachedSlot = -1;
   private cachedRoot = 0n;
   private cachedExact = true;
@@ -235,6 +271,7 @@ class BbandsEngine implements Engine {
     const k = parseDecimal(spec.k)!;
     this.k2 = k.int * k.int * pow10(2 * SCALE_DIGITS - 2 * k.decimals);
     this.den = this.n * pow10(decimals);
+    this.mean = new MeanRenderer(spec.period, decimals);
   }
 
   step(slot: number, close: number): void {
@@ -249,6 +286,10 @@ class BbandsEngine implements Engine {
   }
 
   render(column: number, slot: number): string | null {
+    if (column === 1) {
+      const raw = this.sums.raw(slot);
+      return raw === undefined ? null : this.mean.render(raw);
+    }
     const s = this.sums.get(slot);
     if (s === undefined) return null;
     // With S = Σx and Q = Σx² of the scaled closes, P = 10^decimals and V = n·Q − S²:
@@ -256,7 +297,6 @@ class BbandsEngine implements Engine {
     // uses floor((u ± √z)/m) = floor((u ± isqrt(z))/m) (ceil for minus), with u, m integers.
     const a2m = 2n * s * SCALE_BIG + this.den;
     const m2 = 2n * this.den;
-    if (column === 1) return formatScaled(floorDiv(a2m, m2));
     if (this.cachedSlot !== slot) {
       const v = this.n * this.squares.get(slot)! - s * s;
       const z = 4n * this.k2 * v;

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
-  divRoundHalfUp, ExactSum, fixedFromBigInt, fixedToBigInt, floorDiv, formatScaled, isqrt, LIMB, newFixed, parseDecimal,
-  placeScaled, priceProblem, scaledNumber, smoothInto, subInto,
+  divRoundHalfUp, ExactSum, fixedFromBigInt, fixedToBigInt, floorDiv, formatLimbs, formatScaled, isqrt, limbsToBigInt, LIMB, newFixed,
+  parseDecimal, parsePrice, placeScaled, smoothInto, subInto,
 } from './fixed.ts';
 
 const B = 10n ** 12n;
@@ -132,15 +132,55 @@ describe('fixed-point kernel', () => {
     assert.equal(formatScaled(10n ** 50n), '100000000000000000000');
   });
 
-  it('parseDecimal and priceProblem accept plain decimals within bounds only', () => {
+  it('parseDecimal reads plain decimals only', () => {
     assert.deepEqual(parseDecimal('3.10'), { int: 31n, decimals: 1 });
     assert.deepEqual(parseDecimal('-0.0625'), { int: -625n, decimals: 4 });
     assert.deepEqual(parseDecimal('+12'), { int: 12n, decimals: 0 });
     for (const bad of ['', '1e5', '1.', '.5', 'NaN', '1,5', '0x10', ' ']) assert.equal(parseDecimal(bad), undefined, bad);
-    assert.equal(priceProblem(parseDecimal('999999.99999999')), undefined);
-    assert.match(priceProblem(parseDecimal('1000000'))!, /out of range/);
-    assert.match(priceProblem(parseDecimal('1.123456789'))!, /decimal places/);
-    assert.match(priceProblem(undefined)!, /plain decimal/);
-    assert.equal(scaledNumber(parseDecimal('3.1')!, 4), 31000);
+  });
+
+  it('parsePrice gives the exact scaled integer, or why the price cannot be used', () => {
+    assert.deepEqual(parsePrice('3.10'), { value: 31, decimals: 1 });
+    assert.deepEqual(parsePrice(' -0.06250 '), { value: -625, decimals: 4 });
+    assert.deepEqual(parsePrice('+12'), { value: 12, decimals: 0 });
+    assert.deepEqual(parsePrice('-0.000'), { value: 0, decimals: 0 });
+    assert.deepEqual(parsePrice('999999.99999999'), { value: 99999999999999, decimals: 8 });
+    assert.deepEqual(parsePrice('0.100000000000000000'), { value: 1, decimals: 1 });
+    for (const bad of ['', '1e5', '1.', '.5', 'NaN', '1,5', '0x10', ' ', '-', '1.2.3', '1 2', '--1', '1.-2']) {
+      assert.equal(parsePrice(bad), 'is not a plain decimal number', bad);
+    }
+    assert.match(parsePrice('1000000') as string, /out of range/);
+    assert.match(parsePrice('-1000000.5') as string, /out of range/);
+    assert.match(parsePrice('123456789012345678901234567890') as string, /out of range/);
+    assert.match(parsePrice('1.123456789') as string, /more than 8 decimal places/);
+    // Against parseDecimal (BigInt) on random plain decimals within bounds.
+    fc.assert(
+      fc.property(fc.bigInt({ min: -(10n ** 14n) + 1n, max: 10n ** 14n - 1n }), fc.integer({ min: 0, max: 8 }), fc.integer({ min: 0, max: 4 }), (int, places, zeros) => {
+        const digits = (int < 0n ? -int : int).toString().padStart(places + 1, '0');
+        const whole = digits.slice(0, digits.length - places);
+        if (whole.replace(/^0+/, '').length > 6) return;
+        const text = `${int < 0n ? '-' : ''}${whole}${places > 0 ? `.${digits.slice(-places)}${'0'.repeat(zeros)}` : ''}`;
+        const p = parsePrice(text);
+        const q = parseDecimal(text)!;
+        assert.ok(typeof p !== 'string', text);
+        assert.equal(BigInt(p.value), q.int, text);
+        assert.equal(p.decimals, q.decimals, text);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('formatLimbs writes the same string as formatScaled through BigInt', () => {
+    fc.assert(
+      fc.property(arbFixed, (v) => {
+        const f = fixedFromBigInt(newFixed(), v);
+        assert.equal(formatLimbs(f[0]!, f[1]!, f[2]!), formatScaled(limbsToBigInt(f[0]!, f[1]!, f[2]!)));
+      }),
+      { numRuns: 5000 },
+    );
+    for (const v of [0n, 1n, -1n, 10n ** 30n, -(10n ** 30n), 5n * 10n ** 29n, -(10n ** 24n) + 1n]) {
+      const f = fixedFromBigInt(newFixed(), v);
+      assert.equal(formatLimbs(f[0]!, f[1]!, f[2]!), formatScaled(v), String(v));
+    }
   });
 });

@@ -266,6 +266,90 @@ export function formatScaled(v: bigint, scale: number = SCALE_DIGITS): string {
   return negative ? `-${digits}` : digits;
 }
 
+const ZEROS = '000000000000';
+const pad = (x: number, width: number) => {
+  const t = String(x);
+  return t.length >= width ? t : ZEROS.slice(0, width - t.length) + t;
+};
+
+/**
+ * formatScaled for a value held in limbs, without BigInt (the rendering hot path): the
+ * same string as formatScaled(limbsToBigInt(h, m, l)).
+ */
+export function formatLimbs(h: number, m: number, l: number): string {
+  let sign = '';
+  if (h < 0) {
+    sign = '-';
+    l = -l;
+    m = -m;
+    h = -h;
+    if (l < 0) {
+      l += LIMB;
+      m -= 1;
+    }
+    if (m < 0) {
+      m += LIMB;
+      h -= 1;
+    }
+  }
+  // The top limb holds the integer part and the first 6 decimals.
+  const int = Math.floor(h / 1e6);
+  const frac = pad(h - int * 1e6, 6) + pad(m, 12) + pad(l, 12);
+  let end = frac.length;
+  while (end > 0 && frac.charCodeAt(end - 1) === 48) end -= 1;
+  if (end === 0) return int === 0 ? '0' : sign + String(int);
+  return `${sign}${int}.${frac.slice(0, end)}`;
+}
+
+/** A price as a scaled integer: value·10^-decimals, trailing fractional zeros dropped. */
+export interface ScaledPrice {
+  value: number;
+  decimals: number;
+}
+
+/**
+ * Parses a plain decimal price ("12", "-0.0625", "3.10") straight into a scaled integer,
+ * or says why it cannot be used. Without BigInt: at most 6 integer digits and 8 decimals
+ * make at most 14 digits, exact in a double.
+ */
+export function parsePrice(text: string): ScaledPrice | string {
+  let i = 0;
+  let end = text.length;
+  while (i < end && text.charCodeAt(i) <= 32) i++;
+  while (end > i && text.charCodeAt(end - 1) <= 32) end--;
+  const first = text.charCodeAt(i);
+  const negative = first === 45;
+  if (negative || first === 43) i++;
+  const intStart = i;
+  let value = 0;
+  for (; i < end && isDigit(text.charCodeAt(i)); i++) value = value * 10 + (text.charCodeAt(i) - 48);
+  if (i === intStart) return NOT_DECIMAL;
+  // Long integer parts lose exactness in `value`, but stay ≥ 10^6, which is all we ask of them.
+  if (value >= MAX_ABS_PRICE) return i < end && !isFraction(text, i, end) ? NOT_DECIMAL : OUT_OF_RANGE;
+  let decimals = 0;
+  if (i < end) {
+    if (!isFraction(text, i, end)) return NOT_DECIMAL;
+    let last = i; // the last non-zero digit after the point
+    for (let j = i + 1; j < end; j++) if (text.charCodeAt(j) !== 48) last = j;
+    decimals = last - i;
+    if (decimals > MAX_DECIMALS) return TOO_MANY_PLACES;
+    for (let j = i + 1; j <= last; j++) value = value * 10 + (text.charCodeAt(j) - 48);
+  }
+  return { value: negative && value !== 0 ? -value : value, decimals };
+}
+
+/** text[i..end) is "." followed by at least one digit and nothing else. */
+function isFraction(text: string, i: number, end: number): boolean {
+  if (text.charCodeAt(i) !== 46 || i + 1 >= end) return false;
+  for (let j = i + 1; j < end; j++) if (!isDigit(text.charCodeAt(j))) return false;
+  return true;
+}
+
+const isDigit = (c: number) => c >= 48 && c <= 57;
+const NOT_DECIMAL = 'is not a plain decimal number';
+const TOO_MANY_PLACES = `has more than ${MAX_DECIMALS} decimal places`;
+const OUT_OF_RANGE = `is out of range (|value| must be below ${MAX_ABS_PRICE})`;
+
 const DECIMAL_RE = /^([+-]?)(\d+)(?:\.(\d+))?$/;
 
 /** A parsed decimal: value = int·10^-decimals, with trailing fractional zeros dropped. */
@@ -284,18 +368,4 @@ export function parseDecimal(text: string): ParsedDecimal | undefined {
   frac = frac.slice(0, end);
   const int = BigInt(`${m[2]!}${frac}`);
   return { int: m[1] === '-' ? -int : int, decimals: frac.length };
-}
-
-/** Why a price cannot be used, or undefined when it can. */
-export function priceProblem(p: ParsedDecimal | undefined): string | undefined {
-  if (p === undefined) return 'is not a plain decimal number';
-  if (p.decimals > MAX_DECIMALS) return `has more than ${MAX_DECIMALS} decimal places`;
-  const limit = BigInt(MAX_ABS_PRICE) * pow10(p.decimals);
-  if (p.int >= limit || p.int <= -limit) return `is out of range (|value| must be below ${MAX_ABS_PRICE})`;
-  return undefined;
-}
-
-/** p rescaled to `decimals` places (≥ p.decimals) as a double; exact because |value| < 10^6 and decimals ≤ 8. */
-export function scaledNumber(p: ParsedDecimal, decimals: number): number {
-  return Number(p.int * pow10(decimals - p.decimals));
 }

@@ -3,7 +3,7 @@
 // the same engines as the batch form, always at MAX_DECIMALS places, so its values are
 // identical to the batch values for the same bars.
 import { createEngine, type Engine, type EngineState } from './engines.ts';
-import { MAX_DECIMALS, parseDecimal, priceProblem, scaledNumber } from './fixed.ts';
+import { MAX_DECIMALS, parsePrice } from './fixed.ts';
 import { AppError } from '../../platform/errors.ts';
 import { columnNames, formatIndicatorSpec, parseIndicatorSpec, type IndicatorSpec } from './specs.ts';
 import type { IndicatorBar } from './compute.ts';
@@ -34,10 +34,9 @@ const invalidBar = (detail: string) => new AppError(400, 'invalid_indicator_inpu
 function scaled(bar: IndicatorBar, field: 'close' | 'high' | 'low'): number {
   const text = bar[field];
   if (text === undefined) throw invalidBar(`${field} is missing.`);
-  const p = parseDecimal(text);
-  const problem = priceProblem(p);
-  if (problem !== undefined) throw invalidBar(`${field} ${problem}.`);
-  return scaledNumber(p!, MAX_DECIMALS);
+  const p = parsePrice(text);
+  if (typeof p === 'string') throw invalidBar(`${field} ${p}.`);
+  return p.value * 10 ** (MAX_DECIMALS - p.decimals);
 }
 
 export function createIncremental(specOrText: IndicatorSpec | string): IncrementalIndicator {
