@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
+import { createUser } from '../../helpers/auth.ts';
 import { buildTestApp, usingPostgres, usingRedis, type TestApp } from '../../helpers/build-test-app.ts';
 
 const HEALTH_TOKEN = 'health-token-0123456789abcdef';
@@ -74,6 +75,19 @@ describe('health and metrics', () => {
       assert.match(text, new RegExp(`^${gauge} \\d`, 'm'), gauge);
     }
     assert.match(text, /financehub_process_cpu_seconds_total/);
+  });
+
+  it('FAIL-018: an admin\'s access token gets readiness details and metrics; a normal user\'s does not', async () => {
+    const admin = await createUser(t, { role: 'admin' });
+    const user = await createUser(t);
+    const adminReady = await t.app.inject({ method: 'GET', url: '/health/ready', headers: admin.headers });
+    assert.ok(adminReady.json<Ready>().components?.some((c) => c.name === 'database'));
+    const adminMetrics = await t.app.inject({ method: 'GET', url: '/metrics', headers: admin.headers });
+    assert.equal(adminMetrics.statusCode, 200);
+    const userReady = await t.app.inject({ method: 'GET', url: '/health/ready', headers: user.headers });
+    assert.deepEqual(userReady.json(), { status: 'ok' });
+    const userMetrics = await t.app.inject({ method: 'GET', url: '/metrics', headers: user.headers });
+    assert.equal(userMetrics.statusCode, 401);
   });
 
   it('FAIL-018: /health/ready is 503 when the database is down; details name it', async () => {

@@ -58,7 +58,9 @@ describe('financehub serve', () => {
     const docs = await fetch(`${url}/docs`);
     assert.equal(docs.status, 200);
     assert.match(await docs.text(), /swagger/i);
-    const listening = jsonLines(running.stdout()).find((line) => line.event === 'listening');
+    const lines = jsonLines(running.stdout());
+    assert.ok(lines.some((line) => line.event === 'migration_applied'), 'serve migrates on start');
+    const listening = lines.find((line) => line.event === 'listening');
     assert.equal(listening?.database, 'pglite');
   });
 
