@@ -22,6 +22,8 @@ export interface PasswordHasher {
   verify: (passwordHash: string, password: string) => Promise<boolean>;
   /** Spends the same work as a real verification, for callers with no user (FAIL-010). */
   verifyDummy: (password: string) => Promise<void>;
+  /** Computes the dummy hash now, so the first unknown-email login is not slower than the rest. */
+  prepare: () => Promise<void>;
 }
 
 export function createPasswordHasher(cost: HashCost): PasswordHasher {
@@ -36,6 +38,7 @@ export function createPasswordHasher(cost: HashCost): PasswordHasher {
     parallelism: cost.parallelism,
   };
   let dummy: Promise<string> | undefined;
+  const dummyHash = () => (dummy ??= hash('financehub-dummy-password-for-timing', options));
   const doVerify = async (passwordHash: string, password: string): Promise<boolean> => {
     try {
       return await verify(passwordHash, password);
@@ -48,8 +51,10 @@ export function createPasswordHasher(cost: HashCost): PasswordHasher {
     hash: (password) => hash(password, options),
     verify: doVerify,
     verifyDummy: async (password) => {
-      dummy ??= hash('financehub-dummy-password-for-timing', options);
-      await doVerify(await dummy, password);
+      await doVerify(await dummyHash(), password);
+    },
+    prepare: async () => {
+      await dummyHash();
     },
   };
 }
