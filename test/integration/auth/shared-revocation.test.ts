@@ -63,3 +63,27 @@ describe('revocation across instances', { skip }, () => {
     assert.ok(await refusedWithinOneSecond(b, r1.json<{ access_token: string }>().access_token));
   });
 });
+
+describe('revocation across instances while Redis is down', { skip: usingPostgres ? false : 'needs TEST_DATABASE_URL (two instances share one PostgreSQL)' }, () => {
+  let a: TestApp;
+  let b: TestApp;
+  before(async () => {
+    // Nothing listens on port 1: every Redis command fails at once, as when Redis is down.
+    a = await buildTestApp({ env: { REDIS_URL: 'redis://127.0.0.1:1' } });
+    b = await buildTestApp({ shareWith: a, env: { REDIS_URL: 'redis://127.0.0.1:1' } });
+  });
+  after(async () => {
+    await b.close();
+    await a.close();
+  });
+
+  it('a session revoked on one instance is refused on the other: the guard falls back to the database', async () => {
+    const user = await createUser(a);
+    assert.equal((await b.app.inject({ method: 'GET', url: '/v1/me', headers: user.headers })).statusCode, 200);
+    const res = await a.app.inject({ method: 'POST', url: '/v1/auth/logout', headers: user.headers });
+    assert.equal(res.statusCode, 204);
+    const onB = await b.app.inject({ method: 'GET', url: '/v1/me', headers: user.headers });
+    assert.equal(onB.statusCode, 401);
+    assert.ok(b.logs.events('revocation_check_fallback').length >= 1, 'the fallback was taken and logged');
+  });
+});
