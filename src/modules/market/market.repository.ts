@@ -68,9 +68,25 @@ export interface WatchlistRow {
   added_at: Date;
 }
 
-/** First/last by time within a bucket; works on every PostgreSQL (no extension). */
+/** First/last by time within a bucket; works on every PostgreSQL (no extension). For small inputs (days into weeks). */
 const OHLCV = `(array_agg(open ORDER BY ts))[1] AS open, max(high) AS high, min(low) AS low,
   (array_agg(close ORDER BY ts DESC))[1] AS close, sum(volume) AS volume`;
+
+/**
+ * Minute bars bucketed by `width` (a SQL expression of type interval). The aggregate keeps
+ * only the first and last timestamps of each bucket; open and close are then two
+ * primary-key lookups per bucket, which is several times cheaper over a million bars
+ * than sorting every bucket's prices. $1 symbol, $2 origin, $3 from, $4 to.
+ */
+const minuteBuckets = (width: string, tail = '') => `
+  SELECT b.ts, o.open, b.high, b.low, c.close, b.volume FROM (
+    SELECT date_bin(${width}, ts, $2::timestamptz) AS ts, min(ts) AS first_ts, max(ts) AS last_ts,
+      max(high) AS high, min(low) AS low, sum(volume) AS volume
+    FROM price_bars
+    WHERE symbol = $1 AND "interval" = '1m' AND ts >= date_bin(${width}, $3::timestamptz, $2::timestamptz) AND ts < $4
+    GROUP BY 1 ${tail}) b
+  JOIN price_bars o ON o.symbol = $1 AND o."interval" = '1m' AND o.ts = b.first_ts
+  JOIN price_bars c ON c.symbol = $1 AND c."interval" = '1m' AND c.ts = b.last_ts`;
 
 export function createMarketRepository(db: Database, options: { storagePath: () => StoragePath } = { storagePath: () => 'plain' }) {
   /** Idempotent on (symbol, interval, ts): new rows are inserted, changed ones updated, equal ones left alone. */
@@ -129,10 +145,7 @@ export function createMarketRepository(db: Database, options: { storagePath: () 
       : `stored AS (
            SELECT ts, open, high, low, close, volume FROM price_bars
            WHERE symbol = $1 AND "interval" = '1d' AND ts >= $3 AND ts < $4),
-         minute AS (
-           SELECT date_bin('1 day', ts, $2::timestamptz) AS ts, ${OHLCV}
-           FROM price_bars WHERE symbol = $1 AND "interval" = '1m' AND ts >= $3 AND ts < $4
-           GROUP BY 1),`;
+         minute AS (${minuteBuckets(`INTERVAL '1 day'`)}),`;
 
   /**
    * Candles of `interval` with bucket start in [from aligned down, to), the latest
@@ -150,11 +163,7 @@ export function createMarketRepository(db: Database, options: { storagePath: () 
         ? `SELECT bucket AS ts, open, high, low, close, volume FROM price_bars_1h
            WHERE symbol = $1 AND bucket >= date_bin('1 hour', $3::timestamptz, $2::timestamptz) AND bucket < $4
            ORDER BY bucket DESC LIMIT $5`
-        : `SELECT date_bin($5::interval, ts, $2::timestamptz) AS ts, ${OHLCV}
-           FROM price_bars
-           WHERE symbol = $1 AND "interval" = '1m'
-             AND ts >= date_bin($5::interval, $3::timestamptz, $2::timestamptz) AND ts < $4
-           GROUP BY 1 ORDER BY 1 DESC LIMIT $6`;
+        : `${minuteBuckets('$5::interval', 'ORDER BY 1 DESC LIMIT $6')} ORDER BY b.ts DESC`;
       params = fromView ? [symbol, BUCKET_ORIGIN, from, to, limit] : [symbol, BUCKET_ORIGIN, from, to, bucket.width, limit];
     } else {
       const daily = `WITH ${dailySource(timescale)}

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { importPricesFile } from '../../../src/cli/commands/import-prices.ts';
 import { runCli } from '../../../src/main.ts';
+import { createLogger } from '../../../src/platform/logger.ts';
 import { buildTestApp, type TestApp } from '../../helpers/build-test-app.ts';
 
 const TTRC = fileURLToPath(new URL('../../fixtures/ttrc.csv', import.meta.url));
@@ -26,7 +27,7 @@ describe('financehub import prices', () => {
   const run = async (symbol: string, file: string) => {
     const out: string[] = [];
     const err: string[] = [];
-    const code = await importPricesFile({ db: t.db, logger: t.app.log, config: t.config }, { symbol, file }, { out: (s) => out.push(s), err: (s) => err.push(s) });
+    const code = await importPricesFile({ db: t.db, logger: createLogger('silent'), config: t.config }, { symbol, file }, { out: (s) => out.push(s), err: (s) => err.push(s) });
     return { code, out: out.join('\n'), err: err.join('\n') };
   };
   const stored = async (symbol: string) =>

@@ -45,7 +45,7 @@ describe('quotes from a live provider, and its outage (FAIL-017, FAIL-023)', () 
         FINNHUB_BASE_URL: finnhub.url,
         MARKET_HISTORY_PROVIDER: 'yahoo',
         YAHOO_BASE_URL: yahoo.url,
-        PROVIDER_TIMEOUT_MS: '150',
+        PROVIDER_TIMEOUT_MS: '1000',
         PROVIDER_RETRIES: '1',
         PROVIDER_BREAKER_FAILURES: '2',
         PROVIDER_BREAKER_HALF_OPEN_MS: '600000',

@@ -21,7 +21,7 @@ function setup(fake: { url: string }, overrides: Partial<HttpClientOptions> = {}
     name: 'finnhub',
     baseUrl: fake.url,
     logger,
-    timeoutMs: 150,
+    timeoutMs: 2000,
     retries: 2,
     backoffMs: 5,
     breakerThreshold: 50,
@@ -143,7 +143,7 @@ describe('Finnhub provider', () => {
 
   it('FAIL-017: a provider that never answers times out within its bound, and the breaker opens', async () => {
     fake.mode = 'hang';
-    const { provider, client, logs } = setup(fake, { timeoutMs: 100, retries: 1, breakerThreshold: 2 });
+    const { provider, client, logs } = setup(fake, { timeoutMs: 300, retries: 1, breakerThreshold: 2 });
     await rejectsWith(provider.quote('AAPL'), 'timeout');
     assert.equal(fake.requests.length, 2, 'one attempt and one bounded retry');
     assert.equal(client.breakerState(), 'open');
@@ -156,7 +156,7 @@ describe('Finnhub provider', () => {
 
   it('FAIL-017: the breaker lets one trial call through after its pause and closes on success', async () => {
     fake.mode = 'hang';
-    const { provider, client } = setup(fake, { timeoutMs: 80, retries: 0, breakerThreshold: 1, breakerHalfOpenMs: 100 });
+    const { provider, client } = setup(fake, { timeoutMs: 1000, retries: 0, breakerThreshold: 1, breakerHalfOpenMs: 100 });
     await rejectsWith(provider.quote('AAPL'), 'timeout');
     assert.equal(client.breakerState(), 'open');
     fake.mode = 'ok';
@@ -215,7 +215,7 @@ describe('Yahoo provider', () => {
 
   const provider = () =>
     createYahooProvider({
-      client: createHttpClient({ name: 'yahoo', baseUrl: fake.url, logger: createLogger('silent'), timeoutMs: 500, retries: 0, breakerThreshold: 5, breakerHalfOpenMs: 1000 }),
+      client: createHttpClient({ name: 'yahoo', baseUrl: fake.url, logger: createLogger('silent'), timeoutMs: 2000, retries: 0, breakerThreshold: 5, breakerHalfOpenMs: 1000 }),
     });
 
   it('daily history from the chart API: exact decimals, trading dates in exchange time, null days skipped', async () => {

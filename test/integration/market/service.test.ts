@@ -30,7 +30,7 @@ describe('market service (contract for portfolios) and its events', () => {
 
   before(async () => {
     t = await buildTestApp();
-    const market = await createMarket({ config: { ...t.config, marketDataProvider: 'simulated', marketHistoryProvider: 'simulated' }, logger: t.app.log, db: t.db, redis: t.redis, clock });
+    const market = await createMarket({ config: { ...t.config, marketDataProvider: 'simulated', marketHistoryProvider: 'simulated' }, logger: createLogger('silent'), db: t.db, redis: t.redis, clock });
     ({ service, pubsub, close } = market);
     for (const channel of [QUOTE_EVENT, BARS_EVENT]) {
       await pubsub.subscribe(channel, (message) => events.push({ channel, message: message as Record<string, unknown> }));
