@@ -30,6 +30,7 @@ export function createRevocationList(deps: RevocationDeps): RevocationList {
   const ttlSeconds = deps.accessTokenTtlSeconds + 5;
   const local = new Map<string, number>();
   const key = (sessionId: string) => cacheKey('revoked-session', sessionId);
+  let lastFallbackLog = Number.NEGATIVE_INFINITY;
 
   const prune = (now: number) => {
     if (local.size < MAX_LOCAL) return;
@@ -63,7 +64,12 @@ export function createRevocationList(deps: RevocationDeps): RevocationList {
       try {
         return (await redis.exists(key(sessionId))) === 1;
       } catch (err) {
-        logger.warn({ err, event: 'revocation_check_fallback' }, 'redis unavailable; checking the session in the database');
+        // Once per 10 s at most: while Redis is down every authenticated request lands here.
+        const now = clock.now().getTime();
+        if (now - lastFallbackLog >= 10_000) {
+          lastFallbackLog = now;
+          logger.warn({ err, event: 'revocation_check_fallback' }, 'redis unavailable; checking sessions in the database');
+        }
         return deps.isRevokedInDatabase(sessionId);
       }
     },
