@@ -76,9 +76,18 @@ export function isCurrencyCode(code: string): boolean {
   return /^[A-Z]{3}$/.test(code) && CURRENCIES.has(code);
 }
 
+const MINOR_UNITS = new Map<string, number>();
+
 /** Minor-unit digits of a currency (2 for USD, 0 for JPY, 3 for KWD). */
 export function minorUnits(currency: string): number {
-  return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  // Cached: building an Intl.NumberFormat costs tens of microseconds, and a holdings
+  // answer formats every lot's amounts.
+  let digits = MINOR_UNITS.get(currency);
+  if (digits === undefined) {
+    digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+    MINOR_UNITS.set(currency, digits);
+  }
+  return digits;
 }
 
 /** An amount for display: rounded half-up to the currency's minor unit, zeros kept. */

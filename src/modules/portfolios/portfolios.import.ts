@@ -302,11 +302,11 @@ export function createImportService(deps: ImportDeps) {
         }
         let done = 0;
         options.onProgress?.(0, fresh.length);
-        for (const item of fresh) {
-          await repo.insertTransaction(q, { id: item.id, portfolioId, userId, now }, item.input);
-          done += 1;
-          if (done % 100 === 0 || done === fresh.length) options.onProgress?.(done, fresh.length);
-        }
+        await repo.insertTransactions(q, { portfolioId, userId, now }, fresh, (written) => {
+          done = written;
+          options.onProgress?.(written, fresh.length);
+        });
+        await repo.bumpRevision(q, portfolioId);
         logger.info({ event: 'transactions_imported', userId, portfolioId, imported: done, duplicates }, 'transactions imported');
         return { status: 201, result: { ...result, imported: done } };
       });
@@ -356,7 +356,7 @@ export function createImportService(deps: ImportDeps) {
             createdAt: now,
             updatedAt: now,
           });
-          for (const tx of ordered) await repo.insertTransaction(q, { id: tx.id, portfolioId: portfolio.id, userId, now }, tx);
+          await repo.insertTransactions(q, { portfolioId: portfolio.id, userId, now }, ordered.map((tx) => ({ id: tx.id, input: tx })));
           created.push({ source_id: source.id ?? null, id: portfolio.id, name: portfolio.name, transactions: ordered.length });
         }
         logger.info({ event: 'export_imported', userId, portfolios: created.length }, 'export imported');

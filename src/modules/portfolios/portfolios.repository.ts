@@ -4,7 +4,7 @@
 // are NUMERIC and arrive as strings; they become Decimal here and nowhere else.
 import { Decimal, toPlain } from '../../money/index.ts';
 import type { Queryable } from '../../platform/db/index.ts';
-import type { Portfolio, Transaction, TransactionInput, TransactionType } from './portfolios.types.ts';
+import type { LedgerTransaction, Portfolio, Transaction, TransactionInput, TransactionType } from './portfolios.types.ts';
 import type { TransactionPageQuery, TransactionSort } from './transactions.list.ts';
 
 interface PortfolioRow {
@@ -12,6 +12,7 @@ interface PortfolioRow {
   user_id: string;
   name: string;
   base_currency: string;
+  revision: number | string;
   created_at: Date;
   updated_at: Date;
 }
@@ -42,7 +43,12 @@ export const TRANSACTION_COLUMNS = `id, portfolio_id, user_id, seq, type, symbol
   price::text AS price, amount::text AS amount, fee::text AS fee, currency, fx_rate::text AS fx_rate,
   ratio_numerator, ratio_denominator, executed_at, note, created_at, updated_at`;
 
-const PORTFOLIO_COLUMNS = 'id, user_id, name, base_currency, created_at, updated_at';
+type LedgerRow = Pick<
+  TransactionRow,
+  'id' | 'type' | 'symbol' | 'quantity' | 'price' | 'amount' | 'fee' | 'currency' | 'fx_rate' | 'ratio_numerator' | 'ratio_denominator' | 'executed_at'
+>;
+
+const PORTFOLIO_COLUMNS = 'id, user_id, name, base_currency, revision, created_at, updated_at';
 
 function portfolioFromRow(row: PortfolioRow): Portfolio {
   return {
@@ -50,6 +56,8 @@ function portfolioFromRow(row: PortfolioRow): Portfolio {
     userId: row.user_id,
     name: row.name,
     baseCurrency: row.base_currency,
+    // int8: a number from both drivers in practice; a string is tolerated all the same
+    revision: typeof row.revision === 'number' ? row.revision : Number.parseInt(row.revision, 10),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -142,10 +150,10 @@ export function createPortfoliosRepository() {
       return row === undefined ? null : portfolioFromRow(row);
     },
 
-    async insertPortfolio(db: Queryable, p: Portfolio): Promise<Portfolio> {
+    async insertPortfolio(db: Queryable, p: Omit<Portfolio, 'revision'>): Promise<Portfolio> {
       const { rows } = await db.query<PortfolioRow>(
-        `INSERT INTO portfolios (id, user_id, name, base_currency, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${PORTFOLIO_COLUMNS}`,
+        `INSERT INTO portfolios (id, user_id, name, base_currency, revision, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, 0, $5, $6) RETURNING ${PORTFOLIO_COLUMNS}`,
         [p.id, p.userId, p.name, p.baseCurrency, p.createdAt, p.updatedAt],
       );
       return portfolioFromRow(rows[0] as PortfolioRow);
@@ -163,6 +171,35 @@ export function createPortfoliosRepository() {
     async deletePortfolio(db: Queryable, userId: string, id: string): Promise<boolean> {
       const { rowCount } = await db.query('DELETE FROM portfolios WHERE id = $1 AND user_id = $2', [id, userId]);
       return rowCount > 0;
+    },
+
+    /** Marks a change to the portfolio's transactions (same database transaction as the change). */
+    async bumpRevision(db: Queryable, portfolioId: string): Promise<void> {
+      await db.query('UPDATE portfolios SET revision = revision + 1 WHERE id = $1', [portfolioId]);
+    },
+
+    /** What the holdings engine needs, in replay order: fewer columns, much less to transfer. */
+    async ledgerTransactions(db: Queryable, userId: string, portfolioId: string): Promise<LedgerTransaction[]> {
+      const { rows } = await db.query<LedgerRow>(
+        `SELECT id, type, symbol, quantity::text AS quantity, price::text AS price, amount::text AS amount, fee::text AS fee,
+           currency, fx_rate::text AS fx_rate, ratio_numerator, ratio_denominator, executed_at
+         FROM transactions WHERE portfolio_id = $1 AND user_id = $2 ORDER BY executed_at, seq`,
+        [portfolioId, userId],
+      );
+      return rows.map((row) => ({
+        id: row.id,
+        type: row.type,
+        symbol: row.symbol,
+        quantity: dec(row.quantity),
+        price: dec(row.price),
+        amount: dec(row.amount),
+        fee: new Decimal(row.fee),
+        currency: row.currency,
+        fxRate: new Decimal(row.fx_rate),
+        ratioNumerator: row.ratio_numerator,
+        ratioDenominator: row.ratio_denominator,
+        executedAt: row.executed_at,
+      }));
     },
 
     /** All of a portfolio's transactions in replay order (executed_at, then recorded order). */
@@ -257,6 +294,36 @@ export function createPortfoliosRepository() {
         [ids.id, ids.portfolioId, ids.userId, ...inputParams(input), ids.now],
       );
       return transactionFromRow(rows[0] as TransactionRow);
+    },
+
+    /**
+     * Many transactions in few statements (imports): one multi-row INSERT per batch, in
+     * the given order, so `seq` keeps that order. Every value is still a bound parameter.
+     */
+    async insertTransactions(
+      db: Queryable,
+      owner: { portfolioId: string; userId: string; now: Date },
+      items: ReadonlyArray<{ id: string; input: TransactionInput }>,
+      onBatch?: (written: number) => void,
+    ): Promise<void> {
+      const BATCH = 500; // 500 rows × 13 parameters, far below PostgreSQL's limit of 65,535
+      for (let start = 0; start < items.length; start += BATCH) {
+        const batch = items.slice(start, start + BATCH);
+        const params: unknown[] = [owner.portfolioId, owner.userId, owner.now];
+        const tuples = batch.map((item) => {
+          const base = params.length;
+          params.push(item.id, ...inputParams(item.input));
+          const p = (i: number) => `$${base + i}`;
+          return `(${p(1)}, $1, $2, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${p(8)}, ${p(9)}, ${p(10)}, ${p(11)}, ${p(12)}, ${p(13)}, $3, $3)`;
+        });
+        await db.query(
+          `INSERT INTO transactions (id, portfolio_id, user_id, type, symbol, quantity, price, amount, fee, currency, fx_rate,
+             ratio_numerator, ratio_denominator, executed_at, note, created_at, updated_at)
+           VALUES ${tuples.join(', ')}`,
+          params,
+        );
+        onBatch?.(start + batch.length);
+      }
     },
 
     async updateTransaction(

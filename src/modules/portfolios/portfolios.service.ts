@@ -8,7 +8,7 @@ import type { Clock } from '../../platform/clock.ts';
 import type { Database, Queryable } from '../../platform/db/index.ts';
 import { AppError, notFound, validationFailed } from '../../platform/errors.ts';
 import type { Logger } from '../../platform/logger.ts';
-import { InsufficientQuantityError, replay, sortForReplay, valueHoldings, type HoldingsValuation, type Ledger } from './holdings.ts';
+import { InsufficientQuantityError, replay, valueHoldings, type HoldingsValuation, type Ledger } from './holdings.ts';
 import type { PortfoliosRepository } from './portfolios.repository.ts';
 import type { HoldingsOut, PortfolioOut, TransactionOut } from './portfolios.schemas.ts';
 import type { LedgerTransaction, Portfolio, Quote, QuoteSource, Transaction, TransactionInput, TransactionType } from './portfolios.types.ts';
@@ -28,6 +28,9 @@ export interface TransactionListOptions {
   from?: string | undefined;
   to?: string | undefined;
 }
+
+/** Portfolios whose replayed ledger a process keeps. */
+export const LEDGER_CACHE_SIZE = 500;
 
 /** How long an Idempotency-Key is remembered. */
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
@@ -265,8 +268,35 @@ export function createPortfoliosService(deps: PortfoliosServiceDeps) {
     }
   }
 
+  // Replays by portfolio id and revision, least recently used dropped first. A ledger is
+  // never mutated once cached (valueHoldings only reads it).
+  const ledgers = new Map<string, { revision: number; ledger: Ledger }>();
+  async function ledgerOf(portfolio: Portfolio): Promise<Ledger> {
+    const cached = ledgers.get(portfolio.id);
+    ledgers.delete(portfolio.id);
+    if (cached !== undefined && cached.revision === portfolio.revision) {
+      ledgers.set(portfolio.id, cached);
+      return cached.ledger;
+    }
+    // Transactions are read after the revision, so they are at least that new: a cached
+    // replay can be newer than its revision, never older.
+    const ledger = replay(await repo.ledgerTransactions(db, portfolio.userId, portfolio.id));
+    ledgers.set(portfolio.id, { revision: portfolio.revision, ledger });
+    if (ledgers.size > LEDGER_CACHE_SIZE) {
+      const oldest = ledgers.keys().next();
+      if (oldest.done !== true) ledgers.delete(oldest.value);
+    }
+    return ledger;
+  }
+
   return {
     ownedPortfolio: (userId: string, id: string) => ownedPortfolio(db, userId, id),
+
+    /** The replayed ledger of a portfolio the user owns (cached per revision); for analytics. */
+    ledger: async (userId: string, portfolioId: string): Promise<{ portfolio: Portfolio; ledger: Ledger }> => {
+      const portfolio = await ownedPortfolio(db, userId, portfolioId);
+      return { portfolio, ledger: await ledgerOf(portfolio) };
+    },
 
     listPortfolios: (userId: string) => repo.listPortfolios(db, userId),
 
@@ -341,6 +371,7 @@ export function createPortfoliosService(deps: PortfoliosServiceDeps) {
           const symbols = quantitySymbols(input);
           if (symbols.length > 0) checkReplay([...(await repo.quantityTransactions(q, userId, portfolioId, symbols)), { ...input, id }]);
           const stored = await repo.insertTransaction(q, { id, portfolioId, userId, now: clock.now() }, input);
+          await repo.bumpRevision(q, portfolioId);
           return { status: 201, body: transactionOut(stored) };
         });
       });
@@ -368,6 +399,7 @@ export function createPortfoliosService(deps: PortfoliosServiceDeps) {
         }
         const updated = await repo.updateTransaction(q, { id, portfolioId, userId, now: clock.now() }, input);
         if (updated === null) throw notFound('Transaction');
+        await repo.bumpRevision(q, portfolioId);
         return updated;
       });
     },
@@ -380,14 +412,14 @@ export function createPortfoliosService(deps: PortfoliosServiceDeps) {
         const symbols = quantitySymbols(current);
         if (symbols.length > 0) checkReplay((await repo.quantityTransactions(q, userId, portfolioId, symbols)).filter((tx) => tx.id !== id));
         await repo.deleteTransaction(q, userId, portfolioId, id);
+        await repo.bumpRevision(q, portfolioId);
       });
     },
 
     /** Positions, lots, cash and totals, recomputed from the transactions, valued at the latest quotes. */
     async holdings(userId: string, portfolioId: string, options: { includeClosed?: boolean } = {}): Promise<HoldingsOut> {
       const portfolio = await ownedPortfolio(db, userId, portfolioId);
-      const transactions = await repo.allTransactions(db, userId, portfolioId);
-      const ledger = replay(sortForReplay(transactions));
+      const ledger = await ledgerOf(portfolio);
       const open = [...ledger.positions.values()].filter((p) => p.quantity.isPositive()).map((p) => p.symbol);
       const quotes = await quotesFor(open);
       return holdingsOut(portfolio, valueHoldings(ledger, quotes, options));

@@ -11,6 +11,8 @@ export interface Portfolio {
   userId: string;
   name: string;
   baseCurrency: string;
+  /** Bumped with every change to the portfolio's transactions (keys the replay cache). */
+  revision: number;
   createdAt: Date;
   updatedAt: Date;
 }

@@ -144,13 +144,27 @@ describe('portfolios, transactions and holdings', () => {
     assert.equal(del.statusCode, 422);
     const moveLater = await t.app.inject({ method: 'PATCH', url, headers: alice.headers, payload: { executed_at: '2024-01-05' } });
     assert.equal(moveLater.statusCode, 422);
-    // a valid edit recomputes the holdings
+    // a reverse split between the buy and the sell would leave the sell uncovered
+    const reverse = await post(alice, pid, { type: 'split', symbol: 'MSFT', ratio_numerator: 1, ratio_denominator: 2, executed_at: '2024-01-03T12:00:00Z' });
+    assert.equal(reverse.json<Json>().code, 'insufficient_quantity');
+    // moving the sell to a symbol that is not held
+    const sells = (await t.app.inject({ method: 'GET', url: `/v1/portfolios/${pid}/transactions`, headers: alice.headers })).json<{ items: Json[] }>().items;
+    const sellId = String(sells.find((i) => i.type === 'sell')?.id);
+    const moved = await t.app.inject({ method: 'PATCH', url: `/v1/portfolios/${pid}/transactions/${sellId}`, headers: alice.headers, payload: { symbol: 'AAPL' } });
+    assert.equal(moved.json<Json>().code, 'insufficient_quantity');
+    // a valid edit recomputes the holdings (also after they were read, and cached, before it)
+    assert.equal((await holdings(alice, pid)).items[0]?.quantity, '2');
     const grow = await t.app.inject({ method: 'PATCH', url, headers: alice.headers, payload: { quantity: '12', fee: '1.5' } });
     assert.equal(grow.statusCode, 200, grow.body);
     assert.equal(grow.json<Json>().quantity, '12');
     const h = await holdings(alice, pid);
     assert.equal(h.items[0]?.quantity, '4');
     assert.equal(h.items[0]?.realized_pnl, '79.00'); // 8 × 310 − 8/12 × 3601.5
+    const removeSell = await t.app.inject({ method: 'DELETE', url: `/v1/portfolios/${pid}/transactions/${sellId}`, headers: alice.headers });
+    assert.equal(removeSell.statusCode, 204);
+    const after = await holdings(alice, pid);
+    assert.equal(after.items[0]?.quantity, '12');
+    assert.equal(after.items[0]?.realized_pnl, '0.00');
   });
 
   it('Idempotency-Key: a repeat returns the first result and writes nothing; another body with the key is refused', async () => {
