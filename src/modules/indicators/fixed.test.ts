@@ -28,6 +28,23 @@ describe('fixed-point kernel', () => {
     );
   });
 
+  it('smoothInto is exact when the dividend is an exact multiple of d (where a reciprocal guess is one low)', () => {
+    fc.assert(
+      fc.property(arbFixed, fc.integer({ min: 1, max: 1001 }), (v, d) => {
+        const scaled = v / BigInt(d); // keeps the top limb within bounds
+        const t = fixedFromBigInt(newFixed(), scaled * BigInt(d));
+        const out = newFixed();
+        smoothInto(out, 0, 1, t, d);
+        assert.equal(fixedToBigInt(out), scaled);
+        // and with the largest a: (s·(d−1) + s)/d = s
+        const s = fixedFromBigInt(newFixed(), scaled);
+        smoothInto(s, d - 1, 1, fixedFromBigInt(newFixed(), scaled), d);
+        assert.equal(fixedToBigInt(s), scaled);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
   it('smoothInto rounds exact halves up (towards +∞), also for negative values', () => {
     const s = fixedFromBigInt(newFixed(), 0n);
     smoothInto(s, 0, 1, fixedFromBigInt(newFixed(), 5n), 2); // 2.5 → 3

@@ -121,7 +121,7 @@ function carryOf(x: number): number {
  * and s, t of at most ~2·10^12 in the top limb (prices below 10^6; seed sums of up to 1000
  * terms are allowed unnormalised). The dividend is normalised to limbs below 10^12 first,
  * then divided limb by limb; every intermediate is an integer below 2^53, hence exact. A
- * double quotient can come out one too high; the remainder check corrects it (rarely taken).
+ * double quotient can come out one off; the remainder check corrects it (rarely taken).
  */
 export function smoothInto(s: Fixed, a: number, mul: number, t: Fixed, d: number): void {
   let xl = s[2]! * a + mul * t[2]!;
@@ -133,25 +133,37 @@ export function smoothInto(s: Fixed, a: number, mul: number, t: Fixed, d: number
   xm -= c2 * LIMB;
   const xh = s[0]! * a + mul * t[0]! + c2;
 
-  let q = Math.floor(xh / d);
+  // Multiplying by 1/d (computed off the critical path) is much faster than dividing;
+  // the product is within ±1 of the true quotient because every dividend is below 2^52,
+  // and the exact remainder corrects it either way.
+  const inv = 1 / d;
+  let q = Math.floor(xh * inv);
   let r = xh - q * d;
   if (r < 0) {
     q -= 1;
     r += d;
+  } else if (r >= d) {
+    q += 1;
+    r -= d;
   }
   let h = q;
   let x = r * LIMB + xm;
-  q = Math.floor(x / d);
+  q = Math.floor(x * inv);
   r = x - q * d;
   if (r < 0) {
     q -= 1;
     r += d;
+  } else if (r >= d) {
+    q += 1;
+    r -= d;
   }
   let m = q;
   // Adding floor(d/2) before the last division rounds half up: floor((x + ⌊d/2⌋)/d).
   x = r * LIMB + xl + (d >> 1);
-  let l = Math.floor(x / d);
-  if (x - l * d < 0) l -= 1;
+  let l = Math.floor(x * inv);
+  r = x - l * d;
+  if (r < 0) l -= 1;
+  else if (r >= d) l += 1;
   // m and l are below 10^12 by construction, except when rounding up carries (rare).
   if (l >= LIMB) {
     l -= LIMB;
