@@ -10,7 +10,8 @@ export const RESULTS_DIR = path.join(ROOT, 'bench/results');
 export interface BenchEntry {
   /** What was measured, e.g. `GET /health/live` or `Decimal add`. */
   name: string;
-  unit: 'req/s' | 'ops/s';
+  /** `ratio`: a dimensionless comparison of two rows measured in the same run (e.g. exact ÷ float time). */
+  unit: 'req/s' | 'ops/s' | 'ratio';
   throughput: number;
   p50_ms: number;
   p99_ms: number;

@@ -1,0 +1,175 @@
+// The float floor for the portfolio benchmark (S-009): the same holdings calculation as
+// src/modules/portfolios/holdings.ts — rows parsed from their decimal strings, replayed
+// in order into FIFO lots, realized P&L, income, fees and cash, then valued at the latest
+// quotes with unrealized P&L and weights — in plain `number` arithmetic. Kept in bench/
+// only: it is the speed reference, never the product (FAIL-002).
+import type { BenchRow } from './portfolio-data.ts';
+
+interface FloatLot {
+  quantity: number;
+  cost: number;
+}
+
+interface FloatPosition {
+  lots: FloatLot[];
+  quantity: number;
+  realizedPnl: number;
+  dividends: number;
+  interest: number;
+  fees: number;
+  fxRate: number;
+}
+
+export interface FloatHolding {
+  symbol: string;
+  quantity: number;
+  costBasis: number;
+  averageCost: number;
+  marketValue: number | null;
+  unrealizedPnl: number | null;
+  realizedPnl: number;
+  weight: number | null;
+}
+
+export interface FloatValuation {
+  items: FloatHolding[];
+  cash: number;
+  marketValue: number;
+  realizedPnl: number;
+}
+
+const num = (value: string | null): number => (value === null ? 0 : Number.parseFloat(value));
+
+export interface FloatLedger {
+  positions: Map<string, FloatPosition>;
+  cash: number;
+  realizedPnl: number;
+}
+
+export function floatHoldings(rows: readonly BenchRow[], quotes: ReadonlyMap<string, { price: string }>): FloatValuation {
+  return floatValue(floatReplay(rows), quotes);
+}
+
+/** Rows (decimal strings) → positions with FIFO lots, cash and realized P&L. */
+export function floatReplay(rows: readonly BenchRow[]): FloatLedger {
+  const ordered = rows
+    .map((row, index) => ({ row, index }))
+    .sort((a, b) => a.row.executed_at.getTime() - b.row.executed_at.getTime() || a.index - b.index)
+    .map((e) => e.row);
+  const positions = new Map<string, FloatPosition>();
+  const position = (symbol: string): FloatPosition => {
+    let p = positions.get(symbol);
+    if (p === undefined) {
+      p = { lots: [], quantity: 0, realizedPnl: 0, dividends: 0, interest: 0, fees: 0, fxRate: 1 };
+      positions.set(symbol, p);
+    }
+    return p;
+  };
+  let cash = 0;
+  let realized = 0;
+  for (const row of ordered) {
+    const fx = num(row.fx_rate);
+    const fee = num(row.fee) * fx;
+    const symbol = row.symbol ?? '';
+    switch (row.type) {
+      case 'deposit':
+        cash += num(row.amount) * fx - fee;
+        break;
+      case 'withdrawal':
+        cash -= num(row.amount) * fx + fee;
+        break;
+      case 'dividend': {
+        const p = position(symbol);
+        p.dividends += num(row.amount) * fx;
+        p.fees += fee;
+        cash += num(row.amount) * fx - fee;
+        break;
+      }
+      case 'interest':
+        cash += num(row.amount) * fx - fee;
+        break;
+      case 'fee':
+        cash -= num(row.amount) * fx + fee;
+        break;
+      case 'split': {
+        const p = position(symbol);
+        const ratio = (row.ratio_numerator ?? 1) / (row.ratio_denominator ?? 1);
+        for (const lot of p.lots) lot.quantity *= ratio;
+        p.quantity *= ratio;
+        p.fees += fee;
+        cash -= fee;
+        break;
+      }
+      case 'buy': {
+        const p = position(symbol);
+        const q = num(row.quantity);
+        const gross = q * num(row.price) * fx;
+        p.lots.push({ quantity: q, cost: gross + fee });
+        p.quantity += q;
+        p.fees += fee;
+        p.fxRate = fx;
+        cash -= gross + fee;
+        break;
+      }
+      case 'sell': {
+        const p = position(symbol);
+        const q = num(row.quantity);
+        if (q > p.quantity + 1e-9) throw new Error(`oversell of ${symbol}`);
+        let remaining = q;
+        let consumed = 0;
+        p.quantity -= q;
+        while (remaining > 1e-12) {
+          const lot = p.lots[0];
+          if (lot === undefined) break;
+          if (lot.quantity <= remaining) {
+            consumed += lot.cost;
+            remaining -= lot.quantity;
+            p.lots.shift();
+          } else {
+            const part = (remaining / lot.quantity) * lot.cost;
+            lot.cost -= part;
+            lot.quantity -= remaining;
+            consumed += part;
+            remaining = 0;
+          }
+        }
+        const gross = q * num(row.price) * fx;
+        const pnl = gross - fee - consumed;
+        p.realizedPnl += pnl;
+        p.fees += fee;
+        p.fxRate = fx;
+        realized += pnl;
+        cash += gross - fee;
+        break;
+      }
+    }
+  }
+  return { positions, cash, realizedPnl: realized };
+}
+
+/** Values a replayed ledger at the latest quotes (what a request does with a cached replay). */
+export function floatValue(ledger: FloatLedger, quotes: ReadonlyMap<string, { price: string }>): FloatValuation {
+  const { positions } = ledger;
+  const items: FloatHolding[] = [];
+  let marketValue = 0;
+  for (const symbol of [...positions.keys()].sort()) {
+    const p = positions.get(symbol);
+    if (p === undefined || p.quantity <= 1e-12) continue;
+    const cost = p.lots.reduce((acc, lot) => acc + lot.cost, 0);
+    const quote = quotes.get(symbol);
+    const value = quote === undefined ? null : p.quantity * num(quote.price) * p.fxRate;
+    if (value !== null) marketValue += value;
+    items.push({
+      symbol,
+      quantity: p.quantity,
+      costBasis: cost,
+      averageCost: cost / p.quantity,
+      marketValue: value,
+      unrealizedPnl: value === null ? null : value - cost,
+      realizedPnl: p.realizedPnl,
+      weight: null,
+    });
+  }
+  for (const item of items) if (item.marketValue !== null && marketValue !== 0) item.weight = (item.marketValue / marketValue) * 100;
+  return { items, cash: ledger.cash, marketValue, realizedPnl: ledger.realizedPnl };
+}
