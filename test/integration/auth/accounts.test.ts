@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { createLocalJWKSet, jwtVerify } from 'jose';
 import { createUser, login, strongPassword } from '../../helpers/auth.ts';
 import { buildTestApp, type TestApp } from '../../helpers/build-test-app.ts';
 
@@ -124,5 +125,13 @@ describe('accounts: register, login, /v1/me', () => {
       assert.equal(typeof key.kid, 'string');
       assert.equal(key.alg, 'EdDSA');
     }
+    // Another service can verify our access tokens with nothing but the published set.
+    const user = await createUser(t);
+    const { payload } = await jwtVerify(user.accessToken, createLocalJWKSet({ keys }), {
+      issuer: t.config.jwtIssuer,
+      audience: t.config.jwtAudience,
+      algorithms: ['EdDSA'],
+    });
+    assert.equal(payload.sub, user.userId);
   });
 });
