@@ -11,17 +11,13 @@ describe('configuration errors (financehub serve)', () => {
   });
   after(() => data.remove());
 
+  // Each case starts a process, so only the shapes that matter here; src/config.test.ts
+  // checks every variable's rules in process.
   const cases: { env: Record<string, string>; variable: string; hidden?: string }[] = [
     { env: { PORT: 'abc' }, variable: 'PORT' },
-    { env: { PORT: '70000' }, variable: 'PORT' },
     { env: { DATABASE_POOL_MAX: '0' }, variable: 'DATABASE_POOL_MAX' },
-    { env: { DATABASE_POOL_MIN: '5', DATABASE_POOL_MAX: '2' }, variable: 'DATABASE_POOL_MIN' },
     { env: { DATABASE_URL: 'postgres://admin:hunter2-secret@[::1' }, variable: 'DATABASE_URL', hidden: 'hunter2-secret' },
-    { env: { DATABASE_URL: 'mysql://admin:hunter2-secret@db/app' }, variable: 'DATABASE_URL', hidden: 'hunter2-secret' },
     { env: { REDIS_URL: 'not a url' }, variable: 'REDIS_URL' },
-    { env: { SLOW_QUERY_MS: '-1' }, variable: 'SLOW_QUERY_MS' },
-    { env: { LOG_LEVEL: 'loud' }, variable: 'LOG_LEVEL' },
-    { env: { ALLOWED_ORIGINS: 'http://ok.example,not-an-origin' }, variable: 'ALLOWED_ORIGINS' },
     { env: { METRICS_TOKEN: 'short' }, variable: 'METRICS_TOKEN', hidden: 'short' },
   ];
 
