@@ -27,40 +27,79 @@ export function csvRowError(line: number, column: string, reason: string): AppEr
   });
 }
 
+function daysInMonth(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+/** Calendar-checked UTC midnight of y-m-d, or NaN. */
+function utcDay(y: string, m: string, d: string): number {
+  const year = Number.parseInt(y, 10);
+  const month = Number.parseInt(m, 10);
+  const day = Number.parseInt(d, 10);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return Number.NaN;
+  return Date.UTC(year, month - 1, day);
+}
+
 function parseDate(text: string, line: number): { ts: Date; interval: BarInterval } {
   const dateOnly = DATE_ONLY.exec(text);
   if (dateOnly !== null) {
-    const [, y, m, d] = dateOnly;
-    const ts = new Date(`${y}-${m}-${d}T00:00:00Z`);
-    if (Number.isNaN(ts.getTime()) || ts.toISOString().slice(0, 10) !== text) throw csvRowError(line, 'date', `"${text}" is not a calendar date`);
-    return { ts, interval: '1d' };
+    const ms = utcDay(dateOnly[1] ?? '', dateOnly[2] ?? '', dateOnly[3] ?? '');
+    if (Number.isNaN(ms)) throw csvRowError(line, 'date', `"${text}" is not a calendar date`);
+    return { ts: new Date(ms), interval: '1d' };
   }
   const dateTime = DATE_TIME.exec(text);
   if (dateTime !== null) {
-    const [, y, mo, d, h, mi, s, zone] = dateTime;
-    const offset = zone === undefined || zone === 'Z' ? 'Z' : zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone;
-    const ts = new Date(`${y}-${mo}-${d}T${h}:${mi}:${s ?? '00'}${offset}`);
-    if (Number.isNaN(ts.getTime()) || new Date(`${y}-${mo}-${d}T00:00:00Z`).toISOString().slice(0, 10) !== `${y}-${mo}-${d}`) {
-      throw csvRowError(line, 'date', `"${text}" is not a valid date and time`);
+    const [, y = '', mo = '', d = '', h = '', mi = '', s, zone] = dateTime;
+    const day = utcDay(y, mo, d);
+    const hours = Number.parseInt(h, 10);
+    const minutes = Number.parseInt(mi, 10);
+    const seconds = s === undefined ? 0 : Number.parseInt(s, 10);
+    if (Number.isNaN(day) || hours > 23 || minutes > 59 || seconds > 59) throw csvRowError(line, 'date', `"${text}" is not a valid date and time`);
+    let offsetMinutes = 0;
+    if (zone !== undefined && zone !== 'Z') {
+      const digits = zone.replace(':', '');
+      offsetMinutes = (zone.startsWith('-') ? -1 : 1) * (Number.parseInt(digits.slice(1, 3), 10) * 60 + Number.parseInt(digits.slice(3, 5), 10));
     }
-    if (ts.getTime() % 60_000 !== 0) throw csvRowError(line, 'date', 'one-minute bars must start on a whole minute');
-    return { ts, interval: '1m' };
+    if (seconds !== 0) throw csvRowError(line, 'date', 'one-minute bars must start on a whole minute');
+    return { ts: new Date(day + (hours * 60 + minutes - offsetMinutes) * 60_000), interval: '1m' };
   }
   throw csvRowError(line, 'date', `"${text.slice(0, 40)}" is neither YYYY-MM-DD nor an ISO 8601 date and time`);
 }
 
-/** Compares two unsigned decimal strings exactly (no floats). */
+/** Index of the first significant digit of the integer part [0, end). */
+function firstSignificant(text: string, end: number): number {
+  let i = 0;
+  while (i < end - 1 && text.charCodeAt(i) === 48) i++;
+  return i;
+}
+
+/**
+ * Compares two unsigned decimal strings (already matched by UNSIGNED_DECIMAL) exactly,
+ * without floats or allocations: integer parts by length then digits, then fractions
+ * digit by digit with missing digits read as 0.
+ */
 export function compareDecimal(a: string, b: string): number {
-  const [ai = '', af = ''] = a.split('.');
-  const [bi = '', bf = ''] = b.split('.');
-  const aInt = ai.replace(/^0+(?=\d)/, '');
-  const bInt = bi.replace(/^0+(?=\d)/, '');
-  if (aInt.length !== bInt.length) return aInt.length < bInt.length ? -1 : 1;
-  if (aInt !== bInt) return aInt < bInt ? -1 : 1;
-  const width = Math.max(af.length, bf.length);
-  const aF = af.padEnd(width, '0');
-  const bF = bf.padEnd(width, '0');
-  return aF === bF ? 0 : aF < bF ? -1 : 1;
+  const aDot = a.indexOf('.');
+  const bDot = b.indexOf('.');
+  const aEnd = aDot === -1 ? a.length : aDot;
+  const bEnd = bDot === -1 ? b.length : bDot;
+  const aStart = firstSignificant(a, aEnd);
+  const bStart = firstSignificant(b, bEnd);
+  const aLen = aEnd - aStart;
+  const bLen = bEnd - bStart;
+  if (aLen !== bLen) return aLen < bLen ? -1 : 1;
+  for (let i = 0; i < aLen; i++) {
+    const diff = a.charCodeAt(aStart + i) - b.charCodeAt(bStart + i);
+    if (diff !== 0) return diff < 0 ? -1 : 1;
+  }
+  const aFrac = aDot === -1 ? 0 : a.length - aDot - 1;
+  const bFrac = bDot === -1 ? 0 : b.length - bDot - 1;
+  for (let i = 0; i < Math.max(aFrac, bFrac); i++) {
+    const da = i < aFrac ? a.charCodeAt(aDot + 1 + i) : 48;
+    const db = i < bFrac ? b.charCodeAt(bDot + 1 + i) : 48;
+    if (da !== db) return da < db ? -1 : 1;
+  }
+  return 0;
 }
 
 type CsvRecord = { record: string[]; info: { lines: number } };
