@@ -7,6 +7,8 @@ export interface MachineInfo {
   memory_gib: number;
   node: string;
   platform: string;
+  /** 1-minute load average when the run started: other work on the machine skews figures. */
+  load_average_1m: number;
 }
 
 export function machineInfo(): MachineInfo {
@@ -17,5 +19,6 @@ export function machineInfo(): MachineInfo {
     memory_gib: Math.round((os.totalmem() / 1024 ** 3) * 10) / 10,
     node: process.version,
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    load_average_1m: Math.round((os.loadavg()[0] ?? 0) * 100) / 100,
   };
 }

@@ -36,7 +36,7 @@ export function markdownTable(report: BenchReport): string {
     '',
     report.description,
     '',
-    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memory_gib} GiB, Node ${m.node}, ${m.platform}. Started ${report.started_at}.`,
+    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memory_gib} GiB, Node ${m.node}, ${m.platform}; load average ${m.load_average_1m} at start. Started ${report.started_at}.`,
     '',
     '| entry | throughput | p50 (ms) | p99 (ms) | notes |',
     '|---|---:|---:|---:|---|',
