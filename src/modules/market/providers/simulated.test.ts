@@ -66,6 +66,26 @@ describe('simulated provider', () => {
     assert.deepEqual(quote?.as_of, new Date('2024-03-09T00:00:00Z'));
   });
 
+  it('the tick stream emits the current simulated price for subscribed symbols only', async () => {
+    const p = createSimulatedProvider({ clock, tickIntervalMs: 5 });
+    assert.ok(p.streamTrades !== undefined);
+    const trades: Array<{ symbol: string; price: string; source: string }> = [];
+    const stream = p.streamTrades((trade) => trades.push(trade));
+    try {
+      stream.subscribe('AAPL');
+      for (let i = 0; i < 100 && trades.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      const expected = await p.quote('AAPL');
+      assert.deepEqual(trades[0], { symbol: 'AAPL', price: expected?.price, volume: '0', at: expected?.as_of, source: 'simulated' });
+      assert.ok(trades.every((t) => t.symbol === 'AAPL'));
+      stream.unsubscribe('AAPL');
+      const count = trades.length;
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      assert.equal(trades.length, count);
+    } finally {
+      stream.close();
+    }
+  });
+
   it('formats cents exactly', () => {
     assert.equal(centsToDecimal(12345), '123.45');
     assert.equal(centsToDecimal(5), '0.05');
