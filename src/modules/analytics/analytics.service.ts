@@ -6,7 +6,7 @@ import { Decimal, formatAmount, formatDecimal, sum } from '../../money/index.ts'
 import type { Clock } from '../../platform/clock.ts';
 import { AppError } from '../../platform/errors.ts';
 import type { Logger } from '../../platform/logger.ts';
-import { replay, sortForReplay, valueHoldings, type Portfolio, type Transaction } from '../portfolios/index.ts';
+import { sortForReplay, valueHoldings, type Ledger, type LedgerTransaction, type Portfolio } from '../portfolios/index.ts';
 import type { DashboardOut, PerformanceOut } from './analytics.schemas.ts';
 import { pageHoldings, type DashboardHolding, type HoldingsPageQuery } from './dashboard.ts';
 import { computePerformance, dayNumber, dayString, utcDay, type DailyClose } from './performance.ts';
@@ -31,8 +31,10 @@ export interface AnalyticsServiceDeps {
   /** Ownership check: another user's portfolio throws 404 not_found. */
   ownedPortfolio: (userId: string, portfolioId: string) => Promise<Portfolio>;
   listPortfolios: (userId: string) => Promise<Portfolio[]>;
-  portfolioTransactions: (userId: string, portfolioId: string) => Promise<Transaction[]>;
-  userTransactions: (userId: string) => Promise<Transaction[]>;
+  /** A portfolio's transactions (the lean form the holdings engine replays). */
+  portfolioTransactions: (userId: string, portfolioId: string) => Promise<LedgerTransaction[]>;
+  /** A portfolio's replayed ledger (cached by the portfolios service per portfolio revision). */
+  ledgerOf: (userId: string, portfolioId: string) => Promise<{ portfolio: Portfolio; ledger: Ledger }>;
   /** Absent when no market module is wired: holdings are valued at trade prices only. */
   market?: MarketPrices | undefined;
   clock: Clock;
@@ -172,14 +174,17 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
   /** Every open holding of every portfolio of the user, valued at the latest quotes. */
   async function allHoldings(userId: string): Promise<{ holdings: DashboardHolding[]; portfolios: Array<{ portfolio: Portfolio; cash: Decimal; stale: boolean }> }> {
     const portfolios = await deps.listPortfolios(userId);
-    const transactions = await deps.userTransactions(userId);
-    const byPortfolio = new Map<string, Transaction[]>();
-    for (const tx of transactions) {
-      const list = byPortfolio.get(tx.portfolioId) ?? [];
-      list.push(tx);
-      byPortfolio.set(tx.portfolioId, list);
-    }
-    const ledgers = portfolios.map((portfolio) => ({ portfolio, ledger: replay(sortForReplay(byPortfolio.get(portfolio.id) ?? [])) }));
+    // Replays come from the portfolios service's cache (recomputed only after a change).
+    // A portfolio deleted between the two reads is simply left out.
+    const found = await Promise.all(
+      portfolios.map((p) =>
+        deps.ledgerOf(userId, p.id).catch((err: unknown) => {
+          if (err instanceof AppError && err.status === 404) return null;
+          throw err;
+        }),
+      ),
+    );
+    const ledgers = found.filter((entry) => entry !== null);
     const symbols = [...new Set(ledgers.flatMap(({ ledger }) => [...ledger.positions.values()].filter((p) => p.quantity.isPositive()).map((p) => p.symbol)))];
     const quotes: Map<string, LatestQuote> = market === undefined || symbols.length === 0 ? new Map<string, LatestQuote>() : await market.latestQuotes(symbols);
     const holdings: DashboardHolding[] = [];

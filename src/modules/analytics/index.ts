@@ -28,8 +28,8 @@ export function registerAnalytics(app: App, deps: AnalyticsDeps): AnalyticsServi
   const analytics = createAnalyticsService({
     ownedPortfolio: (userId, id) => portfolios.portfolios.ownedPortfolio(userId, id),
     listPortfolios: (userId) => portfolios.portfolios.listPortfolios(userId),
-    portfolioTransactions: (userId, id) => portfolios.repo.allTransactions(db, userId, id),
-    userTransactions: (userId) => portfolios.repo.allUserTransactions(db, userId),
+    portfolioTransactions: (userId, id) => portfolios.repo.ledgerTransactions(db, userId, id),
+    ledgerOf: (userId, id) => portfolios.portfolios.ledger(userId, id),
     market: deps.market,
     clock: deps.clock,
     logger: deps.logger,
