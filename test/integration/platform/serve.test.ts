@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { freePort, jsonLines, startCli, tempDir, waitForHttp, type Running } from '../../helpers/processes.ts';
+import { spawn } from 'node:child_process';
+import { ROOT, childEnv, freePort, jsonLines, startCli, tempDir, waitForHttp, type Running } from '../../helpers/processes.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -143,5 +144,31 @@ describe('financehub serve', () => {
     assert.equal(fatal.length, 1);
     assert.equal(fatal[0]?.event, 'startup_failed');
     assert.ok(!result.stdout.includes('db-password-123'));
+  });
+
+  it('npm start: SIGTERM sent to npm reaches the server, which shuts down gracefully; npm exits 0', async () => {
+    // npm runs scripts through a shell; `exec` in the start script makes the server replace
+    // it, so the signal npm forwards is not lost on a shell and the server is not orphaned.
+    const data = tempDir();
+    const port = await freePort();
+    const npm = process.env.npm_execpath;
+    const [command, args] = npm !== undefined && npm.endsWith('.js') ? [process.execPath, [npm, 'start']] : ['npm', ['start']];
+    const child = spawn(command, args, { cwd: ROOT, env: childEnv({ PORT: String(port), DATA_DIR: `${data.dir}/data` }), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.resume();
+    const finished = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+    const running: Running = { child, stdout: () => stdout, stderr: () => '', finished: finished.then((code) => ({ code, signal: null, stdout, stderr: '' })) };
+    try {
+      await waitForHttp(`http://127.0.0.1:${port}/health/live`, running);
+      child.kill('SIGTERM');
+      assert.equal(await finished, 0);
+      const events = jsonLines(stdout).map((line) => line.event);
+      assert.ok(events.includes('shutdown') && events.includes('stopped'), events.join(','));
+      await assert.rejects(fetch(`http://127.0.0.1:${port}/health/live`), 'nothing listens any more');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      data.remove();
+    }
   });
 });
