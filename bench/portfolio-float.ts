@@ -6,6 +6,8 @@
 import type { BenchRow } from './portfolio-data.ts';
 
 interface FloatLot {
+  transactionId: string;
+  acquiredAt: Date;
   quantity: number;
   cost: number;
 }
@@ -22,6 +24,7 @@ interface FloatPosition {
 
 export interface FloatHolding {
   symbol: string;
+  lots: Array<{ transactionId: string; acquiredAt: Date; quantity: number; cost: number; unitCost: number }>;
   quantity: number;
   costBasis: number;
   averageCost: number;
@@ -104,7 +107,7 @@ export function floatReplay(rows: readonly BenchRow[]): FloatLedger {
         const p = position(symbol);
         const q = num(row.quantity);
         const gross = q * num(row.price) * fx;
-        p.lots.push({ quantity: q, cost: gross + fee });
+        p.lots.push({ transactionId: row.id, acquiredAt: row.executed_at, quantity: q, cost: gross + fee });
         p.quantity += q;
         p.fees += fee;
         p.fxRate = fx;
@@ -161,6 +164,7 @@ export function floatValue(ledger: FloatLedger, quotes: ReadonlyMap<string, { pr
     if (value !== null) marketValue += value;
     items.push({
       symbol,
+      lots: p.lots.map((lot) => ({ ...lot, unitCost: lot.cost / lot.quantity })),
       quantity: p.quantity,
       costBasis: cost,
       averageCost: cost / p.quantity,

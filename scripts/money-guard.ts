@@ -42,10 +42,7 @@ export const FLOAT_ARITHMETIC: RestrictedSyntax[] = [
   { selector: "UnaryExpression[operator='+']", message: `${WHY} Unary + converts to a float; use parseDecimal().` },
 ];
 
-// src/modules/analytics (portfolio analytics) is not listed yet: its in-progress code uses
-// Decimal#toFixed (exact, but textually the same as Number#toFixed) and Math.max on day
-// counts; it joins STRICT_FILES once it uses toPlain() and marks the integer Math calls.
-export const STRICT_FILES = ['src/money/**/*.ts', 'src/modules/portfolios/**/*.ts', 'src/modules/alerts/**/*.ts'];
+export const STRICT_FILES = ['src/money/**/*.ts', 'src/modules/portfolios/**/*.ts', 'src/modules/analytics/**/*.ts', 'src/modules/alerts/**/*.ts'];
 export const CONVERSION_FILES = ['src/modules/market/**/*.ts', 'src/modules/indicators/**/*.ts'];
 const TESTS = ['**/*.test.ts'];
 

@@ -62,7 +62,7 @@ function monthsBefore(day: number, months: number): number {
   const year = d.getUTCFullYear();
   const month = d.getUTCMonth() - months;
   const lastDay = new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
-  return Date.UTC(year, month, Math.min(d.getUTCDate(), lastDay)) / 86_400_000;
+  return Date.UTC(year, month, d.getUTCDate() < lastDay ? d.getUTCDate() : lastDay) / 86_400_000;
 }
 
 /**
@@ -105,7 +105,7 @@ export function resolveRange(query: PerformanceQuery, today: string, firstDay: s
       break;
     }
   }
-  if (firstDay !== null && from < dayNumber(firstDay)) from = Math.min(dayNumber(firstDay), to);
+  if (firstDay !== null && from < dayNumber(firstDay)) from = dayNumber(firstDay) < to ? dayNumber(firstDay) : to;
   return { from: dayString(from), to: dayString(to) };
 }
 

@@ -3,7 +3,7 @@
 // computed from transactions and quotes, not stored, so sorting happens here rather than
 // in SQL; the sort field is still an enum mapped to a fixed accessor, never a name looked
 // up from the request (FAIL-016).
-import { Decimal } from '../../money/index.ts';
+import { Decimal, toPlain } from '../../money/index.ts';
 import { decodeCursor, encodeCursor, invalidCursor, UUID_RE } from './cursor.ts';
 
 /** A sort key in a cursor: a plain decimal with up to 70 digits each side (Decimal keeps 60). */
@@ -90,7 +90,7 @@ function comparator(order: SortOrder) {
 
 function keyText(key: Key): string | null {
   if (key === null) return null;
-  return typeof key === 'string' ? key : key.toFixed();
+  return typeof key === 'string' ? key : toPlain(key);
 }
 
 export function pageHoldings(all: readonly DashboardHolding[], query: HoldingsPageQuery): HoldingsPage {

@@ -160,7 +160,8 @@ export function xirr(flows: readonly CashFlow[], guess: Decimal = new Decimal('0
   if (nonZero.length === 0) return { status: 'no_cash_flows', rate: null, iterations: 0, method: null };
   const hasIn = nonZero.some((f) => f.amount.lt(ZERO));
   const hasOut = nonZero.some((f) => f.amount.gt(ZERO));
-  const span = Math.max(...nonZero.map((f) => f.days)) - Math.min(...nonZero.map((f) => f.days));
+  const days = nonZero.map((f) => f.days);
+  const span = days.reduce((a, b) => (a > b ? a : b)) - days.reduce((a, b) => (a < b ? a : b));
   if (!hasIn || !hasOut || span === 0) return { status: 'no_solution', rate: null, iterations: 0, method: null };
 
   let rate = guess.lte(LOWER_BOUND) ? new Decimal('0.1') : guess;
