@@ -49,6 +49,14 @@ describe('daily API request quota', () => {
     assert.equal(proQuota.api_requests_per_day.limit, 1000);
   });
 
+  it('FAIL-007: usage reported by the owning module (watchlist) appears in the quota', async () => {
+    const put = await t.app.inject({ method: 'PUT', url: '/v1/me/watchlist/AAPL', headers: pro.headers });
+    assert.ok(put.statusCode === 200 || put.statusCode === 201, put.body);
+    const quota = (await t.app.inject({ method: 'GET', url: '/v1/me/quota', headers: pro.headers })).json<QuotaJson>();
+    assert.equal(quota.watchlist_symbols.usage, 1);
+    assert.equal(quota.watchlist_symbols.limit, t.config.tiers.pro.watchlistSymbols);
+  });
+
   it('FAIL-007: past the daily quota an authenticated route answers 429 quota_exceeded with quota headers', async () => {
     // The quota test above used one request; use up the rest.
     for (let i = 2; i <= FREE_PER_DAY; i++) {
