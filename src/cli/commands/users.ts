@@ -5,7 +5,7 @@ import { AppError } from '../../platform/errors.ts';
 import { createLogger } from '../../platform/logger.ts';
 import { openRuntime } from '../../runtime.ts';
 import { createSecurityEvents, createSecurityEventsRepository } from '../../modules/auth/security-events.ts';
-import { createPasswordHasher, createUsersRepository, createUsersService } from '../../modules/users/index.ts';
+import { assertAcceptablePassword, createPasswordHasher, createUsersRepository, createUsersService, normaliseEmail } from '../../modules/users/index.ts';
 import type { Command } from '../command.ts';
 
 /**
@@ -56,6 +56,16 @@ Fails (exit 1) when the email already has an account.`,
     if (password === '') {
       io.err('financehub users create: no password on standard input');
       return 2;
+    }
+    // Checked before the database is opened: a weak password fails fast and touches nothing.
+    try {
+      await assertAcceptablePassword(password, [normaliseEmail(email)]);
+    } catch (err) {
+      if (err instanceof AppError) {
+        io.err(`financehub users create: ${err.detail ?? err.title}`);
+        return 1;
+      }
+      throw err;
     }
     const config = loadConfig();
     const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);

@@ -30,6 +30,11 @@ describe('signing keys: generated, rotated, or given by JWT_KEYS', () => {
   });
   after(() => t.close());
 
+  it('without ADMIN_EMAIL there is no admin at all', async () => {
+    const { rows } = await t.db.query<{ n: number }>("SELECT count(*)::int AS n FROM users WHERE role = 'admin'");
+    assert.equal(rows[0]?.n, 0);
+  });
+
   it('financehub keys rotate: new tokens use the new key, tokens of the old key keep working until they expire, then the old key stops verifying', async () => {
     const user = await createUser(t);
     const oldKid = kidOf(user.accessToken);
@@ -96,16 +101,6 @@ describe('signing keys: generated, rotated, or given by JWT_KEYS', () => {
 });
 
 describe('the first admin: ADMIN_EMAIL/ADMIN_PASSWORD or financehub users create --admin', () => {
-  it('without ADMIN_EMAIL there is no admin at all', async () => {
-    const t = await buildTestApp();
-    try {
-      const { rows } = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM users');
-      assert.equal(rows[0]?.n, 0);
-    } finally {
-      await t.close();
-    }
-  });
-
   it('ADMIN_EMAIL/ADMIN_PASSWORD create the admin at start, once', async () => {
     const password = strongPassword();
     const t = await buildTestApp({ env: { ADMIN_EMAIL: ' Root@Example.TEST ', ADMIN_PASSWORD: password } });
