@@ -10,7 +10,7 @@
 // (`toFixed`, `Math.*`). Those are textual patterns, and those are what this guards.
 //
 // Two tiers:
-// - strict (money, portfolios, alerts): no conversion to number, no
+// - strict (money, portfolios, portfolio analytics, alerts): no conversion to number, no
 //   float formatting, no Math.*, no unary plus, no Number(…);
 // - conversions only (market, indicators): only the float conversions and formatting are
 //   refused, because their code does exact integer work on numbers and BigInts by design
