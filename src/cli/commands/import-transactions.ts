@@ -8,6 +8,7 @@ import { loadConfig } from '../../config.ts';
 import { createImportService, createPortfoliosRepository } from '../../modules/portfolios/index.ts';
 import { systemClock, type Clock } from '../../platform/clock.ts';
 import type { Database } from '../../platform/db/index.ts';
+import { migrate } from '../../platform/db/migrations.ts';
 import { AppError } from '../../platform/errors.ts';
 import { createLogger, type Logger } from '../../platform/logger.ts';
 import { openRuntime } from '../../runtime.ts';
@@ -85,7 +86,8 @@ export const importTransactionsCommand: Command = {
 Imports FILE.csv into the portfolio ID, for the user who owns it, with the rules of
 POST /v1/portfolios/:id/transactions/import: broker header aliases, every bad row
 reported (line, field, reason), all-or-nothing, exact duplicates of stored
-transactions skipped. --dry-run only validates. Uses DATABASE_URL or DATA_DIR.`,
+transactions skipped. --dry-run only validates. Uses DATABASE_URL or DATA_DIR
+(migrating it first, like serve).`,
   options: { portfolio: { type: 'string' }, 'dry-run': { type: 'boolean' } },
   allowPositionals: true,
   async run({ values, positionals, io }) {
@@ -99,6 +101,8 @@ transactions skipped. --dry-run only validates. Uses DATABASE_URL or DATA_DIR.`,
     const logger = createLogger(config.logLevel);
     const runtime = await openRuntime(config, logger);
     try {
+      // Same as `serve`: a fresh database gets its tables instead of a missing-relation error.
+      await migrate(runtime.db, logger);
       return await importTransactionsFile({ db: runtime.db, logger }, { portfolioId, file, dryRun: values['dry-run'] === true }, io);
     } finally {
       await runtime.close();
