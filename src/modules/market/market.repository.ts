@@ -195,6 +195,14 @@ export function createMarketRepository(db: Database, options: { storagePath: () 
     upsertBarsIn: upsertBars,
     candles,
 
+    async latestBarTs(symbol: string, interval: BarInterval): Promise<Date | null> {
+      const { rows } = await db.query<{ ts: Date | null }>(
+        `SELECT max(ts) AS ts FROM price_bars WHERE symbol = $1 AND "interval" = $2`,
+        [symbol, interval],
+      );
+      return rows[0]?.ts ?? null;
+    },
+
     async countBars(symbol: string, interval: BarInterval): Promise<number> {
       const { rows } = await db.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM price_bars WHERE symbol = $1 AND "interval" = $2`,

@@ -66,6 +66,8 @@ interface CachedQuote {
 
 /** How far back a first candle request fills from the history provider. */
 const MAX_FILL_MS: Record<BarInterval, number> = { '1m': 5 * 86_400_000, '1d': 20 * 366 * 86_400_000 };
+/** How far the newest stored bar may trail the requested end before a fill (weekends for days). */
+const FILL_TOLERANCE_MS: Record<BarInterval, number> = { '1m': 5 * 60_000, '1d': 4 * 86_400_000 };
 
 export function createMarketService(deps: MarketServiceDeps) {
   const { repo, providers, cache, pubsub, clock, logger, settings } = deps;
@@ -178,7 +180,7 @@ export function createMarketService(deps: MarketServiceDeps) {
     await publish(BARS_EVENT, { symbol, interval, count: bars.length, from: new Date(first).toISOString(), to: new Date(last).toISOString(), source });
   };
 
-  /** Fills an empty range from the history provider (first request for a symbol). */
+  /** Fetches [from, to) from the history provider and stores it; false when nothing came. */
   const fill = async (symbol: string, stored: BarInterval, from: Date, to: Date): Promise<boolean> => {
     const provider = providers.history;
     if (provider === null) return false;
@@ -209,10 +211,18 @@ export function createMarketService(deps: MarketServiceDeps) {
     const key = cacheKey('candles', symbol, interval, range.from?.toISOString() ?? 'auto', range.to?.toISOString() ?? 'now', range.limit, version);
     const cached = await cache.get<Array<Omit<Candle, 'ts'> & { ts: string }>>(key);
     if (cached !== undefined) return cached.map((c) => ({ ...c, ts: new Date(c.ts) }));
-    let rows: CandleRow[] = await repo.candles(symbol, interval, from, to, range.limit);
-    if (rows.length === 0 && (await fill(symbol, interval === '1d' || interval === '1w' ? '1d' : '1m', from, to))) {
-      rows = await repo.candles(symbol, interval, from, to, range.limit);
+    const stored: BarInterval = interval === '1d' || interval === '1w' ? '1d' : '1m';
+    // Fill from the history provider what is missing at the end of the range (all of it on
+    // a first request), at most once per symbol and resolution per CANDLE_CACHE_SECONDS.
+    const latest = await repo.latestBarTs(symbol, stored);
+    const behind = latest === null || latest.getTime() + FILL_TOLERANCE_MS[stored] < to.getTime();
+    const attemptKey = cacheKey('history-fill', symbol, stored);
+    if (providers.history !== null && behind && (await cache.get<true>(attemptKey)) === undefined) {
+      await cache.set(attemptKey, true, settings.candleCacheSeconds);
+      const start = latest === null || latest.getTime() < from.getTime() ? from : new Date(latest.getTime() + 1);
+      await fill(symbol, stored, start, to);
     }
+    const rows: CandleRow[] = await repo.candles(symbol, interval, from, to, range.limit);
     // Requests with an open end ("until now") are cached briefly; a fixed range for longer.
     const ttl = range.to === undefined ? Math.min(settings.candleCacheSeconds, settings.quoteCacheSeconds) : settings.candleCacheSeconds;
     await cache.set(key, rows.map((r) => ({ ...r, ts: r.ts.toISOString() })), ttl);
