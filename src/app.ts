@@ -59,6 +59,15 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   registerErrorHandling(app);
 
   const metrics = createMetrics(() => db.poolStats());
+  // Building the app (and, before it, opening and migrating the database) blocks the event
+  // loop for seconds; without this, a fresh instance would shed its first requests (FAIL-023).
+  // The reset waits one timer tick so the monitor has recorded the stall before it is dropped.
+  app.addHook('onReady', (done) => {
+    setTimeout(() => {
+      metrics.resetEventLoopDelay();
+      done();
+    }, 1);
+  });
   app.addHook('onResponse', (request, reply, done) => {
     metrics.httpDuration.observe(
       { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },

@@ -10,6 +10,8 @@ export interface Metrics {
   httpDuration: Histogram<'method' | 'route' | 'status_code'>;
   /** Current event-loop delay in milliseconds (p99 over the last sampling window). */
   eventLoopDelayMs: () => number;
+  /** Forget the delay measured so far: start-up work blocks the loop, and is not load. */
+  resetEventLoopDelay: () => void;
   stop: () => void;
 }
 
@@ -59,6 +61,10 @@ export function createMetrics(poolStats: () => PoolStats): Metrics {
     registry,
     httpDuration,
     eventLoopDelayMs: () => Math.max(lastDelayMs, loop.percentile(99) / 1e6),
+    resetEventLoopDelay() {
+      loop.reset();
+      lastDelayMs = 0;
+    },
     stop() {
       clearInterval(sampler);
       loop.disable();

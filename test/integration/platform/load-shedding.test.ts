@@ -70,4 +70,15 @@ describe('load shedding', () => {
       await t.close();
     }
   });
+
+  it('FAIL-023: start-up work that blocked the loop before ready does not make a fresh instance shed', async () => {
+    // Stands in for opening the database and building the app, which block for seconds.
+    const t = await buildTestApp({ env: { SHED_EVENT_LOOP_DELAY_MS: '250' }, beforeReady: () => busy(2500) });
+    try {
+      const res = await t.app.inject({ method: 'GET', url: '/health/ready' });
+      assert.equal(res.statusCode, 200, res.body);
+    } finally {
+      await t.close();
+    }
+  });
 });
