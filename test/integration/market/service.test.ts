@@ -16,7 +16,7 @@ import { createRedis } from '../../../src/platform/redis.ts';
 import { buildTestApp, usingRedis, type TestApp } from '../../helpers/build-test-app.ts';
 
 const waitFor = async (check: () => boolean, what: string) => {
-  for (let i = 0; i < 200 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  for (let i = 0; i < 1000 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
   assert.ok(check(), `timed out waiting for ${what}`);
 };
 
@@ -144,9 +144,9 @@ describe('Finnhub trade WebSocket', () => {
         if (connections === 1) {
           socket.send('{"type":"ping"}');
           socket.send('{"data":[{"c":null,"p":189.950000000000001,"s":"AAPL","t":1700000000123,"v":0.011467}],"type":"trade"}');
+          setTimeout(() => socket.terminate(), 50); // then drop it: the client must reconnect
         }
       });
-      if (connections === 1) setTimeout(() => socket.terminate(), 100); // drop it: the client must reconnect
     });
     const client = createHttpClient({ name: 'finnhub', baseUrl: 'http://127.0.0.1:9', logger: createLogger('silent'), timeoutMs: 100, retries: 0, breakerThreshold: 5, breakerHalfOpenMs: 1000 });
     const provider = createFinnhubProvider({ client, logger: createLogger('silent'), apiKey: 'ws-key-123', websocketUrl: url });
