@@ -8,11 +8,10 @@ import { loadConfig, type Config } from '../../config.ts';
 import { createMarket, normaliseSymbol } from '../../modules/market/index.ts';
 import { systemClock, type Clock } from '../../platform/clock.ts';
 import type { Database } from '../../platform/db/index.ts';
-import { migrate } from '../../platform/db/migrations.ts';
 import { AppError } from '../../platform/errors.ts';
 import { createLogger, type Logger } from '../../platform/logger.ts';
-import { openRuntime } from '../../runtime.ts';
 import type { Command, Io } from '../command.ts';
+import { withRuntime } from '../runtime.ts';
 
 /** The command's work on an open, migrated database; returns the exit code. */
 export async function importPricesFile(
@@ -88,12 +87,8 @@ or DATA_DIR.`,
     }
     const config = loadConfig();
     const logger = createLogger(config.logLevel);
-    const runtime = await openRuntime(config, logger);
-    try {
-      await migrate(runtime.db, logger);
+    return await withRuntime(config, logger, async (runtime) => {
       return await importPricesFile({ db: runtime.db, logger, config }, { symbol, file }, io);
-    } finally {
-      await runtime.close();
-    }
+    });
   },
 };

@@ -8,11 +8,10 @@ import { loadConfig } from '../../config.ts';
 import { createImportService, createPortfoliosRepository } from '../../modules/portfolios/index.ts';
 import { systemClock, type Clock } from '../../platform/clock.ts';
 import type { Database } from '../../platform/db/index.ts';
-import { migrate } from '../../platform/db/migrations.ts';
 import { AppError } from '../../platform/errors.ts';
 import { createLogger, type Logger } from '../../platform/logger.ts';
-import { openRuntime } from '../../runtime.ts';
 import type { Command, Io } from '../command.ts';
+import { withRuntime } from '../runtime.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -99,13 +98,8 @@ transactions skipped. --dry-run only validates. Uses DATABASE_URL or DATA_DIR
     }
     const config = loadConfig();
     const logger = createLogger(config.logLevel);
-    const runtime = await openRuntime(config, logger);
-    try {
-      // Same as `serve`: a fresh database gets its tables instead of a missing-relation error.
-      await migrate(runtime.db, logger);
+    return await withRuntime(config, logger, async (runtime) => {
       return await importTransactionsFile({ db: runtime.db, logger }, { portfolioId, file, dryRun: values['dry-run'] === true }, io);
-    } finally {
-      await runtime.close();
-    }
+    });
   },
 };

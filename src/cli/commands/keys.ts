@@ -1,12 +1,11 @@
 import { loadConfig } from '../../config.ts';
 import { systemClock } from '../../platform/clock.ts';
-import { migrate } from '../../platform/db/migrations.ts';
 import type { Database } from '../../platform/db/index.ts';
 import { createLogger } from '../../platform/logger.ts';
-import { openRuntime } from '../../runtime.ts';
 import { createKeysRepository, generateKeyRecord, KEY_RELOAD_INTERVAL_MS, type KeyRecord } from '../../modules/auth/keys.ts';
 import { createSecurityEvents, createSecurityEventsRepository } from '../../modules/auth/security-events.ts';
 import type { Command } from '../command.ts';
+import { withRuntime } from '../runtime.ts';
 
 /** Adds a new signing key and retires the current one (it keeps verifying for a while). */
 export async function rotateSigningKey(db: Database, now: Date): Promise<{ added: KeyRecord; all: KeyRecord[] }> {
@@ -32,18 +31,14 @@ rotate those by adding the new key first in the list (see docs/auth.md).`,
       return 1;
     }
     const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-    const runtime = await openRuntime(config, logger);
-    try {
-      await migrate(runtime.db, logger);
+    return await withRuntime(config, logger, async (runtime) => {
       const { added, all } = await rotateSigningKey(runtime.db, systemClock.now());
       const events = createSecurityEvents({ repo: createSecurityEventsRepository(runtime.db), clock: systemClock, logger });
       await events.recordSecurityEvent({ event: 'signing_key_rotated', details: { kid: added.kid, source: 'cli' } });
       const graceSeconds = config.accessTokenTtl + KEY_RELOAD_INTERVAL_MS / 1000;
       io.out(`new signing key ${added.kid}; ${all.length - 1} older key(s) keep verifying for ${graceSeconds} s after retirement`);
       return 0;
-    } finally {
-      await runtime.close();
-    }
+    });
   },
 };
 

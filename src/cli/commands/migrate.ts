@@ -1,7 +1,7 @@
 import { loadConfig } from '../../config.ts';
 import { createLogger } from '../../platform/logger.ts';
 import type { Command } from '../command.ts';
-import { openRuntimeOrLog } from './serve.ts';
+import { openRuntimeOrLog } from '../runtime.ts';
 
 export const migrateCommand: Command = {
   words: ['migrate'],

@@ -1,24 +1,9 @@
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from '../../app.ts';
-import { loadConfig, type Config } from '../../config.ts';
-import { migrate } from '../../platform/db/migrations.ts';
-import { createLogger, type Logger } from '../../platform/logger.ts';
-import { openRuntime, type Runtime } from '../../runtime.ts';
+import { loadConfig } from '../../config.ts';
+import { createLogger } from '../../platform/logger.ts';
 import type { Command } from '../command.ts';
-
-/** Opens the database and migrates it; a failure is one fatal log line and exit 1, not a stack on stderr. */
-export async function openRuntimeOrLog(config: Config, logger: Logger): Promise<Runtime | undefined> {
-  let runtime: Runtime | undefined;
-  try {
-    runtime = await openRuntime(config, logger);
-    await migrate(runtime.db, logger);
-    return runtime;
-  } catch (err) {
-    logger.fatal({ err, event: 'startup_failed' }, 'could not open and migrate the database');
-    await runtime?.close().catch((closeErr: unknown) => logger.error({ err: closeErr, event: 'shutdown_error' }, 'closing after a failed start failed'));
-    return undefined;
-  }
-}
+import { openRuntimeOrLog } from '../runtime.ts';
 
 export const serveCommand: Command = {
   words: ['serve'],

@@ -1,12 +1,11 @@
 import { loadConfig } from '../../config.ts';
 import { systemClock } from '../../platform/clock.ts';
-import { migrate } from '../../platform/db/migrations.ts';
 import { AppError } from '../../platform/errors.ts';
 import { createLogger } from '../../platform/logger.ts';
-import { openRuntime } from '../../runtime.ts';
 import { createSecurityEvents, createSecurityEventsRepository } from '../../modules/auth/security-events.ts';
 import { assertAcceptablePassword, createPasswordHasher, createUsersRepository, createUsersService, normaliseEmail } from '../../modules/users/index.ts';
 import type { Command } from '../command.ts';
+import { withRuntime } from '../runtime.ts';
 
 /**
  * The first line of stdin (or all of it, without the final newline). Passwords never
@@ -69,9 +68,7 @@ Fails (exit 1) when the email already has an account.`,
     }
     const config = loadConfig();
     const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-    const runtime = await openRuntime(config, logger);
-    try {
-      await migrate(runtime.db, logger);
+    return await withRuntime(config, logger, async (runtime) => {
       const hasher = createPasswordHasher({ memoryKib: config.argon2MemoryKib, timeCost: config.argon2TimeCost, parallelism: config.argon2Parallelism });
       const users = createUsersService({ repo: createUsersRepository(runtime.db), hasher, clock: systemClock, logger });
       const role = values.admin === true ? 'admin' : 'user';
@@ -89,8 +86,6 @@ Fails (exit 1) when the email already has an account.`,
       await events.recordSecurityEvent({ event: 'user_created', userId: user.id, details: { role, tier, source: 'cli' } });
       io.out(`created ${role} ${user.email} (${user.id})`);
       return 0;
-    } finally {
-      await runtime.close();
-    }
+    });
   },
 };
