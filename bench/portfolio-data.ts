@@ -4,26 +4,10 @@
 // import route. Quantities are kept in tenths while generating, so "never oversell" is
 // checked with integers, not floats.
 
-export interface BenchRow {
-  id: string;
-  portfolio_id: string;
-  user_id: string;
-  seq: number;
-  type: 'buy' | 'sell' | 'dividend' | 'interest' | 'fee' | 'split' | 'deposit' | 'withdrawal';
-  symbol: string | null;
-  quantity: string | null;
-  price: string | null;
-  amount: string | null;
-  fee: string;
-  currency: string;
-  fx_rate: string;
-  ratio_numerator: number | null;
-  ratio_denominator: number | null;
-  executed_at: Date;
-  note: string | null;
-  created_at: Date;
-  updated_at: Date;
-}
+import type { TransactionRow } from '../src/modules/portfolios/index.ts';
+
+/** A row as the database returns it: the repository's own row type. */
+export type BenchRow = TransactionRow;
 
 export const SYMBOLS = Array.from({ length: 50 }, (_, i) => `BP${String(i).padStart(2, '0')}`);
 

@@ -76,25 +76,14 @@ export function transactionOut(tx: Transaction): TransactionOut {
   return {
     id: tx.id,
     portfolio_id: tx.portfolioId,
-    type: tx.type,
-    symbol: tx.symbol,
-    quantity: plainOrNull(tx.quantity),
-    price: plainOrNull(tx.price),
-    amount: plainOrNull(tx.amount),
-    fee: toPlain(tx.fee),
-    currency: tx.currency,
-    fx_rate: toPlain(tx.fxRate),
-    ratio_numerator: tx.ratioNumerator,
-    ratio_denominator: tx.ratioDenominator,
-    executed_at: tx.executedAt.toISOString(),
-    note: tx.note,
+    ...contentOf(tx),
     created_at: tx.createdAt.toISOString(),
     updated_at: tx.updatedAt.toISOString(),
   };
 }
 
-/** The raw (string) form of a stored transaction, for PATCH merges and re-validation. */
-export function rawOf(tx: TransactionInput): RawTransaction {
+/** A transaction's contents in their string (wire) form. */
+function contentOf(tx: TransactionInput) {
   return {
     type: tx.type,
     symbol: tx.symbol,
@@ -109,6 +98,11 @@ export function rawOf(tx: TransactionInput): RawTransaction {
     executed_at: tx.executedAt.toISOString(),
     note: tx.note,
   };
+}
+
+/** The raw (string) form of a stored transaction, for PATCH merges and re-validation. */
+export function rawOf(tx: TransactionInput): RawTransaction {
+  return contentOf(tx);
 }
 
 export function holdingsOut(portfolio: Portfolio, valuation: HoldingsValuation): HoldingsOut {
