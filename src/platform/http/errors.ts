@@ -39,10 +39,16 @@ function snake(title: string): string {
   return title.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '');
 }
 
-/** Names the failing field of a schema violation: `body.quantity`, `query.sort`. */
+/**
+ * Names the failing field of a schema violation (`body.quantity`, `query.sort`) with one
+ * message per field. A union (`anyOf`) reports every branch's failure; those are folded
+ * into one: "must be one of: asc, desc", a branch's own rule (a pattern), or
+ * "must be string or null".
+ */
 function fieldProblems(error: FastifyError): FieldProblem[] {
   const part = error.validationContext === 'querystring' ? 'query' : (error.validationContext ?? 'body');
-  return (error.validation ?? []).map((issue) => {
+  const byField = new Map<string, { messages: string[]; allowed: string[]; types: string[] }>();
+  for (const issue of error.validation ?? []) {
     const params = issue.params;
     const path = issue.instancePath.replace(/^\//, '').replace(/\//g, '.');
     const extra =
@@ -52,9 +58,21 @@ function fieldProblems(error: FastifyError): FieldProblem[] {
           ? params.additionalProperty
           : '';
     const field = [part, path, extra].filter(Boolean).join('.');
-    const message =
-      typeof params.additionalProperty === 'string' ? 'is not an allowed property' : (issue.message ?? 'is invalid');
-    return { field, message };
+    const entry = byField.get(field) ?? { messages: [], allowed: [], types: [] };
+    byField.set(field, entry);
+    if (issue.keyword === 'anyOf' || issue.keyword === 'oneOf') continue; // its branches speak for it
+    if (issue.keyword === 'const') entry.allowed.push(String(params.allowedValue));
+    else if (issue.keyword === 'enum' && Array.isArray(params.allowedValues)) entry.allowed.push(...params.allowedValues.map(String));
+    else if (issue.keyword === 'type' && typeof params.type === 'string') entry.types.push(params.type);
+    else entry.messages.push(typeof params.additionalProperty === 'string' ? 'is not an allowed property' : (issue.message ?? 'is invalid'));
+  }
+  return [...byField].map(([field, entry]) => {
+    if (entry.allowed.length > 0) return { field, message: `must be one of: ${entry.allowed.join(', ')}` };
+    // A branch whose type matched failed on its own rule (a pattern, a length): that is the news.
+    const first = entry.messages[0];
+    if (first !== undefined) return { field, message: first };
+    if (entry.types.length > 0) return { field, message: `must be ${[...new Set(entry.types)].join(' or ')}` };
+    return { field, message: 'is invalid' };
   });
 }
 

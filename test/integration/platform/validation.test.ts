@@ -124,6 +124,15 @@ describe('request validation', () => {
     assert.equal(handled, before);
   });
 
+  it('a union failure is one readable message per field, not one per branch', async () => {
+    const sort = expect400(await post(valid, `/test/orders/${id}?sort=price`), 'query.sort');
+    assert.deepEqual(sort.errors, [{ field: 'query.sort', message: 'must be one of: date, symbol' }]);
+    const side = expect400(await post({ ...valid, side: 7 }), 'body.side');
+    assert.deepEqual(side.errors, [{ field: 'body.side', message: 'must be one of: buy, sell' }]);
+    const quantity = expect400(await post({ ...valid, quantity: 1.5 }), 'body.quantity');
+    assert.deepEqual(quantity.errors, [{ field: 'body.quantity', message: 'must be string' }]);
+  });
+
   it('malformed JSON is a 400 problem', async () => {
     const res = await t.app.inject({
       method: 'POST',
