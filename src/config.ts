@@ -1,5 +1,6 @@
 // The environment, parsed once into a typed, frozen object. A bad value stops the
 // process with one line naming the variable (see main.ts); there are no default secrets.
+import { availableParallelism } from 'node:os';
 
 export class ConfigError extends Error {
   readonly variable: string;
@@ -177,6 +178,9 @@ export function loadConfig(env: Env = process.env) {
     argon2MemoryKib: r.int('ARGON2_MEMORY_KIB', 19_456, 19_456, 4_194_304),
     argon2TimeCost: r.int('ARGON2_TIME_COST', 2, 2, 100),
     argon2Parallelism: r.int('ARGON2_PARALLELISM', 1, 1, 16),
+    /** argon2 computations at once (default: all cores but one, so a login flood leaves one for the rest) and how many may wait. */
+    argon2MaxConcurrent: r.int('ARGON2_MAX_CONCURRENT', Math.max(1, availableParallelism() - 1), 1, 256),
+    argon2MaxQueue: r.int('ARGON2_MAX_QUEUE', 64, 0, 100_000),
     /** Login throttling (FAIL-015): consecutive failures per (email, IP) before a block, growing delays. */
     loginMaxConsecutiveFailures: r.int('LOGIN_MAX_CONSECUTIVE_FAILURES', 5, 1, 1000),
     loginFailureWindowSeconds: r.int('LOGIN_FAILURE_WINDOW_SECONDS', 3600, 1),

@@ -69,7 +69,10 @@ Fails (exit 1) when the email already has an account.`,
     const config = loadConfig();
     const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
     return await withRuntime(config, logger, async (runtime) => {
-      const hasher = createPasswordHasher({ memoryKib: config.argon2MemoryKib, timeCost: config.argon2TimeCost, parallelism: config.argon2Parallelism });
+      const hasher = createPasswordHasher(
+      { memoryKib: config.argon2MemoryKib, timeCost: config.argon2TimeCost, parallelism: config.argon2Parallelism },
+      { maxConcurrent: config.argon2MaxConcurrent, maxQueue: config.argon2MaxQueue },
+    );
       const users = createUsersService({ repo: createUsersRepository(runtime.db), hasher, clock: systemClock, logger });
       const role = values.admin === true ? 'admin' : 'user';
       let user;

@@ -51,7 +51,10 @@ export interface AuthModule {
 
 export async function registerAuth(app: App, deps: AuthDeps): Promise<AuthModule> {
   const { config, logger, db, redis, clock } = deps;
-  const hasher = createPasswordHasher({ memoryKib: config.argon2MemoryKib, timeCost: config.argon2TimeCost, parallelism: config.argon2Parallelism });
+  const hasher = createPasswordHasher(
+      { memoryKib: config.argon2MemoryKib, timeCost: config.argon2TimeCost, parallelism: config.argon2Parallelism },
+      { maxConcurrent: config.argon2MaxConcurrent, maxQueue: config.argon2MaxQueue },
+    );
   await hasher.prepare();
   const users = createUsersService({ repo: createUsersRepository(db), hasher, clock, logger });
   const events = createSecurityEvents({ repo: createSecurityEventsRepository(db), clock, logger });

@@ -2,12 +2,24 @@
 // minimum (m=19456 KiB, t=2, p=1: config refuses lower values); strength by zxcvbn-ts with
 // the common and English dictionaries, loaded once on first use since they are large.
 import { hash, verify, type Algorithm } from '@node-rs/argon2';
-import { badRequest, type FieldProblem } from '../../platform/errors.ts';
+import { bulkhead, BulkheadRejectedError } from 'cockatiel';
+import { badRequest, serviceUnavailable, type FieldProblem } from '../../platform/errors.ts';
 
 export interface HashCost {
   memoryKib: number;
   timeCost: number;
   parallelism: number;
+}
+
+/**
+ * How many argon2 computations run at once, and how many may wait. Each one holds a core
+ * for tens of milliseconds; unbounded, a login flood takes every core and the rest of the
+ * API (health, authenticated reads) degrades first (FAIL-023). Past the queue, sign-ins
+ * get 503 with Retry-After — the same for every account, so nothing is revealed (FAIL-010).
+ */
+export interface HashConcurrency {
+  maxConcurrent: number;
+  maxQueue: number;
 }
 
 export const OWASP_MINIMUM: HashCost = { memoryKib: 19_456, timeCost: 2, parallelism: 1 };
@@ -26,7 +38,7 @@ export interface PasswordHasher {
   prepare: () => Promise<void>;
 }
 
-export function createPasswordHasher(cost: HashCost): PasswordHasher {
+export function createPasswordHasher(cost: HashCost, concurrency: HashConcurrency = { maxConcurrent: 1, maxQueue: 64 }): PasswordHasher {
   if (cost.memoryKib < OWASP_MINIMUM.memoryKib || cost.timeCost < OWASP_MINIMUM.timeCost || cost.parallelism < 1) {
     throw new Error('argon2 cost below the OWASP minimum');
   }
@@ -37,18 +49,25 @@ export function createPasswordHasher(cost: HashCost): PasswordHasher {
     timeCost: cost.timeCost,
     parallelism: cost.parallelism,
   };
-  let dummy: Promise<string> | undefined;
-  const dummyHash = () => (dummy ??= hash('financehub-dummy-password-for-timing', options));
-  const doVerify = async (passwordHash: string, password: string): Promise<boolean> => {
+  const slots = bulkhead(concurrency.maxConcurrent, concurrency.maxQueue);
+  const limited = async <T>(work: () => Promise<T>): Promise<T> => {
     try {
-      return await verify(passwordHash, password);
-    } catch {
-      // A malformed stored hash must not turn a login into a 500 that tells users apart.
-      return false;
+      return await slots.execute(work);
+    } catch (err) {
+      if (err instanceof BulkheadRejectedError) {
+        throw serviceUnavailable('overloaded', 'Too many sign-ins are being processed; retry shortly.', 1);
+      }
+      throw err;
     }
   };
+  let dummy: Promise<string> | undefined;
+  const dummyHash = () => (dummy ??= hash('financehub-dummy-password-for-timing', options));
+  const doVerify = (passwordHash: string, password: string): Promise<boolean> =>
+    // A malformed stored hash is a failed login, not a 500 that tells users apart; a
+    // rejection for lack of capacity (503) is not a wrong password and reaches the caller.
+    limited(() => verify(passwordHash, password).catch(() => false));
   return {
-    hash: (password) => hash(password, options),
+    hash: (password) => limited(() => hash(password, options)),
     verify: doVerify,
     verifyDummy: async (password) => {
       await doVerify(await dummyHash(), password);

@@ -55,4 +55,23 @@ describe('password hashing', () => {
     assert.equal(await hasher.verify('not-a-hash', 'anything'), false);
     await hasher.verifyDummy('anything');
   });
+
+  it('FAIL-023: past the concurrency and queue bounds a verification is refused with 503, not queued without bound', async () => {
+    const hasher = createPasswordHasher(OWASP_MINIMUM, { maxConcurrent: 1, maxQueue: 1 });
+    const hash = await hasher.hash('Correct-Horse-Battery-Staple-42');
+    const results = await Promise.allSettled([1, 2, 3, 4].map(() => hasher.verify(hash, 'Correct-Horse-Battery-Staple-42')));
+    const passed = results.filter((r) => r.status === 'fulfilled');
+    const refused = results.filter((r) => r.status === 'rejected');
+    assert.equal(passed.length, 2, 'one running and one queued verification complete');
+    for (const r of passed) assert.equal(r.value, true);
+    assert.equal(refused.length, 2);
+    for (const r of refused) {
+      assert.ok(r.reason instanceof AppError);
+      assert.equal(r.reason.status, 503);
+      assert.equal(r.reason.code, 'overloaded');
+      assert.equal(r.reason.headers['retry-after'], '1');
+    }
+    // Capacity comes back once the work is done.
+    assert.equal(await hasher.verify(hash, 'wrong-password-entirely'), false);
+  });
 });
