@@ -61,27 +61,16 @@ export async function run(ctx: BenchContext): Promise<void> {
   };
   await ctx.http('POST /v1/auth/login', { ...loginRequest, notes: 'correct password; bounded by argon2id (m=19456 KiB, t=2, p=1)' });
 
-  // Other requests while logins flood the server: the flood runs through the whole
-  // measurement (its warm-up included), and is recorded as its own row.
-  const measured = defaultDurationS();
-  for (const [label, url, headers] of [
-    ['GET /health/live during login flood', `${server.url}/health/live`, {}],
-    ['GET /v1/me during login flood', `${server.url}/v1/me`, bearer],
-  ] as const) {
-    const [flood] = await Promise.all([
-      measureHttp({ ...loginRequest, warmupS: 0, durationS: measured + 2 }),
-      ctx.http(label, { url, headers, expectStatus: 200, connections: 2, notes: `2 connections, while ${LOGIN_CONNECTIONS} connections log in` }),
-    ]);
-    ctx.record({
-      name: `  POST /v1/auth/login (the flood, with ${label.split(' during')[0] ?? ''})`,
-      unit: 'req/s',
-      throughput: flood.requests_per_sec,
-      p50_ms: flood.p50_ms,
-      p99_ms: flood.p99_ms,
-      notes: `${flood.connections} connections, ${flood.duration_s} s; statuses ${JSON.stringify(flood.statuses)}`,
-    });
-  }
+  // Other requests while logins flood the server, with argon2 behind its default bulkhead
+  // and, on a second server in the same run, with ARGON2_MAX_CONCURRENT=4 (libuv's whole
+  // thread pool: what an unbounded server does), so the two compare.
+  await measureDuringFlood(ctx, server.url, bearer, credentials, '');
+  const unbounded = await ctx.startServer({ env: { ...BENCH_ENV, ARGON2_MAX_CONCURRENT: '4' } });
+  await post(`${unbounded.url}/v1/auth/register`, credentials, 201);
+  const unboundedSession = await post<Tokens>(`${unbounded.url}/v1/auth/login`, credentials, 200);
+  await measureDuringFlood(ctx, unbounded.url, { authorization: `Bearer ${unboundedSession.access_token}` }, credentials, ' [ARGON2_MAX_CONCURRENT=4]');
 
+  const measured = defaultDurationS();
   // Refresh: every call rotates its token, so tokens circulate through a pool: a request
   // takes one, its response returns the successor. autocannon resets a connection's
   // context between requests and may build a request it never sends, hence the spare
@@ -118,4 +107,41 @@ export async function run(ctx: BenchContext): Promise<void> {
     p99_ms: refresh.latency.p99,
     notes: `${REFRESH_CONNECTIONS} connections (one session each), ${measured} s, no warm-up; each call consumes the token and mints a successor in one transaction`,
   });
+}
+
+/** p99 of /health/live and GET /v1/me while LOGIN_CONNECTIONS connections log in; the flood is a row of its own. */
+async function measureDuringFlood(
+  ctx: BenchContext,
+  base: string,
+  bearer: { authorization: string },
+  credentials: { email: string; password: string },
+  suffix: string,
+): Promise<void> {
+  const loginRequest = {
+    url: `${base}/v1/auth/login`,
+    method: 'POST' as const,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(credentials),
+    expectStatus: 200,
+    connections: LOGIN_CONNECTIONS,
+  };
+  // The flood runs through the whole measurement (its warm-up included).
+  const measured = defaultDurationS();
+  for (const [label, url, headers] of [
+    [`GET /health/live during login flood${suffix}`, `${base}/health/live`, {}],
+    [`GET /v1/me during login flood${suffix}`, `${base}/v1/me`, bearer],
+  ] as const) {
+    const [flood] = await Promise.all([
+      measureHttp({ ...loginRequest, warmupS: 0, durationS: measured + 2 }),
+      ctx.http(label, { url, headers, expectStatus: 200, connections: 2, notes: `2 connections, while ${LOGIN_CONNECTIONS} connections log in` }),
+    ]);
+    ctx.record({
+      name: `  POST /v1/auth/login (the flood, with ${label.split(' during')[0] ?? ''})${suffix}`,
+      unit: 'req/s',
+      throughput: flood.requests_per_sec,
+      p50_ms: flood.p50_ms,
+      p99_ms: flood.p99_ms,
+      notes: `${flood.connections} connections, ${flood.duration_s} s; statuses ${JSON.stringify(flood.statuses)}`,
+    });
+  }
 }
