@@ -65,12 +65,10 @@ function portfolioFromRow(row: PortfolioRow): Portfolio {
 
 const dec = (value: string | null): Decimal | null => (value === null ? null : new Decimal(value));
 
-export function transactionFromRow(row: TransactionRow): Transaction {
+/** The fields the holdings engine replays, from either row shape. */
+function ledgerFromRow(row: LedgerRow): LedgerTransaction {
   return {
     id: row.id,
-    portfolioId: row.portfolio_id,
-    userId: row.user_id,
-    seq: row.seq,
     type: row.type,
     symbol: row.symbol,
     quantity: dec(row.quantity),
@@ -82,6 +80,15 @@ export function transactionFromRow(row: TransactionRow): Transaction {
     ratioNumerator: row.ratio_numerator,
     ratioDenominator: row.ratio_denominator,
     executedAt: row.executed_at,
+  };
+}
+
+export function transactionFromRow(row: TransactionRow): Transaction {
+  return {
+    ...ledgerFromRow(row),
+    portfolioId: row.portfolio_id,
+    userId: row.user_id,
+    seq: row.seq,
     note: row.note,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -186,20 +193,7 @@ export function createPortfoliosRepository() {
          FROM transactions WHERE portfolio_id = $1 AND user_id = $2 ORDER BY executed_at, seq`,
         [portfolioId, userId],
       );
-      return rows.map((row) => ({
-        id: row.id,
-        type: row.type,
-        symbol: row.symbol,
-        quantity: dec(row.quantity),
-        price: dec(row.price),
-        amount: dec(row.amount),
-        fee: new Decimal(row.fee),
-        currency: row.currency,
-        fxRate: new Decimal(row.fx_rate),
-        ratioNumerator: row.ratio_numerator,
-        ratioDenominator: row.ratio_denominator,
-        executedAt: row.executed_at,
-      }));
+      return rows.map(ledgerFromRow);
     },
 
     /** All of a portfolio's transactions in replay order (executed_at, then recorded order). */

@@ -207,24 +207,14 @@ export const ImportResult = Type.Object({
 });
 export type ImportResult = Static<typeof ImportResult>;
 
+/** A transaction as exported: the body of a POST plus its identity (optional on import). */
 const ExportTransaction = Type.Object(
   {
     id: Type.Optional(Uuid()),
     portfolio_id: Type.Optional(Uuid()),
     created_at: Type.Optional(Timestamp()),
     updated_at: Type.Optional(Timestamp()),
-    type: transactionFields.type,
-    symbol: Type.Optional(transactionFields.symbol),
-    quantity: Type.Optional(transactionFields.quantity),
-    price: Type.Optional(transactionFields.price),
-    amount: Type.Optional(transactionFields.amount),
-    fee: Type.Optional(transactionFields.fee),
-    currency: Type.Optional(transactionFields.currency),
-    fx_rate: Type.Optional(transactionFields.fx_rate),
-    ratio_numerator: Type.Optional(transactionFields.ratio_numerator),
-    ratio_denominator: Type.Optional(transactionFields.ratio_denominator),
-    executed_at: transactionFields.executed_at,
-    note: Type.Optional(transactionFields.note),
+    ...TransactionBody.properties,
   },
   { additionalProperties: false },
 );
