@@ -9,6 +9,7 @@ import { importTransactionsFile } from '../../../src/cli/commands/import-transac
 import { createLogger } from '../../../src/platform/logger.ts';
 import { createUser, type CreatedUser } from '../../helpers/auth.ts';
 import { buildTestApp, type TestApp } from '../../helpers/build-test-app.ts';
+import { createPortfolio } from '../../helpers/portfolios.ts';
 
 type Json = Record<string, unknown>;
 
@@ -30,11 +31,7 @@ describe('transaction import and export', () => {
   });
   after(() => t.close());
 
-  async function newPortfolio(user: CreatedUser, base = 'USD'): Promise<string> {
-    const res = await t.app.inject({ method: 'POST', url: '/v1/portfolios', headers: user.headers, payload: { name: 'Imported', base_currency: base } });
-    assert.equal(res.statusCode, 201, res.body);
-    return res.json<{ id: string }>().id;
-  }
+  const newPortfolio = (user: CreatedUser, base = 'USD') => createPortfolio(t, user, base);
   function importCsv(user: CreatedUser, pid: string, csv: string, dryRun = false) {
     return t.app.inject({
       method: 'POST',

@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { Decimal, formatAmount } from '../../../src/money/index.ts';
 import { createUser, type CreatedUser } from '../../helpers/auth.ts';
 import { buildTestApp, type TestApp } from '../../helpers/build-test-app.ts';
+import { createPortfolio } from '../../helpers/portfolios.ts';
 
 type Json = Record<string, unknown>;
 
@@ -19,11 +20,7 @@ describe('portfolios, transactions and holdings', () => {
   });
   after(() => t.close());
 
-  async function newPortfolio(user: CreatedUser, base = 'USD'): Promise<string> {
-    const res = await t.app.inject({ method: 'POST', url: '/v1/portfolios', headers: user.headers, payload: { name: `P ${randomUUID().slice(0, 6)}`, base_currency: base } });
-    assert.equal(res.statusCode, 201, res.body);
-    return res.json<{ id: string }>().id;
-  }
+  const newPortfolio = (user: CreatedUser, base = 'USD') => createPortfolio(t, user, base);
   function post(user: CreatedUser, portfolioId: string, payload: Json, headers: Record<string, string> = {}) {
     return t.app.inject({ method: 'POST', url: `/v1/portfolios/${portfolioId}/transactions`, headers: { ...user.headers, ...headers }, payload });
   }
