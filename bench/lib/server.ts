@@ -4,12 +4,12 @@
 // scaled-out mode; its log goes to a file in the temporary directory.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+// One way to find the root, the CLI and a free port, shared with the tests' process helpers.
+import { BIN, freePort, ROOT } from '../../test/helpers/processes.ts';
 
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export { freePort, ROOT };
 
 export interface ServerOptions {
   /** Extra environment for the server (strings, as in a real environment). */
@@ -42,18 +42,6 @@ export const UNLIMITED_ENV: Readonly<Record<string, string>> = {
   PRO_REQUESTS_PER_DAY: '999999999',
 };
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 function exited(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
@@ -65,7 +53,7 @@ export async function startServer(options: ServerOptions = {}): Promise<BenchSer
   const logFile = path.join(tmp, 'server.log');
   const port = await freePort();
   const log = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/financehub.js'), 'serve'], {
+  const child = spawn(process.execPath, [BIN, 'serve'], {
     cwd: ROOT,
     env: { ...process.env, ...UNLIMITED_ENV, HOST: '127.0.0.1', PORT: String(port), DATA_DIR: dataDir, ...options.env },
     stdio: ['ignore', log, log],
