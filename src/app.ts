@@ -40,6 +40,7 @@ const EXPOSED_HEADERS = ['x-request-id', 'retry-after', 'ratelimit-limit', 'rate
 
 export async function buildApp(deps: AppDeps): Promise<App> {
   const { config, logger, db, redis } = deps;
+  const clock = deps.clock ?? systemClock;
   const app: App = Fastify<Server, IncomingMessage, ServerResponse, FastifyBaseLogger>({
     loggerInstance: logger,
     genReqId: requestIdGenerator(config.trustProxy),
@@ -86,7 +87,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   );
   // Rate limits and quotas (FAIL-014, FAIL-007): before any route, since they hook every
   // route as it is added. Modules take `limits.limiters` / `limits.usage` from here.
-  const limits = registerLimits(app, { config, redis, logger, clock: deps.clock ?? systemClock });
+  const limits = registerLimits(app, { config, redis, logger, clock });
 
   await app.register(helmet, { global: true });
   await app.register(cors, {
@@ -112,7 +113,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     logger,
     db,
     redis,
-    clock: deps.clock ?? systemClock,
+    clock,
     limiters: limits.limiters,
     checkRefreshSession: limits.checkRefreshSession,
   });
@@ -130,13 +131,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
 
   // --- market data (quotes, candles, indicators, search, watchlist, admin CSV import).
-  // Its `service` (latestQuotes, dailyCloses) is what portfolios consume (contracts.md).
+  // Its `service` (latestQuotes, dailyCloses) is what portfolios consume.
   const market = await registerMarket(app, {
     config,
     logger,
     db,
     redis,
-    clock: deps.clock ?? systemClock,
+    clock,
     guards: auth.guards,
     limiters: limits.limiters,
     usage: limits.usage,
@@ -146,9 +147,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const portfolios = await registerPortfolios(app, {
     db,
     logger,
-    clock: deps.clock ?? systemClock,
+    clock,
     guards: auth.guards,
-    // Narrow on purpose: holdings need only the latest quotes (contracts.md).
+    // Narrow on purpose: holdings need only the latest quotes.
     quotes: { latestQuotes: (symbols) => market.service.latestQuotes(symbols) },
     importBodyLimit: config.importBodyLimitBytes,
   });
@@ -157,7 +158,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   registerAnalytics(app, {
     db,
     logger,
-    clock: deps.clock ?? systemClock,
+    clock,
     guards: auth.guards,
     portfolios,
     market: { latestQuotes: (s) => market.service.latestQuotes(s), dailyCloses: (s, from, to) => market.service.dailyCloses(s, from, to) },

@@ -11,7 +11,7 @@ import type { DashboardOut, PerformanceOut } from './analytics.schemas.ts';
 import { pageHoldings, type DashboardHolding, type HoldingsPageQuery } from './dashboard.ts';
 import { computePerformance, dayNumber, dayString, utcDay, type DailyClose } from './performance.ts';
 
-/** A latest quote as the market module's `latestQuotes` gives it (contracts.md). */
+/** A latest quote as the market module's `latestQuotes` gives it. */
 export interface LatestQuote {
   symbol: string;
   price: string;
@@ -21,7 +21,7 @@ export interface LatestQuote {
   source: string;
 }
 
-/** The market module's service, narrowed (contracts.md). */
+/** The market module's service, narrowed. */
 export interface MarketPrices {
   latestQuotes: (symbols: string[]) => Promise<Map<string, LatestQuote>>;
   dailyCloses: (symbols: string[], from: Date, to: Date) => Promise<Map<string, Array<{ date: string; close: string }>>>;

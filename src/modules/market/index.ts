@@ -1,6 +1,6 @@
 // The market module: providers, storage, quotes/candles/indicators/search routes,
 // watchlists and the admin CSV import. Other modules use the service through
-// `latestQuotes` and `dailyCloses` (contracts.md); the ticker grammar is shared.
+// `latestQuotes` and `dailyCloses`; the ticker grammar is shared.
 import type { Config } from '../../config.ts';
 import { createCache } from '../../platform/cache.ts';
 import type { Clock } from '../../platform/clock.ts';

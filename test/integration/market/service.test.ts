@@ -1,4 +1,4 @@
-// The market service as other modules use it (contracts.md: latestQuotes, dailyCloses),
+// The market service as other modules use it (latestQuotes, dailyCloses),
 // the events it publishes, the event bus across instances (Redis), and Finnhub's trade
 // WebSocket against a local server.
 import assert from 'node:assert/strict';
