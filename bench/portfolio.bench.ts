@@ -4,7 +4,8 @@
 // GET /v1/portfolios/:id/holdings on the real server under load; then the ratio of exact
 // to float for the calculation alone and for the whole request.
 import { computePerformance } from '../src/modules/analytics/index.ts';
-import { holdingsOut, replay, sortForReplay, transactionFromRow, valueHoldings } from '../src/modules/portfolios/index.ts';
+import { AMOUNT_SCALE, formatAmountFixed, plainFixed } from '../src/money/index.ts';
+import { holdingsOut, ledgerFromRow, replay, transactionFromRow, valueHoldings } from '../src/modules/portfolios/index.ts';
 import type { BenchContext } from './lib/context.ts';
 import { generateRows, quotesFor, SYMBOLS, toCsv, type BenchRow } from './portfolio-data.ts';
 import { floatHoldings, floatReplay, floatValue } from './portfolio-float.ts';
@@ -12,10 +13,10 @@ import { floatHoldings, floatReplay, floatValue } from './portfolio-float.ts';
 export const description =
   'Portfolio engine (S-009): holdings + FIFO lots + valuation for 10,000 transactions over 50 symbols, exact Decimal vs float, in process; GET /v1/portfolios/:id/holdings under load on the real server; exact/float ratio for the calculation and for the whole request.';
 
-/** What the server does after its SELECT: rows (decimal strings) → Decimal transactions → replay → valuation. */
+/** What the server does after its SELECT: rows (decimal strings) → exact scaled integers → replay → valuation. */
 function exactHoldings(rows: readonly BenchRow[], quotes: ReturnType<typeof quotesFor>) {
-  const transactions = rows.map((row) => transactionFromRow(row));
-  return valueHoldings(replay(sortForReplay(transactions)), quotes);
+  const transactions = rows.map((row) => ledgerFromRow(row));
+  return valueHoldings(replay(transactions), quotes);
 }
 
 async function json<T>(url: string, init: RequestInit, expect: number): Promise<T> {
@@ -37,8 +38,9 @@ export async function run(ctx: BenchContext): Promise<void> {
   const exact = exactHoldings(rows, quotes);
   const float = floatHoldings(rows, quotes);
   if (exact.items.length !== float.items.length) throw new Error(`exact has ${exact.items.length} holdings, float ${float.items.length}`);
-  const drift = Math.abs(Number(exact.totals.marketValue.toFixed()) - float.marketValue) + Math.abs(Number(exact.cash.toFixed()) - float.cash);
-  ctx.log(`holdings: ${exact.items.length} open; market value exact ${exact.totals.marketValue.toFixed(2)}, float drift ${drift.toExponential(2)}`);
+  const asFloat = (amount: bigint) => Number(plainFixed(amount, AMOUNT_SCALE));
+  const drift = Math.abs(asFloat(exact.totals.marketValue) - float.marketValue) + Math.abs(asFloat(exact.cash) - float.cash);
+  ctx.log(`holdings: ${exact.items.length} open; market value exact ${formatAmountFixed(exact.totals.marketValue, 'USD')}, float drift ${drift.toExponential(2)}`);
 
   // In process: interleaved twice, so drift of a noisy machine hits both variants.
   const exactRuns = [];
@@ -74,7 +76,7 @@ export async function run(ctx: BenchContext): Promise<void> {
 
   // What a request does when the portfolio's replay is already cached (the portfolios
   // service caches the ledger per portfolio revision): valuation and formatting only.
-  const ledger = replay(sortForReplay(rows.map((row) => transactionFromRow(row))));
+  const ledger = replay(rows.map((row) => ledgerFromRow(row)));
   const fledger = floatReplay(rows);
   const ledgerLots = [...ledger.positions.values()].reduce((n, p) => n + p.lots.length, 0);
   const portfolioStub = { id: rows[0]?.portfolio_id ?? '', userId: '', name: 'bench', baseCurrency: 'USD', createdAt: new Date(), updatedAt: new Date(), revision: 1 };

@@ -2,14 +2,17 @@
 // portfolios and transactions through the portfolios module, prices through the market
 // module (both narrowed to what is needed here), and computes with the pure functions in
 // performance.ts and dashboard.ts. No HTTP, no SQL.
-import { Decimal, formatAmount, formatDecimal, sum } from '../../money/index.ts';
+import { formatAmount, formatAmountFixed, formatDecimal, formatFixed, INPUT_SCALE, parseScaled, SCALE, type Amount, type Decimal } from '../../money/index.ts';
 import type { Clock } from '../../platform/clock.ts';
 import { AppError } from '../../platform/errors.ts';
 import type { Logger } from '../../platform/logger.ts';
-import { sortForReplay, valueHoldings, type Ledger, type LedgerTransaction, type Portfolio } from '../portfolios/index.ts';
+import { sortForReplay, valueHoldings, type Ledger, type Portfolio, type TransactionFields } from '../portfolios/index.ts';
 import type { DashboardOut, PerformanceOut } from './analytics.schemas.ts';
 import { pageHoldings, type DashboardHolding, type HoldingsPageQuery } from './dashboard.ts';
 import { computePerformance, dayNumber, dayString, utcDay, type DailyClose } from './performance.ts';
+
+/** The sum of the amounts present (nulls are unpriced holdings). */
+const sum = (values: ReadonlyArray<Amount | null>): Amount => values.reduce<Amount>((total, value) => total + (value ?? 0n), 0n);
 
 /** A latest quote as the market module's `latestQuotes` gives it. */
 export interface LatestQuote {
@@ -31,8 +34,8 @@ export interface AnalyticsServiceDeps {
   /** Ownership check: another user's portfolio throws 404 not_found. */
   ownedPortfolio: (userId: string, portfolioId: string) => Promise<Portfolio>;
   listPortfolios: (userId: string) => Promise<Portfolio[]>;
-  /** A portfolio's transactions (the lean form the holdings engine replays). */
-  portfolioTransactions: (userId: string, portfolioId: string) => Promise<LedgerTransaction[]>;
+  /** A portfolio's transactions in replay order. */
+  portfolioTransactions: (userId: string, portfolioId: string) => Promise<TransactionFields[]>;
   /** A portfolio's replayed ledger (cached by the portfolios service per portfolio revision). */
   ledgerOf: (userId: string, portfolioId: string) => Promise<{ portfolio: Portfolio; ledger: Ledger }>;
   /** Absent when no market module is wired: holdings are valued at trade prices only. */
@@ -172,7 +175,7 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
   }
 
   /** Every open holding of every portfolio of the user, valued at the latest quotes. */
-  async function allHoldings(userId: string): Promise<{ holdings: DashboardHolding[]; portfolios: Array<{ portfolio: Portfolio; cash: Decimal; stale: boolean }> }> {
+  async function allHoldings(userId: string): Promise<{ holdings: DashboardHolding[]; portfolios: Array<{ portfolio: Portfolio; cash: Amount; stale: boolean }> }> {
     const portfolios = await deps.listPortfolios(userId);
     // Replays come from the portfolios service's cache (recomputed only after a change).
     // A portfolio deleted between the two reads is simply left out.
@@ -188,13 +191,13 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
     const symbols = [...new Set(ledgers.flatMap(({ ledger }) => [...ledger.positions.values()].filter((p) => p.quantity.isPositive()).map((p) => p.symbol)))];
     const quotes: Map<string, LatestQuote> = market === undefined || symbols.length === 0 ? new Map<string, LatestQuote>() : await market.latestQuotes(symbols);
     const holdings: DashboardHolding[] = [];
-    const summaries: Array<{ portfolio: Portfolio; cash: Decimal; stale: boolean }> = [];
+    const summaries: Array<{ portfolio: Portfolio; cash: Amount; stale: boolean }> = [];
     for (const { portfolio, ledger } of ledgers) {
       const valuation = valueHoldings(ledger, quotes);
       summaries.push({ portfolio, cash: valuation.cash, stale: valuation.totals.stale });
       for (const item of valuation.items) {
         const quote = quotes.get(item.symbol);
-        const fx = ledger.positions.get(item.symbol)?.fxRate ?? new Decimal(1);
+        const fx = ledger.positions.get(item.symbol)?.fxRate;
         const previous = quote?.previous_close ?? null;
         holdings.push({
           portfolioId: portfolio.id,
@@ -209,7 +212,7 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
           unrealizedPnl: item.unrealizedPnl,
           realizedPnl: item.realizedPnl,
           weight: item.weight,
-          dayChange: item.price === null || previous === null ? null : item.quantity.times(item.price.minus(previous)).times(fx),
+          dayChange: item.price === null || previous === null || fx === undefined ? null : item.quantity.valueAt(item.price - parseScaled(previous, 'previous_close'), fx),
         });
       }
     }
@@ -225,20 +228,20 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
     const totals = currencies.map((ccy) => {
       const mine = holdings.filter((h) => h.baseCurrency === ccy);
       const summaries = portfolios.filter((p) => p.portfolio.baseCurrency === ccy);
-      const marketValue = sum(mine.flatMap((h) => (h.marketValue === null ? [] : [h.marketValue])));
+      const marketValue = sum(mine.map((h) => h.marketValue));
       const cash = sum(summaries.map((p) => p.cash));
-      const amount = (value: Decimal) => formatAmount(value, ccy);
+      const amount = (value: Amount) => formatAmountFixed(value, ccy);
       return {
         currency: ccy,
         portfolios: summaries.length,
         holdings: mine.length,
         market_value: amount(marketValue),
         cost_basis: amount(sum(mine.map((h) => h.costBasis))),
-        unrealized_pnl: amount(sum(mine.flatMap((h) => (h.unrealizedPnl === null ? [] : [h.unrealizedPnl])))),
+        unrealized_pnl: amount(sum(mine.map((h) => h.unrealizedPnl))),
         realized_pnl: amount(sum(mine.map((h) => h.realizedPnl))),
-        day_change: amount(sum(mine.flatMap((h) => (h.dayChange === null ? [] : [h.dayChange])))),
+        day_change: amount(sum(mine.map((h) => h.dayChange))),
         cash: amount(cash),
-        total_value: amount(marketValue.plus(cash)),
+        total_value: amount(marketValue + cash),
         stale: summaries.some((p) => p.stale),
       };
     });
@@ -246,20 +249,20 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
     return {
       totals,
       items: page.items.map((h) => {
-        const amount = (value: Decimal | null) => (value === null ? null : formatAmount(value, h.baseCurrency));
+        const amount = (value: Amount | null) => (value === null ? null : formatAmountFixed(value, h.baseCurrency));
         return {
           portfolio_id: h.portfolioId,
           portfolio_name: h.portfolioName,
           base_currency: h.baseCurrency,
           symbol: h.symbol,
-          quantity: formatDecimal(h.quantity, 'quantity'),
-          price: h.price === null ? null : formatDecimal(h.price, 'price'),
+          quantity: h.quantity.format(SCALE.quantity),
+          price: h.price === null ? null : formatFixed(h.price, INPUT_SCALE, SCALE.price, true),
           stale: h.stale,
-          cost_basis: formatAmount(h.costBasis, h.baseCurrency),
+          cost_basis: formatAmountFixed(h.costBasis, h.baseCurrency),
           market_value: amount(h.marketValue),
           unrealized_pnl: amount(h.unrealizedPnl),
-          realized_pnl: formatAmount(h.realizedPnl, h.baseCurrency),
-          weight: h.weight === null ? null : formatDecimal(h.weight, 'percent'),
+          realized_pnl: formatAmountFixed(h.realizedPnl, h.baseCurrency),
+          weight: h.weight === null ? null : formatFixed(h.weight, INPUT_SCALE, SCALE.percent, true),
           day_change: amount(h.dayChange),
         };
       }),

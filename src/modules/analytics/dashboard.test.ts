@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { Decimal } from '../../money/index.ts';
+import { AMOUNT_SCALE, Decimal, fixedFromPlain, INPUT_SCALE, SCALED_ONE } from '../../money/index.ts';
+import { Quantity } from '../portfolios/index.ts';
 import { AppError } from '../../platform/errors.ts';
 import { encodeCursor } from './cursor.ts';
 import { DASHBOARD_SORTS, holdingId, pageHoldings, type DashboardHolding, type DashboardSort, type SortOrder } from './dashboard.ts';
@@ -10,20 +11,20 @@ const P1 = '11111111-1111-4111-8111-111111111111';
 const P2 = '22222222-2222-4222-8222-222222222222';
 
 function holding(portfolioId: string, symbol: string, mv: string | null, pnl: string | null, weight: string | null, day: string | null): DashboardHolding {
-  const d = (v: string | null) => (v === null ? null : new Decimal(v));
+  const d = (v: string | null, scale = AMOUNT_SCALE) => (v === null ? null : fixedFromPlain(v, scale));
   return {
     portfolioId,
     portfolioName: portfolioId === P1 ? 'one' : 'two',
     baseCurrency: 'USD',
     symbol,
-    quantity: new Decimal(1),
-    price: d(mv),
+    quantity: Quantity.fromScaled(SCALED_ONE),
+    price: d(mv, INPUT_SCALE),
     stale: false,
-    costBasis: new Decimal(1),
+    costBasis: d('1') ?? 0n,
     marketValue: d(mv),
     unrealizedPnl: d(pnl),
-    realizedPnl: new Decimal(0),
-    weight: d(weight),
+    realizedPnl: 0n,
+    weight: d(weight, INPUT_SCALE),
     dayChange: d(day),
   };
 }
@@ -41,7 +42,7 @@ const HOLDINGS: DashboardHolding[] = [
 ];
 
 function expectedOrder(sort: DashboardSort, order: SortOrder): string[] {
-  const key = (h: DashboardHolding): string | Decimal | null =>
+  const key = (h: DashboardHolding): string | bigint | null =>
     sort === 'symbol' ? h.symbol : sort === 'market_value' ? h.marketValue : sort === 'unrealized_pnl' ? h.unrealizedPnl : sort === 'weight' ? h.weight : h.dayChange;
   const nonNull = HOLDINGS.filter((h) => key(h) !== null);
   const nulls = HOLDINGS.filter((h) => key(h) === null);
@@ -49,8 +50,7 @@ function expectedOrder(sort: DashboardSort, order: SortOrder): string[] {
     const ka = key(a);
     const kb = key(b);
     let c = 0;
-    if (typeof ka === 'string' && typeof kb === 'string') c = ka < kb ? -1 : ka > kb ? 1 : 0;
-    else if (ka instanceof Decimal && kb instanceof Decimal) c = ka.comparedTo(kb);
+    if (ka !== null && kb !== null) c = ka < kb ? -1 : ka > kb ? 1 : 0;
     if (c === 0) c = holdingId(a) < holdingId(b) ? -1 : holdingId(a) > holdingId(b) ? 1 : 0;
     return order === 'asc' ? c : -c;
   };

@@ -3,11 +3,12 @@
 // computed from transactions and quotes, not stored, so sorting happens here rather than
 // in SQL; the sort field is still an enum mapped to a fixed accessor, never a name looked
 // up from the request (FAIL-016).
-import { Decimal, toPlain } from '../../money/index.ts';
+import { AMOUNT_SCALE, amountFromDecimal, fixedFromPlain, INPUT_SCALE, plainFixed, type Amount, type Decimal, type Scaled } from '../../money/index.ts';
+import type { Quantity } from '../portfolios/index.ts';
 import { decodeCursor, encodeCursor, invalidCursor, UUID_RE } from './cursor.ts';
 
-/** A sort key in a cursor: a plain decimal with up to 70 digits each side (Decimal keeps 60). */
-const KEY_DECIMAL_RE = /^-?[0-9]{1,70}(\.[0-9]{1,70})?$/;
+/** A sort key in a cursor: a plain decimal, at most 90 fraction digits (an amount's). */
+const KEY_DECIMAL_RE = /^-?[0-9]{1,70}(\.[0-9]{1,90})?$/;
 
 export const DASHBOARD_SORTS = ['symbol', 'market_value', 'unrealized_pnl', 'weight', 'day_change'] as const;
 export type DashboardSort = (typeof DASHBOARD_SORTS)[number];
@@ -19,17 +20,17 @@ export interface DashboardHolding {
   portfolioName: string;
   baseCurrency: string;
   symbol: string;
-  quantity: Decimal;
-  price: Decimal | null;
+  quantity: Quantity;
+  price: Scaled | null;
   stale: boolean;
-  costBasis: Decimal;
-  marketValue: Decimal | null;
-  unrealizedPnl: Decimal | null;
-  realizedPnl: Decimal;
+  costBasis: Amount;
+  marketValue: Amount | null;
+  unrealizedPnl: Amount | null;
+  realizedPnl: Amount;
   /** Percent of its portfolio's priced market value. */
-  weight: Decimal | null;
+  weight: Scaled | null;
   /** quantity × (price − previous close) × fx, in the base currency; null without both prices. */
-  dayChange: Decimal | null;
+  dayChange: Amount | null;
 }
 
 export interface HoldingsPageQuery {
@@ -48,15 +49,15 @@ export interface HoldingsPage {
   nextCursor: string | null;
 }
 
-type Key = string | Decimal | null;
+type Key = string | bigint | null;
 
-/** The one place a sort name becomes a value: a fixed accessor per enum member. */
-const SORT_KEYS: Record<DashboardSort, (h: DashboardHolding) => Key> = {
-  symbol: (h) => h.symbol,
-  market_value: (h) => h.marketValue,
-  unrealized_pnl: (h) => h.unrealizedPnl,
-  weight: (h) => h.weight,
-  day_change: (h) => h.dayChange,
+/** The one place a sort name becomes a value: a fixed accessor per enum member, and the scale of its numbers. */
+const SORT_KEYS: Record<DashboardSort, { key: (h: DashboardHolding) => Key; scale: number }> = {
+  symbol: { key: (h) => h.symbol, scale: 0 },
+  market_value: { key: (h) => h.marketValue, scale: AMOUNT_SCALE },
+  unrealized_pnl: { key: (h) => h.unrealizedPnl, scale: AMOUNT_SCALE },
+  weight: { key: (h) => h.weight, scale: INPUT_SCALE },
+  day_change: { key: (h) => h.dayChange, scale: AMOUNT_SCALE },
 };
 
 /** Holdings are identified across portfolios by portfolio id and symbol. */
@@ -67,9 +68,8 @@ export function holdingId(h: Pick<DashboardHolding, 'portfolioId' | 'symbol'>): 
 const HOLDING_ID_RE = /^([0-9a-f-]{36})\/([A-Z0-9][A-Z0-9.-]{0,14})$/;
 
 function compareKeys(a: Key, b: Key): number {
-  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
-  if (a instanceof Decimal && b instanceof Decimal) return a.comparedTo(b);
-  return 0;
+  if (a === null || b === null || typeof a !== typeof b) return 0;
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 const compareIds = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -88,13 +88,13 @@ function comparator(order: SortOrder) {
   };
 }
 
-function keyText(key: Key): string | null {
+function keyText(key: Key, scale: number): string | null {
   if (key === null) return null;
-  return typeof key === 'string' ? key : toPlain(key);
+  return typeof key === 'string' ? key : plainFixed(key, scale);
 }
 
 export function pageHoldings(all: readonly DashboardHolding[], query: HoldingsPageQuery): HoldingsPage {
-  const keyOf = SORT_KEYS[query.sort];
+  const { key: keyOf, scale } = SORT_KEYS[query.sort];
   const isSymbolSort = query.sort === 'symbol';
   let after: { key: Key; id: string } | null = null;
   if (query.cursor !== undefined) {
@@ -109,14 +109,15 @@ export function pageHoldings(all: readonly DashboardHolding[], query: HoldingsPa
     });
     // A symbol sort never has a null key; a cursor claiming one is not ours.
     if (isSymbolSort && c.k === null) throw invalidCursor();
-    after = { key: c.k === null ? null : isSymbolSort ? c.k : new Decimal(c.k), id: c.id };
+    after = { key: c.k === null ? null : isSymbolSort ? c.k : fixedFromPlain(c.k, scale), id: c.id };
   }
 
   const compare = comparator(query.order);
+  const minimum = query.minMarketValue === undefined ? null : amountFromDecimal(query.minMarketValue);
   const rows = all
     .filter((h) => query.symbolPrefix === undefined || h.symbol.startsWith(query.symbolPrefix))
     .filter((h) => query.portfolioId === undefined || h.portfolioId === query.portfolioId)
-    .filter((h) => query.minMarketValue === undefined || (h.marketValue !== null && h.marketValue.gte(query.minMarketValue)))
+    .filter((h) => minimum === null || (h.marketValue !== null && h.marketValue >= minimum))
     .map((h) => ({ h, key: keyOf(h), id: holdingId(h) }))
     .sort(compare);
   const start = after === null ? 0 : rows.findIndex((row) => compare(row, after) > 0);
@@ -126,6 +127,6 @@ export function pageHoldings(all: readonly DashboardHolding[], query: HoldingsPa
   const more = from + query.limit < rows.length;
   return {
     items: page.map((row) => row.h),
-    nextCursor: more && last !== undefined ? encodeCursor({ s: query.sort, o: query.order, k: keyText(last.key), id: last.id }) : null,
+    nextCursor: more && last !== undefined ? encodeCursor({ s: query.sort, o: query.order, k: keyText(last.key, scale), id: last.id }) : null,
   };
 }

@@ -28,7 +28,7 @@ export function registerAnalytics(app: App, deps: AnalyticsDeps): AnalyticsServi
   const analytics = createAnalyticsService({
     ownedPortfolio: (userId, id) => portfolios.portfolios.ownedPortfolio(userId, id),
     listPortfolios: (userId) => portfolios.portfolios.listPortfolios(userId),
-    portfolioTransactions: (userId, id) => portfolios.repo.ledgerTransactions(db, userId, id),
+    portfolioTransactions: (userId, id) => portfolios.repo.allTransactions(db, userId, id),
     ledgerOf: (userId, id) => portfolios.portfolios.ledger(userId, id),
     market: deps.market,
     clock: deps.clock,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { Decimal, sum } from '../../money/index.ts';
+import { AMOUNT_SCALE, Decimal, fixedToDecimal, INPUT_SCALE, parseScaled, sum, type Amount } from '../../money/index.ts';
 import { InsufficientQuantityError, replay, valueHoldings, Ledger } from './holdings.ts';
 import type { LedgerTransaction, Quote } from './portfolios.types.ts';
 import { Quantity } from './quantity.ts';
@@ -16,9 +16,9 @@ function tx(partial: Partial<LedgerTransaction> & Pick<LedgerTransaction, 'type'
     quantity: null,
     price: null,
     amount: null,
-    fee: new Decimal(0),
+    fee: 0n,
     currency: 'USD',
-    fxRate: new Decimal(1),
+    fxRate: parseScaled('1'),
     ratioNumerator: null,
     ratioDenominator: null,
     executedAt: new Date(T0 + counter * 1000),
@@ -26,10 +26,14 @@ function tx(partial: Partial<LedgerTransaction> & Pick<LedgerTransaction, 'type'
   };
 }
 const d = (s: string) => new Decimal(s);
+/** An entered value as the engine takes it. */
+const sc = (s: string) => parseScaled(s);
+/** An engine amount as an exact Decimal, to compare with expectations computed in Decimal. */
+const A = (value: Amount | null | undefined) => (value === null || value === undefined ? null : fixedToDecimal(value, AMOUNT_SCALE));
 const buy = (symbol: string, q: string, p: string, fee = '0', extra: Partial<LedgerTransaction> = {}) =>
-  tx({ type: 'buy', symbol, quantity: d(q), price: d(p), fee: d(fee), ...extra });
+  tx({ type: 'buy', symbol, quantity: sc(q), price: sc(p), fee: sc(fee), ...extra });
 const sell = (symbol: string, q: string, p: string, fee = '0', extra: Partial<LedgerTransaction> = {}) =>
-  tx({ type: 'sell', symbol, quantity: d(q), price: d(p), fee: d(fee), ...extra });
+  tx({ type: 'sell', symbol, quantity: sc(q), price: sc(p), fee: sc(fee), ...extra });
 const split = (symbol: string, n: number, den: number) => tx({ type: 'split', symbol, ratioNumerator: n, ratioDenominator: den });
 const quote = (symbol: string, price: string, stale = false): Quote => ({ symbol, price, as_of: new Date(T0), stale, source: 'test' });
 
@@ -49,11 +53,11 @@ describe('holdings engine', () => {
     const position = ledger.positions.get('AAPL');
     assert.ok(position);
     // consumed: lot 1 whole (1001) + half of lot 2 (600) = 1601; proceeds 1950 − 2
-    assert.equal(position.realizedPnl.toFixed(), '347');
+    assert.equal(A(position.realizedPnl)?.toFixed(), '347');
     assert.equal(position.lots.length, 1);
     assert.equal(position.lots[0]?.quantity.toDecimal().toFixed(), '5');
-    assert.equal(position.lots[0]?.cost.toFixed(), '600');
-    assert.equal(ledger.cash.toFixed(), '-253');
+    assert.equal(A(position.lots[0]?.cost)?.toFixed(), '600');
+    assert.equal(A(ledger.cash)?.toFixed(), '-253');
   });
 
   it('a non-terminating per-share cost keeps the exact lot total', () => {
@@ -62,7 +66,7 @@ describe('holdings engine', () => {
     assert.ok(position);
     assert.equal(position.lots.length, 0);
     // 120 − 100 exactly, though each third of the lot cost 33.33… per share
-    assert.equal(position.realizedPnl.toFixed(), '20');
+    assert.equal(A(position.realizedPnl)?.toFixed(), '20');
   });
 
   it('selling more than held at that point in time throws insufficient quantity', () => {
@@ -76,42 +80,42 @@ describe('holdings engine', () => {
     const position = ledger.positions.get('S');
     assert.ok(position);
     assert.equal(position.quantity.cmp(Quantity.of(10n, 3n)), 0);
-    assert.equal(position.lots[0]?.cost.toFixed(), '900');
+    assert.equal(A(position.lots[0]?.cost)?.toFixed(), '900');
     // the displayed quantity sells the whole position
     const later = new Ledger();
     for (const t of [buy('S', '10', '90'), split('S', 1, 3), sell('S', '3.3333333333', '300')]) later.apply(t);
     assert.equal(later.positions.get('S')?.quantity.isZero(), true);
     // proceeds are what the user typed: 3.3333333333 × 300 − 900
-    assert.equal(later.realizedPnl.toFixed(), '99.99999999');
+    assert.equal(A(later.realizedPnl)?.toFixed(), '99.99999999');
   });
 
   it('converts every amount with the transaction fx_rate and values at the latest trade rate', () => {
     const ledger = replay([
-      tx({ type: 'deposit', amount: d('1000'), currency: 'USD', fxRate: d('0.9') }),
-      buy('SAP', '2', '100', '1', { currency: 'USD', fxRate: d('0.9') }),
-      tx({ type: 'dividend', symbol: 'SAP', amount: d('10'), fee: d('1.5'), currency: 'USD', fxRate: d('0.95') }),
+      tx({ type: 'deposit', amount: sc('1000'), currency: 'USD', fxRate: sc('0.9') }),
+      buy('SAP', '2', '100', '1', { currency: 'USD', fxRate: sc('0.9') }),
+      tx({ type: 'dividend', symbol: 'SAP', amount: sc('10'), fee: sc('1.5'), currency: 'USD', fxRate: sc('0.95') }),
     ]);
     const valued = valueHoldings(ledger, new Map([['SAP', quote('SAP', '110', true)]]));
     const item = valued.items[0];
     assert.ok(item);
-    assert.equal(item.costBasis.toFixed(), '180.9');
-    assert.equal(item.marketValue?.toFixed(), '198');
-    assert.equal(item.unrealizedPnl?.toFixed(), '17.1');
-    assert.equal(item.dividends.toFixed(), '9.5');
+    assert.equal(A(item.costBasis)?.toFixed(), '180.9');
+    assert.equal(A(item.marketValue)?.toFixed(), '198');
+    assert.equal(A(item.unrealizedPnl)?.toFixed(), '17.1');
+    assert.equal(A(item.dividends)?.toFixed(), '9.5');
     assert.equal(item.stale, true);
-    assert.equal(item.weight?.toFixed(), '100');
+    assert.equal((item.weight === null ? null : fixedToDecimal(item.weight, INPUT_SCALE))?.toFixed(), '100');
     // 900 − 180.9 + 9.5 − 1.425 (the dividend's fee at its own rate)
-    assert.equal(valued.cash.toFixed(), '727.175');
+    assert.equal(A(valued.cash)?.toFixed(), '727.175');
     assert.equal(valued.totals.stale, true);
-    assert.equal(valued.totals.netContributions.toFixed(), '900');
+    assert.equal(A(valued.totals.netContributions)?.toFixed(), '900');
   });
 
   it('an unpriced holding is flagged and left out of market value and weights', () => {
     const valued = valueHoldings(replay([buy('A', '1', '10'), buy('B', '3', '10')]), new Map([['B', quote('B', '20')]]));
     assert.deepEqual(valued.totals.unpricedSymbols, ['A']);
-    assert.equal(valued.totals.marketValue.toFixed(), '60');
+    assert.equal(A(valued.totals.marketValue)?.toFixed(), '60');
     assert.equal(valued.items.find((i) => i.symbol === 'A')?.marketValue, null);
-    assert.equal(valued.items.find((i) => i.symbol === 'B')?.weight?.toFixed(), '100');
+    assert.equal(fixedToDecimal(valued.items.find((i) => i.symbol === 'B')?.weight ?? 0n, INPUT_SCALE).toFixed(), '100');
   });
 
   it('property: open lots always sum to the holding, and costs to what was paid less what was sold', () => {
@@ -132,9 +136,9 @@ describe('holdings engine', () => {
               const held = position.quantity.toDecimal();
               const qty = Decimal.min(d(q), held);
               if (qty.isZero()) continue;
-              const before = sum(position.lots.map((l) => l.cost));
+              const before = sum(position.lots.map((l) => fixedToDecimal(l.cost, AMOUNT_SCALE)));
               ledger.apply(sell('P', qty.toFixed(), p, '0'));
-              const after = sum((ledger.positions.get('P')?.lots ?? []).map((l) => l.cost));
+              const after = sum((ledger.positions.get('P')?.lots ?? []).map((l) => fixedToDecimal(l.cost, AMOUNT_SCALE)));
               consumed = consumed.plus(before.minus(after));
             }
             const now = ledger.positions.get('P');
@@ -143,7 +147,7 @@ describe('holdings engine', () => {
             assert.equal(lotTotal.cmp(now.quantity), 0);
           }
           const lots = ledger.positions.get('P')?.lots ?? [];
-          assert.equal(sum(lots.map((l) => l.cost)).plus(consumed).eq(paid), true);
+          assert.equal(sum(lots.map((l) => fixedToDecimal(l.cost, AMOUNT_SCALE))).plus(consumed).eq(paid), true);
         },
       ),
     );
@@ -182,7 +186,7 @@ describe('holdings engine', () => {
           assert.ok(position);
           assert.equal(position.quantity.isZero(), true);
           assert.equal(position.lots.length, 0);
-          assert.equal(position.realizedPnl.toFixed(), proceeds.minus(cost).minus(fees).toFixed());
+          assert.equal(A(position.realizedPnl)?.toFixed(), proceeds.minus(cost).minus(fees).toFixed());
         },
       ),
     );
@@ -194,16 +198,16 @@ describe('holdings engine', () => {
         let expected = new Decimal(0);
         const txs = flows.map(([isDeposit, amount]) => {
           expected = isDeposit ? expected.plus(amount) : expected.minus(amount);
-          return tx({ type: isDeposit ? 'deposit' : 'withdrawal', amount: d(amount) });
+          return tx({ type: isDeposit ? 'deposit' : 'withdrawal', amount: sc(amount) });
         });
         const shuffled = [...txs].reverse();
-        assert.equal(replay(txs).cash.toFixed(), expected.toFixed());
+        assert.equal(A(replay(txs).cash)?.toFixed(), expected.toFixed());
         // replay order is by executed_at, so the input order does not matter
-        assert.equal(replay(shuffled).cash.toFixed(), expected.toFixed());
+        assert.equal(A(replay(shuffled).cash)?.toFixed(), expected.toFixed());
       }),
     );
-    // the classic: 0.1 + 0.2 is exactly 0.3
-    assert.equal(replay([tx({ type: 'deposit', amount: d('0.1') }), tx({ type: 'deposit', amount: d('0.2') })]).cash.toFixed(), '0.3');
+    // the classic: 0.1 + 0.2 is exactly 0.3 (3 × 10^89 units of 10^-90)
+    assert.equal(replay([tx({ type: 'deposit', amount: sc('0.1') }), tx({ type: 'deposit', amount: sc('0.2') })]).cash, 3n * 10n ** 89n);
   });
 
   it('property: a split then the reverse split restores quantity and cost exactly', () => {
@@ -222,8 +226,8 @@ describe('holdings engine', () => {
           assert.equal(b.quantity.cmp(a.quantity), 0);
           assert.equal(b.quantity.toDecimal().toFixed(), a.quantity.toDecimal().toFixed());
           assert.deepEqual(
-            b.lots.map((l) => l.cost.toFixed()),
-            a.lots.map((l) => l.cost.toFixed()),
+            b.lots.map((l) => l.cost),
+            a.lots.map((l) => l.cost),
           );
         },
       ),

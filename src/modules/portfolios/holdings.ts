@@ -20,16 +20,13 @@
 // - Cash: deposits and sells add, withdrawals and buys subtract, income adds net of its
 //   fee, fee transactions subtract amount plus fee. Cash may go negative (a portfolio
 //   that does not record its deposits).
-import { Decimal, SCALE, toPlain } from '../../money/index.ts';
-import type { LedgerTransaction, Quote } from './portfolios.types.ts';
+import { convert, divRoundHalfUp, INPUT_SCALE, parseScaled, plainFixed, SCALE, SCALED_ONE, scaledFromDecimal, type Amount, type Decimal, type Scaled } from '../../money/index.ts';
+import type { LedgerTransaction, Quote, TransactionFields } from './portfolios.types.ts';
 import { Quantity } from './quantity.ts';
-
-const ZERO = new Decimal(0);
 
 /**
  * Decimal places of the cost share taken from a partly sold lot. Far below any currency
- * unit, and small enough that sums and differences of such values stay within the
- * 60 significant digits of Decimal, so they are exact.
+ * unit; the lot keeps the rest of its cost, so lot costs still add up exactly.
  */
 export const COST_SCALE = 30;
 
@@ -39,7 +36,7 @@ export interface Lot {
   acquiredAt: Date;
   quantity: Quantity;
   /** Remaining cost of the lot in base currency, fee included; exact. */
-  cost: Decimal;
+  cost: Amount;
 }
 
 export interface Position {
@@ -48,41 +45,51 @@ export interface Position {
   lots: Lot[];
   /** Sum of the lots' quantities (kept alongside for speed; always equal). */
   quantity: Quantity;
-  realizedPnl: Decimal;
-  dividends: Decimal;
-  interest: Decimal;
+  realizedPnl: Amount;
+  dividends: Amount;
+  interest: Amount;
   /** All fees paid on this symbol (trade fees included; they are also inside cost and realized P&L). */
-  fees: Decimal;
+  fees: Amount;
   /** Currency and fx_rate of the latest buy/sell: used to convert the quote to base currency. */
   currency: string | null;
-  fxRate: Decimal;
+  fxRate: Scaled;
 }
 
 export class InsufficientQuantityError extends Error {
   readonly transactionId: string;
   readonly symbol: string;
   readonly executedAt: Date;
-  readonly held: Decimal;
-  readonly requested: Decimal;
+  readonly held: Quantity;
+  readonly requested: Scaled;
 
-  constructor(tx: LedgerTransaction, held: Quantity, requested: Decimal) {
-    super(`sell of ${toPlain(requested)} ${tx.symbol ?? ''} exceeds the ${toPlain(held.toDecimal())} held at ${tx.executedAt.toISOString()}`);
+  constructor(tx: LedgerTransaction, held: Quantity, requested: Scaled) {
+    super(`sell of ${plainFixed(requested, INPUT_SCALE)} ${tx.symbol ?? ''} exceeds the ${held.format(SCALE.quantity)} held at ${tx.executedAt.toISOString()}`);
     this.name = 'InsufficientQuantityError';
     this.transactionId = tx.id;
     this.symbol = tx.symbol ?? '';
     this.executedAt = tx.executedAt;
-    this.held = held.toDecimal();
+    this.held = held;
     this.requested = requested;
   }
-}
-
-function base(value: Decimal, tx: LedgerTransaction): Decimal {
-  return value.times(tx.fxRate);
 }
 
 function required<T>(value: T | null, field: string, tx: LedgerTransaction): T {
   if (value === null) throw new TypeError(`${tx.type} transaction ${tx.id} has no ${field}`);
   return value;
+}
+
+const scaledOrNull = (value: Decimal | null): Scaled | null => (value === null ? null : scaledFromDecimal(value));
+
+/** A validated transaction (money as Decimal) in the form the engine replays. */
+export function toLedger<T extends TransactionFields>(tx: T): Omit<T, 'quantity' | 'price' | 'amount' | 'fee' | 'fxRate'> & LedgerTransaction {
+  return {
+    ...tx,
+    quantity: scaledOrNull(tx.quantity),
+    price: scaledOrNull(tx.price),
+    amount: scaledOrNull(tx.amount),
+    fee: scaledFromDecimal(tx.fee),
+    fxRate: scaledFromDecimal(tx.fxRate),
+  };
 }
 
 /** Stable replay order: executed_at, ties keep the input order (the recorded order). */
@@ -96,17 +103,19 @@ export function sortForReplay<T extends Pick<LedgerTransaction, 'executedAt'>>(t
 /**
  * Positions and cash, built by applying transactions in replay order. Analytics can
  * apply transactions one at a time and read the state between them (value on a date).
+ * Amounts are BigInt counts of 10^-90 of the base currency (src/money/fixed.ts), so
+ * every sum and product is exact and costs one BigInt operation.
  */
 export class Ledger {
   readonly positions = new Map<string, Position>();
-  cash = ZERO;
-  deposits = ZERO;
-  withdrawals = ZERO;
+  cash: Amount = 0n;
+  deposits: Amount = 0n;
+  withdrawals: Amount = 0n;
   /** Portfolio-wide totals of income and fees (symbol-level ones included). */
-  dividends = ZERO;
-  interest = ZERO;
-  fees = ZERO;
-  realizedPnl = ZERO;
+  dividends: Amount = 0n;
+  interest: Amount = 0n;
+  fees: Amount = 0n;
+  realizedPnl: Amount = 0n;
 
   private position(symbol: string): Position {
     let position = this.positions.get(symbol);
@@ -115,12 +124,12 @@ export class Ledger {
         symbol,
         lots: [],
         quantity: Quantity.ZERO,
-        realizedPnl: ZERO,
-        dividends: ZERO,
-        interest: ZERO,
-        fees: ZERO,
+        realizedPnl: 0n,
+        dividends: 0n,
+        interest: 0n,
+        fees: 0n,
         currency: null,
-        fxRate: new Decimal(1),
+        fxRate: SCALED_ONE,
       };
       this.positions.set(symbol, position);
     }
@@ -129,19 +138,19 @@ export class Ledger {
 
   /** Applies one transaction; throws InsufficientQuantityError for a sell beyond the holding. */
   apply(tx: LedgerTransaction): void {
-    const fee = base(tx.fee, tx);
-    this.fees = this.fees.plus(fee);
+    const fee = convert(tx.fee, tx.fxRate);
+    this.fees += fee;
     switch (tx.type) {
       case 'deposit': {
-        const amount = base(required(tx.amount, 'amount', tx), tx);
-        this.deposits = this.deposits.plus(amount);
-        this.cash = this.cash.plus(amount).minus(fee);
+        const amount = convert(required(tx.amount, 'amount', tx), tx.fxRate);
+        this.deposits += amount;
+        this.cash += amount - fee;
         return;
       }
       case 'withdrawal': {
-        const amount = base(required(tx.amount, 'amount', tx), tx);
-        this.withdrawals = this.withdrawals.plus(amount);
-        this.cash = this.cash.minus(amount).minus(fee);
+        const amount = convert(required(tx.amount, 'amount', tx), tx.fxRate);
+        this.withdrawals += amount;
+        this.cash -= amount + fee;
         return;
       }
       case 'buy':
@@ -149,33 +158,30 @@ export class Ledger {
       case 'sell':
         return this.sell(tx, fee);
       case 'dividend': {
-        const amount = base(required(tx.amount, 'amount', tx), tx);
+        const amount = convert(required(tx.amount, 'amount', tx), tx.fxRate);
         const position = this.position(required(tx.symbol, 'symbol', tx));
-        position.dividends = position.dividends.plus(amount);
-        position.fees = position.fees.plus(fee);
-        this.dividends = this.dividends.plus(amount);
-        this.cash = this.cash.plus(amount).minus(fee);
+        position.dividends += amount;
+        position.fees += fee;
+        this.dividends += amount;
+        this.cash += amount - fee;
         return;
       }
       case 'interest': {
-        const amount = base(required(tx.amount, 'amount', tx), tx);
+        const amount = convert(required(tx.amount, 'amount', tx), tx.fxRate);
         if (tx.symbol !== null) {
           const position = this.position(tx.symbol);
-          position.interest = position.interest.plus(amount);
-          position.fees = position.fees.plus(fee);
+          position.interest += amount;
+          position.fees += fee;
         }
-        this.interest = this.interest.plus(amount);
-        this.cash = this.cash.plus(amount).minus(fee);
+        this.interest += amount;
+        this.cash += amount - fee;
         return;
       }
       case 'fee': {
-        const amount = base(required(tx.amount, 'amount', tx), tx);
-        if (tx.symbol !== null) {
-          const position = this.position(tx.symbol);
-          position.fees = position.fees.plus(amount).plus(fee);
-        }
-        this.fees = this.fees.plus(amount);
-        this.cash = this.cash.minus(amount).minus(fee);
+        const amount = convert(required(tx.amount, 'amount', tx), tx.fxRate);
+        if (tx.symbol !== null) this.position(tx.symbol).fees += amount + fee;
+        this.fees += amount;
+        this.cash -= amount + fee;
         return;
       }
       case 'split': {
@@ -184,64 +190,64 @@ export class Ledger {
         const denominator = BigInt(required(tx.ratioDenominator, 'ratio_denominator', tx));
         for (const lot of position.lots) lot.quantity = lot.quantity.scale(numerator, denominator);
         position.quantity = position.quantity.scale(numerator, denominator);
-        position.fees = position.fees.plus(fee);
-        this.cash = this.cash.minus(fee);
+        position.fees += fee;
+        this.cash -= fee;
         return;
       }
     }
   }
 
-  private buy(tx: LedgerTransaction, fee: Decimal): void {
+  private buy(tx: LedgerTransaction, fee: Amount): void {
     const quantity = required(tx.quantity, 'quantity', tx);
-    const gross = base(quantity.times(required(tx.price, 'price', tx)), tx);
+    const gross = quantity * required(tx.price, 'price', tx) * tx.fxRate;
     const position = this.position(required(tx.symbol, 'symbol', tx));
-    const units = Quantity.fromDecimal(quantity);
-    position.lots.push({ transactionId: tx.id, acquiredAt: tx.executedAt, quantity: units, cost: gross.plus(fee) });
+    const units = Quantity.fromScaled(quantity);
+    position.lots.push({ transactionId: tx.id, acquiredAt: tx.executedAt, quantity: units, cost: gross + fee });
     position.quantity = position.quantity.plus(units);
-    position.fees = position.fees.plus(fee);
+    position.fees += fee;
     position.currency = tx.currency;
     position.fxRate = tx.fxRate;
-    this.cash = this.cash.minus(gross).minus(fee);
+    this.cash -= gross + fee;
   }
 
-  private sell(tx: LedgerTransaction, fee: Decimal): void {
+  private sell(tx: LedgerTransaction, fee: Amount): void {
     const requested = required(tx.quantity, 'quantity', tx);
     const symbol = required(tx.symbol, 'symbol', tx);
     const position = this.positions.get(symbol);
     const held = position?.quantity ?? Quantity.ZERO;
-    let remaining = Quantity.fromDecimal(requested);
+    let remaining = Quantity.fromScaled(requested);
     // After a split that leaves a non-terminating quantity (10/3), the user can only
     // type the displayed value (3.3333333333): selling exactly that closes the position.
-    if (!held.isTerminating() && held.toDecimal().toDecimalPlaces(SCALE.quantity).eq(requested)) remaining = held;
+    if (!held.isTerminating() && held.roundedScaled(SCALE.quantity) === requested) remaining = held;
     if (position === undefined || remaining.cmp(held) > 0) throw new InsufficientQuantityError(tx, held, requested);
 
-    let consumedCost = ZERO;
+    let consumedCost: Amount = 0n;
     position.quantity = position.quantity.minus(remaining);
     while (remaining.isPositive()) {
       const lot = position.lots[0];
       if (lot === undefined) throw new InsufficientQuantityError(tx, held, requested); // unreachable: quantity == Σ lots
       if (lot.quantity.cmp(remaining) <= 0) {
-        consumedCost = consumedCost.plus(lot.cost);
+        consumedCost += lot.cost;
         remaining = remaining.minus(lot.quantity);
         position.lots.shift();
       } else {
         // The one rounding in the engine: the share of a partly sold lot's cost, to
         // COST_SCALE places. The lot keeps cost − share, so Σ costs stays exact.
-        const part = remaining.ratioTo(lot.quantity).times(lot.cost).toDecimalPlaces(COST_SCALE, Decimal.ROUND_HALF_UP);
-        lot.cost = lot.cost.minus(part);
+        const part = remaining.shareOf(lot.quantity, lot.cost, COST_SCALE);
+        lot.cost -= part;
         lot.quantity = lot.quantity.minus(remaining);
-        consumedCost = consumedCost.plus(part);
+        consumedCost += part;
         remaining = Quantity.ZERO;
       }
     }
-    const gross = base(requested.times(required(tx.price, 'price', tx)), tx);
-    const pnl = gross.minus(fee).minus(consumedCost);
-    position.realizedPnl = position.realizedPnl.plus(pnl);
-    position.fees = position.fees.plus(fee);
+    const gross = requested * required(tx.price, 'price', tx) * tx.fxRate;
+    const pnl = gross - fee - consumedCost;
+    position.realizedPnl += pnl;
+    position.fees += fee;
     position.currency = tx.currency;
     position.fxRate = tx.fxRate;
-    this.realizedPnl = this.realizedPnl.plus(pnl);
-    this.cash = this.cash.plus(gross).minus(fee);
+    this.realizedPnl += pnl;
+    this.cash += gross - fee;
   }
 }
 
@@ -255,62 +261,66 @@ export function replay(transactions: readonly LedgerTransaction[]): Ledger {
 export interface LotValue {
   transactionId: string;
   acquiredAt: Date;
-  quantity: Decimal;
-  cost: Decimal;
-  unitCost: Decimal;
+  quantity: Quantity;
+  cost: Amount;
 }
 
 export interface HoldingValue {
   symbol: string;
-  quantity: Decimal;
-  costBasis: Decimal;
-  averageCost: Decimal | null;
-  lots: LotValue[];
+  quantity: Quantity;
+  costBasis: Amount;
+  lots: readonly LotValue[];
   currency: string | null;
-  price: Decimal | null;
+  /** The quote's price as entered by the provider; null without a quote. */
+  price: Scaled | null;
   priceAsOf: Date | null;
   priceSource: string | null;
   stale: boolean;
   /** In base currency, converted with the fx_rate of the latest trade; null without a quote. */
-  marketValue: Decimal | null;
-  unrealizedPnl: Decimal | null;
-  realizedPnl: Decimal;
-  dividends: Decimal;
-  interest: Decimal;
-  fees: Decimal;
-  /** Share of the priced holdings' market value, in percent; null without a quote. */
-  weight: Decimal | null;
+  marketValue: Amount | null;
+  unrealizedPnl: Amount | null;
+  realizedPnl: Amount;
+  dividends: Amount;
+  interest: Amount;
+  fees: Amount;
+  /** Share of the priced holdings' market value in percent, rounded half-up to 30 places; null without a quote. */
+  weight: Scaled | null;
 }
 
 export interface HoldingsValuation {
   items: HoldingValue[];
-  cash: Decimal;
+  cash: Amount;
   totals: {
-    marketValue: Decimal;
-    costBasis: Decimal;
-    unrealizedPnl: Decimal;
-    realizedPnl: Decimal;
-    dividends: Decimal;
-    interest: Decimal;
-    fees: Decimal;
-    deposits: Decimal;
-    withdrawals: Decimal;
-    netContributions: Decimal;
-    cash: Decimal;
+    marketValue: Amount;
+    costBasis: Amount;
+    unrealizedPnl: Amount;
+    realizedPnl: Amount;
+    dividends: Amount;
+    interest: Amount;
+    fees: Amount;
+    deposits: Amount;
+    withdrawals: Amount;
+    netContributions: Amount;
+    cash: Amount;
     /** market value of priced holdings + cash. */
-    totalValue: Decimal;
+    totalValue: Amount;
     /** True when any open holding has a stale quote or none at all. */
     stale: boolean;
     unpricedSymbols: string[];
   };
 }
 
+/** An amount's share of a positive total, in percent, half-up at 30 places. */
+function percentOf(part: Amount, total: Amount): Scaled {
+  return divRoundHalfUp(part * 100n * SCALED_ONE, total);
+}
+
 /** Values the ledger's positions at the given quotes (symbols without one stay unpriced). */
 export function valueHoldings(ledger: Ledger, quotes: ReadonlyMap<string, Quote>, options: { includeClosed?: boolean } = {}): HoldingsValuation {
   const items: HoldingValue[] = [];
-  let marketValue = ZERO;
-  let costBasis = ZERO;
-  let unrealized = ZERO;
+  let marketValue: Amount = 0n;
+  let costBasis: Amount = 0n;
+  let unrealized: Amount = 0n;
   let stale = false;
   const unpriced: string[] = [];
   const symbols = [...ledger.positions.keys()].sort();
@@ -319,43 +329,33 @@ export function valueHoldings(ledger: Ledger, quotes: ReadonlyMap<string, Quote>
     if (position === undefined) continue;
     const open = position.quantity.isPositive();
     if (!open && options.includeClosed !== true) continue;
-    const quantity = position.quantity.toDecimal();
-    let cost = ZERO;
-    const lots = position.lots.map((lot) => {
-      cost = cost.plus(lot.cost);
-      return {
-        transactionId: lot.transactionId,
-        acquiredAt: lot.acquiredAt,
-        quantity: lot.quantity.toDecimal(),
-        cost: lot.cost,
-        unitCost: lot.cost.div(lot.quantity.toDecimal()),
-      };
-    });
+    let cost: Amount = 0n;
+    for (const lot of position.lots) cost += lot.cost;
     const quote = quotes.get(symbol);
-    const price = quote === undefined ? null : new Decimal(quote.price);
-    const value = price === null ? null : position.quantity.times(price).times(position.fxRate);
+    const price = quote === undefined ? null : parseScaled(quote.price, 'price');
+    const value = price === null ? null : position.quantity.valueAt(price, position.fxRate);
     if (open) {
       if (quote === undefined) unpriced.push(symbol);
       if (quote === undefined || quote.stale) stale = true;
     }
     if (value !== null) {
-      marketValue = marketValue.plus(value);
-      unrealized = unrealized.plus(value.minus(cost));
+      marketValue += value;
+      unrealized += value - cost;
     }
-    costBasis = costBasis.plus(cost);
+    costBasis += cost;
     items.push({
       symbol,
-      quantity,
+      quantity: position.quantity,
       costBasis: cost,
-      averageCost: open ? cost.div(quantity) : null,
-      lots,
+      // Lots are never mutated once a ledger is valued (a cached ledger is read-only).
+      lots: position.lots,
       currency: position.currency,
       price,
       priceAsOf: quote?.as_of ?? null,
       priceSource: quote?.source ?? null,
       stale: open && (quote === undefined || quote.stale),
       marketValue: value,
-      unrealizedPnl: value === null ? null : value.minus(cost),
+      unrealizedPnl: value === null ? null : value - cost,
       realizedPnl: position.realizedPnl,
       dividends: position.dividends,
       interest: position.interest,
@@ -363,8 +363,8 @@ export function valueHoldings(ledger: Ledger, quotes: ReadonlyMap<string, Quote>
       weight: null,
     });
   }
-  for (const item of items) {
-    if (item.marketValue !== null && !marketValue.isZero()) item.weight = item.marketValue.div(marketValue).times(100);
+  if (marketValue > 0n) {
+    for (const item of items) if (item.marketValue !== null) item.weight = percentOf(item.marketValue, marketValue);
   }
   return {
     items,
@@ -379,9 +379,9 @@ export function valueHoldings(ledger: Ledger, quotes: ReadonlyMap<string, Quote>
       fees: ledger.fees,
       deposits: ledger.deposits,
       withdrawals: ledger.withdrawals,
-      netContributions: ledger.deposits.minus(ledger.withdrawals),
+      netContributions: ledger.deposits - ledger.withdrawals,
       cash: ledger.cash,
-      totalValue: marketValue.plus(ledger.cash),
+      totalValue: marketValue + ledger.cash,
       stale,
       unpricedSymbols: unpriced,
     },

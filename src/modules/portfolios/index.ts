@@ -12,11 +12,11 @@ import { portfolioRoutes } from './portfolios.routes.ts';
 import { createPortfoliosService, type PortfoliosService } from './portfolios.service.ts';
 import type { QuoteSource } from './portfolios.types.ts';
 
-export { COST_SCALE, InsufficientQuantityError, Ledger, replay, sortForReplay, valueHoldings } from './holdings.ts';
+export { COST_SCALE, InsufficientQuantityError, Ledger, replay, sortForReplay, toLedger, valueHoldings } from './holdings.ts';
 export type { HoldingValue, HoldingsValuation, Lot, LotValue, Position } from './holdings.ts';
 export { Quantity } from './quantity.ts';
 export { createImportService, parseTransactionsCsv, type ImportService } from './portfolios.import.ts';
-export { createPortfoliosRepository, TRANSACTION_COLUMNS, transactionFromRow, type PortfoliosRepository, type TransactionListQuery, type TransactionRow } from './portfolios.repository.ts';
+export { createPortfoliosRepository, ledgerFromRow, TRANSACTION_COLUMNS, transactionFromRow, type LedgerRow, type PortfoliosRepository, type TransactionListQuery, type TransactionRow } from './portfolios.repository.ts';
 export { createPortfoliosService, holdingsOut, transactionOut, portfolioOut, type PortfoliosService } from './portfolios.service.ts';
 export * from './portfolios.types.ts';
 

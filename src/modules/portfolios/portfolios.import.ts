@@ -5,16 +5,16 @@
 // reproduces the same holdings.
 import { randomUUID } from 'node:crypto';
 import { CsvError, parse } from 'csv-parse/sync';
-import { toPlain } from '../../money/index.ts';
+import { INPUT_SCALE, plainFixed, SCALE, toPlain } from '../../money/index.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { Database } from '../../platform/db/index.ts';
 import { AppError, badRequest, notFound } from '../../platform/errors.ts';
 import type { Logger } from '../../platform/logger.ts';
-import { InsufficientQuantityError, Ledger, sortForReplay } from './holdings.ts';
+import { InsufficientQuantityError, Ledger, sortForReplay, toLedger } from './holdings.ts';
 import type { PortfoliosRepository } from './portfolios.repository.ts';
 import { EXPORT_FORMAT, type ExportDocument, type ImportResult } from './portfolios.schemas.ts';
 import { checkReplay, portfolioOut, transactionOut } from './portfolios.service.ts';
-import type { LedgerTransaction, Transaction, TransactionInput } from './portfolios.types.ts';
+import type { Transaction, TransactionFields, TransactionInput } from './portfolios.types.ts';
 import { validateTransaction, type RawTransaction } from './transactions.validation.ts';
 
 /** Most rows one CSV import takes (the body limit bounds it too). */
@@ -208,13 +208,13 @@ export function duplicateKey(tx: TransactionInput): string {
  * Replays existing and new transactions together and reports every new sell that would
  * exceed the holding at its time (not just the first), as row problems.
  */
-function replayProblems(existing: readonly LedgerTransaction[], added: Array<LedgerTransaction & { row: number }>): RowProblem[] {
+function replayProblems(existing: readonly TransactionFields[], added: Array<TransactionFields & { row: number }>): RowProblem[] {
   const problems: RowProblem[] = [];
   const ledger = new Ledger();
   const rowOf = new Map(added.map((tx) => [tx.id, tx.row]));
   for (const tx of sortForReplay([...existing, ...added])) {
     try {
-      ledger.apply(tx);
+      ledger.apply(toLedger(tx));
     } catch (err) {
       if (!(err instanceof InsufficientQuantityError)) throw err;
       const row = rowOf.get(tx.id);
@@ -223,7 +223,7 @@ function replayProblems(existing: readonly LedgerTransaction[], added: Array<Led
       problems.push({
         row: row ?? 0,
         field: 'quantity',
-        reason: `insufficient_quantity: selling ${toPlain(err.requested)} ${err.symbol} exceeds the ${toPlain(err.held)} held at that time`,
+        reason: `insufficient_quantity: selling ${plainFixed(err.requested, INPUT_SCALE)} ${err.symbol} exceeds the ${err.held.format(SCALE.quantity)} held at that time`,
       });
     }
   }

@@ -1,8 +1,9 @@
 // SQL for portfolios, transactions and idempotency keys. Every statement is
 // parameterised, and every statement on user data filters by the owner's user_id, so
 // another user's rows are indistinguishable from missing ones (FAIL-013). Money columns
-// are NUMERIC and arrive as strings; they become Decimal here and nowhere else.
-import { Decimal, toPlain } from '../../money/index.ts';
+// are NUMERIC and arrive as strings; they become Decimal (or, for the holdings engine,
+// scaled integers) here and nowhere else.
+import { Decimal, parseScaled, toPlain, type Scaled } from '../../money/index.ts';
 import type { Queryable } from '../../platform/db/index.ts';
 import type { LedgerTransaction, Portfolio, Transaction, TransactionInput, TransactionType } from './portfolios.types.ts';
 import type { TransactionPageQuery, TransactionSort } from './transactions.list.ts';
@@ -43,7 +44,7 @@ export const TRANSACTION_COLUMNS = `id, portfolio_id, user_id, seq, type, symbol
   price::text AS price, amount::text AS amount, fee::text AS fee, currency, fx_rate::text AS fx_rate,
   ratio_numerator, ratio_denominator, executed_at, note, created_at, updated_at`;
 
-type LedgerRow = Pick<
+export type LedgerRow = Pick<
   TransactionRow,
   'id' | 'type' | 'symbol' | 'quantity' | 'price' | 'amount' | 'fee' | 'currency' | 'fx_rate' | 'ratio_numerator' | 'ratio_denominator' | 'executed_at'
 >;
@@ -64,9 +65,27 @@ function portfolioFromRow(row: PortfolioRow): Portfolio {
 }
 
 const dec = (value: string | null): Decimal | null => (value === null ? null : new Decimal(value));
+const scaled = (value: string | null, field: string): Scaled | null => (value === null ? null : parseScaled(value, field));
 
-/** The fields the holdings engine replays, from either row shape. */
-function ledgerFromRow(row: LedgerRow): LedgerTransaction {
+/** What the holdings engine replays: money straight from the NUMERIC text to scaled integers. */
+export function ledgerFromRow(row: LedgerRow): LedgerTransaction {
+  return {
+    id: row.id,
+    type: row.type,
+    symbol: row.symbol,
+    quantity: scaled(row.quantity, 'quantity'),
+    price: scaled(row.price, 'price'),
+    amount: scaled(row.amount, 'amount'),
+    fee: parseScaled(row.fee, 'fee'),
+    currency: row.currency,
+    fxRate: parseScaled(row.fx_rate, 'fx_rate'),
+    ratioNumerator: row.ratio_numerator,
+    ratioDenominator: row.ratio_denominator,
+    executedAt: row.executed_at,
+  };
+}
+
+export function transactionFromRow(row: TransactionRow): Transaction {
   return {
     id: row.id,
     type: row.type,
@@ -80,12 +99,6 @@ function ledgerFromRow(row: LedgerRow): LedgerTransaction {
     ratioNumerator: row.ratio_numerator,
     ratioDenominator: row.ratio_denominator,
     executedAt: row.executed_at,
-  };
-}
-
-export function transactionFromRow(row: TransactionRow): Transaction {
-  return {
-    ...ledgerFromRow(row),
     portfolioId: row.portfolio_id,
     userId: row.user_id,
     seq: row.seq,

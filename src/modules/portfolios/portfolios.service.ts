@@ -3,15 +3,15 @@
 // Idempotency-Key handling. Holdings are computed on read from the transactions, so
 // edits and deletes can never leave derived state behind. No HTTP here.
 import { createHash, randomUUID } from 'node:crypto';
-import { formatAmount, formatDecimal, toPlain, type Decimal } from '../../money/index.ts';
+import { formatAmountFixed, formatFixed, INPUT_SCALE, plainFixed, SCALE, toPlain, type Amount, type Decimal } from '../../money/index.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { Database, Queryable } from '../../platform/db/index.ts';
 import { AppError, notFound, validationFailed } from '../../platform/errors.ts';
 import type { Logger } from '../../platform/logger.ts';
-import { InsufficientQuantityError, replay, valueHoldings, type HoldingsValuation, type Ledger } from './holdings.ts';
+import { InsufficientQuantityError, replay, toLedger, valueHoldings, type HoldingsValuation, type Ledger } from './holdings.ts';
 import type { PortfoliosRepository } from './portfolios.repository.ts';
 import type { HoldingsOut, PortfolioOut, TransactionOut } from './portfolios.schemas.ts';
-import type { LedgerTransaction, Portfolio, Quote, QuoteSource, Transaction, TransactionInput, TransactionType } from './portfolios.types.ts';
+import type { Portfolio, Quote, QuoteSource, Transaction, TransactionFields, TransactionInput, TransactionType } from './portfolios.types.ts';
 import { boundOf, decodeTransactionCursor, transactionCursor, type TransactionOrder, type TransactionSort } from './transactions.list.ts';
 import { validateTransaction, type RawTransaction } from './transactions.validation.ts';
 
@@ -107,26 +107,26 @@ export function rawOf(tx: TransactionInput): RawTransaction {
 
 export function holdingsOut(portfolio: Portfolio, valuation: HoldingsValuation): HoldingsOut {
   const ccy = portfolio.baseCurrency;
-  const amount = (value: Decimal) => formatAmount(value, ccy);
-  const amountOrNull = (value: Decimal | null) => (value === null ? null : amount(value));
+  const amount = (value: Amount) => formatAmountFixed(value, ccy);
+  const amountOrNull = (value: Amount | null) => (value === null ? null : amount(value));
   const t = valuation.totals;
   return {
     portfolio_id: portfolio.id,
     base_currency: ccy,
     items: valuation.items.map((item) => ({
       symbol: item.symbol,
-      quantity: formatDecimal(item.quantity, 'quantity'),
-      average_cost: item.averageCost === null ? null : formatDecimal(item.averageCost, 'price'),
+      quantity: item.quantity.format(SCALE.quantity),
+      average_cost: item.quantity.isPositive() ? item.quantity.formatPerUnit(item.costBasis, SCALE.price) : null,
       cost_basis: amount(item.costBasis),
       lots: item.lots.map((lot) => ({
         transaction_id: lot.transactionId,
         acquired_at: lot.acquiredAt.toISOString(),
-        quantity: formatDecimal(lot.quantity, 'quantity'),
-        unit_cost: formatDecimal(lot.unitCost, 'price'),
+        quantity: lot.quantity.format(SCALE.quantity),
+        unit_cost: lot.quantity.formatPerUnit(lot.cost, SCALE.price),
         cost_basis: amount(lot.cost),
       })),
       currency: item.currency,
-      price: item.price === null ? null : toPlain(item.price),
+      price: item.price === null ? null : plainFixed(item.price, INPUT_SCALE),
       price_as_of: item.priceAsOf === null ? null : item.priceAsOf.toISOString(),
       price_source: item.priceSource,
       stale: item.stale,
@@ -136,7 +136,7 @@ export function holdingsOut(portfolio: Portfolio, valuation: HoldingsValuation):
       dividends: amount(item.dividends),
       interest: amount(item.interest),
       fees: amount(item.fees),
-      weight: item.weight === null ? null : formatDecimal(item.weight, 'percent'),
+      weight: item.weight === null ? null : formatFixed(item.weight, INPUT_SCALE, SCALE.percent, true),
     })),
     cash: amount(valuation.cash),
     totals: {
@@ -160,20 +160,20 @@ export function holdingsOut(portfolio: Portfolio, valuation: HoldingsValuation):
 
 export function insufficientQuantity(err: InsufficientQuantityError): AppError {
   return new AppError(422, 'insufficient_quantity', 'Unprocessable content', {
-    detail: `Selling ${toPlain(err.requested)} ${err.symbol} on ${err.executedAt.toISOString()} exceeds the ${formatDecimal(err.held, 'quantity')} held at that time.`,
+    detail: `Selling ${plainFixed(err.requested, INPUT_SCALE)} ${err.symbol} on ${err.executedAt.toISOString()} exceeds the ${err.held.format(SCALE.quantity)} held at that time.`,
     extra: {
       symbol: err.symbol,
       executed_at: err.executedAt.toISOString(),
-      held: formatDecimal(err.held, 'quantity'),
-      requested: toPlain(err.requested),
+      held: err.held.format(SCALE.quantity),
+      requested: plainFixed(err.requested, INPUT_SCALE),
     },
   });
 }
 
 /** Replays the transactions and turns an oversold position into a 422. */
-export function checkReplay(transactions: readonly LedgerTransaction[]): Ledger {
+export function checkReplay(transactions: readonly TransactionFields[]): Ledger {
   try {
-    return replay(transactions);
+    return replay(transactions.map(toLedger));
   } catch (err) {
     if (err instanceof InsufficientQuantityError) throw insufficientQuantity(err);
     throw err;

@@ -1,7 +1,7 @@
 // Domain types of the portfolios module, shared by the engine, the service, the
 // repository and the portfolio-analytics code built on top of them. Money fields are
 // Decimal objects here; they become strings only at the database and HTTP edges.
-import type { Decimal } from '../../money/index.ts';
+import type { Decimal, Scaled } from '../../money/index.ts';
 
 export const TRANSACTION_TYPES = ['buy', 'sell', 'dividend', 'interest', 'fee', 'split', 'deposit', 'withdrawal'] as const;
 export type TransactionType = (typeof TRANSACTION_TYPES)[number];
@@ -40,8 +40,8 @@ export interface Transaction {
   updatedAt: Date;
 }
 
-/** What the holdings engine needs of a transaction (a stored one, or one being validated). */
-export type LedgerTransaction = Pick<
+/** A transaction's fields that drive holdings and performance (money as Decimal). */
+export type TransactionFields = Pick<
   Transaction,
   | 'id'
   | 'type'
@@ -56,6 +56,18 @@ export type LedgerTransaction = Pick<
   | 'ratioDenominator'
   | 'executedAt'
 >;
+
+/**
+ * What the holdings engine replays: the same fields with money as exact scaled integers
+ * (src/money/fixed.ts), so a replay of thousands of transactions never builds a Decimal.
+ */
+export interface LedgerTransaction extends Omit<TransactionFields, 'quantity' | 'price' | 'amount' | 'fee' | 'fxRate'> {
+  quantity: Scaled | null;
+  price: Scaled | null;
+  amount: Scaled | null;
+  fee: Scaled;
+  fxRate: Scaled;
+}
 
 /** The contents of a transaction, without identity and bookkeeping. */
 export type TransactionInput = Omit<Transaction, 'id' | 'portfolioId' | 'userId' | 'seq' | 'createdAt' | 'updatedAt'>;

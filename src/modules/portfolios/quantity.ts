@@ -1,9 +1,14 @@
-// Share quantities as exact rationals (BigInt numerator / denominator). Decimal alone is
+// Share quantities as exact rationals (BigInt numerator / denominator). A decimal alone is
 // not enough once splits exist: a 1-for-3 reverse split of 10 shares leaves 10/3, which
 // no decimal holds, and a later 3-for-1 split must give back exactly 10. Every quantity
 // entered is a terminating decimal, so it converts exactly; only splits introduce other
-// denominators. Values leave as Decimal (60 significant digits) for valuation and display.
-import { Decimal, toPlain } from '../../money/index.ts';
+// denominators.
+//
+// Speed: an entered quantity has the denominator 10^30 (it is a `Scaled` value), and the
+// fraction is not reduced after every operation, so the adds, subtracts and compares of a
+// replay are one BigInt operation each while the denominators match. Denominators that
+// differ are brought to their least common multiple, which stays a multiple of 10^30.
+import { AMOUNT_SCALE, Decimal, divRoundHalfUp, formatFixed, INPUT_SCALE, pow10, SCALED_ONE, type Amount, type Scaled } from '../../money/index.ts';
 
 function gcd(a: bigint, b: bigint): bigint {
   let x = a < 0n ? -a : a;
@@ -15,54 +20,66 @@ function gcd(a: bigint, b: bigint): bigint {
 export class Quantity {
   /** Numerator; the sign lives here. */
   readonly n: bigint;
-  /** Denominator, always > 0 and coprime with n. */
+  /** Denominator, always > 0; not necessarily coprime with n. */
   readonly d: bigint;
 
   private constructor(n: bigint, d: bigint) {
+    this.n = n;
+    this.d = d;
+  }
+
+  static readonly ZERO = new Quantity(0n, SCALED_ONE);
+
+  /** n/d in lowest terms (d ≠ 0). */
+  static of(n: bigint, d = 1n): Quantity {
     if (d === 0n) throw new RangeError('zero denominator');
     const sign = d < 0n ? -1n : 1n;
     const g = gcd(n, d) || 1n;
-    this.n = (sign * n) / g;
-    this.d = (sign * d) / g;
+    return new Quantity((sign * n) / g, (sign * d) / g);
   }
 
-  static readonly ZERO = new Quantity(0n, 1n);
-
-  static of(n: bigint, d = 1n): Quantity {
-    return new Quantity(n, d);
+  /** An entered quantity: exact. */
+  static fromScaled(value: Scaled): Quantity {
+    return new Quantity(value, SCALED_ONE);
   }
 
-  /** Exact: a finite Decimal is a fraction over a power of ten. */
-  static fromDecimal(value: Decimal): Quantity {
-    const text = toPlain(value);
-    const negative = text.startsWith('-');
-    const [whole = '0', fraction = ''] = (negative ? text.slice(1) : text).split('.');
-    const n = BigInt(whole + fraction) * (negative ? -1n : 1n);
-    return new Quantity(n, 10n ** BigInt(fraction.length));
+  /** Numerators of a and b over a common denominator. */
+  private static common(a: Quantity, b: Quantity): [bigint, bigint, bigint] {
+    if (a.d === b.d) return [a.n, b.n, a.d];
+    if (a.d % b.d === 0n) return [a.n, b.n * (a.d / b.d), a.d];
+    if (b.d % a.d === 0n) return [a.n * (b.d / a.d), b.n, b.d];
+    const lcm = (a.d / gcd(a.d, b.d)) * b.d;
+    return [a.n * (lcm / a.d), b.n * (lcm / b.d), lcm];
   }
 
   plus(other: Quantity): Quantity {
-    return new Quantity(this.n * other.d + other.n * this.d, this.d * other.d);
+    const [a, b, d] = Quantity.common(this, other);
+    return new Quantity(a + b, d);
   }
 
   minus(other: Quantity): Quantity {
-    return new Quantity(this.n * other.d - other.n * this.d, this.d * other.d);
-  }
-
-  /** Multiplies by the integer ratio numerator/denominator (a split). */
-  scale(numerator: bigint, denominator: bigint): Quantity {
-    return new Quantity(this.n * numerator, this.d * denominator);
-  }
-
-  /** this / other as an exact rational (the fraction of a lot being sold). */
-  ratioTo(other: Quantity): Quantity {
-    return new Quantity(this.n * other.d, this.d * other.n);
+    const [a, b, d] = Quantity.common(this, other);
+    return new Quantity(a - b, d);
   }
 
   cmp(other: Quantity): -1 | 0 | 1 {
-    const left = this.n * other.d;
-    const right = other.n * this.d;
-    return left < right ? -1 : left > right ? 1 : 0;
+    const [a, b] = Quantity.common(this, other);
+    return a < b ? -1 : a > b ? 1 : 0;
+  }
+
+  /** Multiplies by the integer ratio numerator/denominator (a split); exact. */
+  scale(numerator: bigint, denominator: bigint): Quantity {
+    const n = this.n * numerator;
+    if (n % denominator === 0n) return new Quantity(n / denominator, this.d);
+    const g = gcd(n, denominator);
+    return new Quantity(n / g, this.d * (denominator / g));
+  }
+
+  /** this ÷ whole × cost, rounded half-up to `places` decimal places of the amount (a partly sold lot's cost). */
+  shareOf(whole: Quantity, cost: Amount, places: number): Amount {
+    const [part, all] = Quantity.common(this, whole);
+    const unit = pow10(AMOUNT_SCALE - places);
+    return divRoundHalfUp(cost * part, all * unit) * unit;
   }
 
   isZero(): boolean {
@@ -73,21 +90,38 @@ export class Quantity {
     return this.n > 0n;
   }
 
-  /** True when the value is a terminating decimal (denominator only has factors 2 and 5). */
+  /** True when the value is a terminating decimal (the reduced denominator only has factors 2 and 5). */
   isTerminating(): boolean {
-    let d = this.d;
+    let d = this.d / (gcd(this.n, this.d) || 1n);
     while (d % 2n === 0n) d /= 2n;
     while (d % 5n === 0n) d /= 5n;
     return d === 1n;
   }
 
-  /** As a Decimal: exact when terminating, else correct to 60 significant digits. */
+  /** The value rounded half-up to `places` decimal places, as an entered value (`places` ≤ 30). */
+  roundedScaled(places: number): Scaled {
+    return divRoundHalfUp(this.n * pow10(places), this.d) * pow10(INPUT_SCALE - places);
+  }
+
+  /** As a Decimal (for interop and tests): exact when terminating, else correct to 60 significant digits. */
   toDecimal(): Decimal {
     return new Decimal(this.n.toString()).div(this.d.toString());
   }
 
-  /** value × this, computed as (value × n) / d so only one rounding can happen. */
-  times(value: Decimal): Decimal {
-    return value.times(this.n.toString()).div(this.d.toString());
+  /** For display: half-up at `places`, trailing zeros trimmed. */
+  format(places: number): string {
+    return formatFixed(divRoundHalfUp(this.n * pow10(places), this.d), places, places, true);
+  }
+
+  /** this × price × fx_rate as an amount: exact whenever the result terminates within 90 places, else rounded half-up there. */
+  valueAt(price: Scaled, fxRate: Scaled): Amount {
+    const product = this.n * price * fxRate;
+    if (this.d === SCALED_ONE) return product;
+    return divRoundHalfUp(product * SCALED_ONE, this.d);
+  }
+
+  /** amount ÷ this, half-up at `places`, trailing zeros trimmed (a cost per share for display). */
+  formatPerUnit(amount: Amount, places: number): string {
+    return formatFixed(divRoundHalfUp(amount * this.d * pow10(places), this.n * pow10(AMOUNT_SCALE)), places, places, true);
   }
 }
