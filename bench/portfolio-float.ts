@@ -5,7 +5,7 @@
 // only: it is the speed reference, never the product (FAIL-002).
 import type { BenchRow } from './portfolio-data.ts';
 
-interface FloatLot {
+export interface FloatLot {
   transactionId: string;
   acquiredAt: Date;
   quantity: number;
@@ -24,10 +24,15 @@ interface FloatPosition {
 
 export interface FloatHolding {
   symbol: string;
-  lots: Array<{ transactionId: string; acquiredAt: Date; quantity: number; cost: number; unitCost: number }>;
+  /** The open lots themselves, as the exact engine hands them out (cost per share is derived when formatted). */
+  lots: readonly FloatLot[];
   quantity: number;
   costBasis: number;
   averageCost: number;
+  price: number | null;
+  dividends: number;
+  interest: number;
+  fees: number;
   marketValue: number | null;
   unrealizedPnl: number | null;
   realizedPnl: number;
@@ -38,7 +43,10 @@ export interface FloatValuation {
   items: FloatHolding[];
   cash: number;
   marketValue: number;
+  costBasis: number;
+  unrealizedPnl: number;
   realizedPnl: number;
+  totals: FloatLedger['totals'];
 }
 
 const num = (value: string | null): number => (value === null ? 0 : Number.parseFloat(value));
@@ -47,6 +55,8 @@ export interface FloatLedger {
   positions: Map<string, FloatPosition>;
   cash: number;
   realizedPnl: number;
+  /** Portfolio-wide totals, as the exact Ledger keeps them. */
+  totals: { deposits: number; withdrawals: number; dividends: number; interest: number; fees: number };
 }
 
 export function floatHoldings(rows: readonly BenchRow[], quotes: ReadonlyMap<string, { price: string }>): FloatValuation {
@@ -70,30 +80,52 @@ export function floatReplay(rows: readonly BenchRow[]): FloatLedger {
   };
   let cash = 0;
   let realized = 0;
+  const totals = { deposits: 0, withdrawals: 0, dividends: 0, interest: 0, fees: 0 };
   for (const row of ordered) {
     const fx = num(row.fx_rate);
     const fee = num(row.fee) * fx;
     const symbol = row.symbol ?? '';
+    totals.fees += fee;
     switch (row.type) {
-      case 'deposit':
-        cash += num(row.amount) * fx - fee;
-        break;
-      case 'withdrawal':
-        cash -= num(row.amount) * fx + fee;
-        break;
-      case 'dividend': {
-        const p = position(symbol);
-        p.dividends += num(row.amount) * fx;
-        p.fees += fee;
-        cash += num(row.amount) * fx - fee;
+      case 'deposit': {
+        const amount = num(row.amount) * fx;
+        totals.deposits += amount;
+        cash += amount - fee;
         break;
       }
-      case 'interest':
-        cash += num(row.amount) * fx - fee;
+      case 'withdrawal': {
+        const amount = num(row.amount) * fx;
+        totals.withdrawals += amount;
+        cash -= amount + fee;
         break;
-      case 'fee':
-        cash -= num(row.amount) * fx + fee;
+      }
+      case 'dividend': {
+        const p = position(symbol);
+        const amount = num(row.amount) * fx;
+        p.dividends += amount;
+        p.fees += fee;
+        totals.dividends += amount;
+        cash += amount - fee;
         break;
+      }
+      case 'interest': {
+        const amount = num(row.amount) * fx;
+        if (row.symbol !== null) {
+          const p = position(symbol);
+          p.interest += amount;
+          p.fees += fee;
+        }
+        totals.interest += amount;
+        cash += amount - fee;
+        break;
+      }
+      case 'fee': {
+        const amount = num(row.amount) * fx;
+        if (row.symbol !== null) position(symbol).fees += amount + fee;
+        totals.fees += amount;
+        cash -= amount + fee;
+        break;
+      }
       case 'split': {
         const p = position(symbol);
         const ratio = (row.ratio_numerator ?? 1) / (row.ratio_denominator ?? 1);
@@ -147,7 +179,7 @@ export function floatReplay(rows: readonly BenchRow[]): FloatLedger {
       }
     }
   }
-  return { positions, cash, realizedPnl: realized };
+  return { positions, cash, realizedPnl: realized, totals };
 }
 
 /** Values a replayed ledger at the latest quotes (what a request does with a cached replay). */
@@ -155,19 +187,30 @@ export function floatValue(ledger: FloatLedger, quotes: ReadonlyMap<string, { pr
   const { positions } = ledger;
   const items: FloatHolding[] = [];
   let marketValue = 0;
+  let costBasis = 0;
+  let unrealized = 0;
   for (const symbol of [...positions.keys()].sort()) {
     const p = positions.get(symbol);
     if (p === undefined || p.quantity <= 1e-12) continue;
     const cost = p.lots.reduce((acc, lot) => acc + lot.cost, 0);
     const quote = quotes.get(symbol);
-    const value = quote === undefined ? null : p.quantity * num(quote.price) * p.fxRate;
-    if (value !== null) marketValue += value;
+    const price = quote === undefined ? null : num(quote.price);
+    const value = price === null ? null : p.quantity * price * p.fxRate;
+    if (value !== null) {
+      marketValue += value;
+      unrealized += value - cost;
+    }
+    costBasis += cost;
     items.push({
       symbol,
-      lots: p.lots.map((lot) => ({ ...lot, unitCost: lot.cost / lot.quantity })),
+      lots: p.lots,
       quantity: p.quantity,
       costBasis: cost,
       averageCost: cost / p.quantity,
+      price,
+      dividends: p.dividends,
+      interest: p.interest,
+      fees: p.fees,
       marketValue: value,
       unrealizedPnl: value === null ? null : value - cost,
       realizedPnl: p.realizedPnl,
@@ -175,5 +218,5 @@ export function floatValue(ledger: FloatLedger, quotes: ReadonlyMap<string, { pr
     });
   }
   for (const item of items) if (item.marketValue !== null && marketValue !== 0) item.weight = (item.marketValue / marketValue) * 100;
-  return { items, cash: ledger.cash, marketValue, realizedPnl: ledger.realizedPnl };
+  return { items, cash: ledger.cash, marketValue, costBasis, unrealizedPnl: unrealized, realizedPnl: ledger.realizedPnl, totals: ledger.totals };
 }

@@ -8,7 +8,7 @@ import { AMOUNT_SCALE, formatAmountFixed, plainFixed } from '../src/money/index.
 import { holdingsOut, ledgerFromRow, replay, transactionFromRow, valueHoldings } from '../src/modules/portfolios/index.ts';
 import type { BenchContext } from './lib/context.ts';
 import { generateRows, quotesFor, SYMBOLS, toCsv, type BenchRow } from './portfolio-data.ts';
-import { floatHoldings, floatReplay, floatValue } from './portfolio-float.ts';
+import { floatHoldings, floatReplay, floatValue, type FloatHolding, type FloatLot } from './portfolio-float.ts';
 
 export const description =
   'Portfolio engine (S-009): holdings + FIFO lots + valuation for 10,000 transactions over 50 symbols, exact Decimal vs float, in process; GET /v1/portfolios/:id/holdings under load on the real server; exact/float ratio for the calculation and for the whole request.';
@@ -81,23 +81,69 @@ export async function run(ctx: BenchContext): Promise<void> {
   const ledgerLots = [...ledger.positions.values()].reduce((n, p) => n + p.lots.length, 0);
   const portfolioStub = { id: rows[0]?.portfolio_id ?? '', userId: '', name: 'bench', baseCurrency: 'USD', createdAt: new Date(), updatedAt: new Date(), revision: 1 };
   const exactValuation = () => holdingsOut(portfolioStub, valueHoldings(ledger, quotes));
+  // Formatted lots are remembered per lot, as holdingsOut does (src/modules/portfolios/portfolios.service.ts),
+  const floatLots = new WeakMap<FloatLot, { cost: number; quantity: number; out: Record<string, string> }>();
+  const floatLot = (lot: FloatLot) => {
+    const known = floatLots.get(lot);
+    if (known !== undefined && known.cost === lot.cost && known.quantity === lot.quantity) return known.out;
+    const out = {
+      transaction_id: lot.transactionId,
+      acquired_at: lot.acquiredAt.toISOString(),
+      quantity: lot.quantity.toFixed(10),
+      unit_cost: (lot.cost / lot.quantity).toFixed(8),
+      cost_basis: lot.cost.toFixed(2),
+    };
+    floatLots.set(lot, { cost: lot.cost, quantity: lot.quantity, out });
+    return out;
+  };
+  // And so are a holding's quote-independent fields, keyed by its list of lots.
+  const floatStatics = new WeakMap<readonly FloatLot[], { from: number[]; out: Record<string, unknown> }>();
+  const floatStatic = (i: FloatHolding) => {
+    const from = [i.quantity, i.costBasis, i.realizedPnl, i.dividends, i.interest, i.fees, i.lots.length];
+    const known = floatStatics.get(i.lots);
+    if (known !== undefined && known.from.every((value, k) => value === from[k])) return known.out;
+    const out = {
+      quantity: i.quantity.toFixed(10),
+      average_cost: i.averageCost.toFixed(8),
+      cost_basis: i.costBasis.toFixed(2),
+      lots: i.lots.map(floatLot),
+      realized_pnl: i.realizedPnl.toFixed(2),
+      dividends: i.dividends.toFixed(2),
+      interest: i.interest.toFixed(2),
+      fees: i.fees.toFixed(2),
+    };
+    floatStatics.set(i.lots, { from, out });
+    return out;
+  };
+  // The same fields holdingsOut writes, with toFixed at the same scales.
   const floatValuation = () => {
     const v = floatValue(fledger, quotes);
-    return v.items.map((i) => ({
-      symbol: i.symbol,
-      lots: i.lots.map((lot) => ({
-        transaction_id: lot.transactionId,
-        acquired_at: lot.acquiredAt.toISOString(),
-        quantity: lot.quantity.toFixed(10),
-        unit_cost: lot.unitCost.toFixed(8),
-        cost_basis: lot.cost.toFixed(2),
+    const t = v.totals;
+    return {
+      items: v.items.map((i) => ({
+        symbol: i.symbol,
+        ...floatStatic(i),
+        price: i.price === null ? null : String(i.price),
+        market_value: i.marketValue?.toFixed(2) ?? null,
+        unrealized_pnl: i.unrealizedPnl?.toFixed(2) ?? null,
+        weight: i.weight?.toFixed(6) ?? null,
       })),
-      quantity: i.quantity.toFixed(10),
-      cost_basis: i.costBasis.toFixed(2),
-      market_value: i.marketValue?.toFixed(2) ?? null,
-      unrealized_pnl: i.unrealizedPnl?.toFixed(2) ?? null,
-      weight: i.weight?.toFixed(6) ?? null,
-    }));
+      cash: v.cash.toFixed(2),
+      totals: {
+        market_value: v.marketValue.toFixed(2),
+        cost_basis: v.costBasis.toFixed(2),
+        unrealized_pnl: v.unrealizedPnl.toFixed(2),
+        realized_pnl: v.realizedPnl.toFixed(2),
+        dividends: t.dividends.toFixed(2),
+        interest: t.interest.toFixed(2),
+        fees: t.fees.toFixed(2),
+        deposits: t.deposits.toFixed(2),
+        withdrawals: t.withdrawals.toFixed(2),
+        net_contributions: (t.deposits - t.withdrawals).toFixed(2),
+        cash: v.cash.toFixed(2),
+        total_value: (v.marketValue + v.cash).toFixed(2),
+      },
+    };
   };
   const exactVal = await ctx.op('valuation of a cached replay, exact (+ formatting)', exactValuation, { iterations: 300, warmup: 30, notes: `50 holdings with their ${ledgerLots} open lots, totals, decimal strings out` });
   const floatVal = await ctx.op('valuation of a cached replay, float (+ formatting)', floatValuation, { iterations: 1000, warmup: 100, notes: 'same with number and toFixed, open lots included (bench/ only)' });

@@ -34,11 +34,13 @@ export function pow10(k: number): bigint {
 
 /** 1 as a `Scaled` value. */
 export const SCALED_ONE: Scaled = pow10(INPUT_SCALE);
+/** 10^60: turns a `Scaled` value into an `Amount`. */
+const AMOUNT_PER_SCALED = pow10(AMOUNT_SCALE - INPUT_SCALE);
 
 /** n ÷ d rounded half away from zero; d must be positive. */
 export function divRoundHalfUp(n: bigint, d: bigint): bigint {
   const q = n / d;
-  const r = n % d;
+  const r = n - q * d; // one division: a product is much cheaper than a second one
   if (r === 0n) return q;
   const twice = r < 0n ? -2n * r : 2n * r;
   if (twice < d) return q;
@@ -58,8 +60,45 @@ export function rescale(value: bigint, from: number, to: number): bigint {
  * can have one) is rounded half-up at the 30th.
  */
 export function parseScaled(text: string, field = 'value'): Scaled {
+  const short = parseShort(text);
+  if (short !== undefined) return short;
   if (!isDecimalString(text)) throw invalidDecimal(field, text);
   return fixedFromPlain(text, INPUT_SCALE);
+}
+
+/** Digits a double holds exactly as an integer (below 2^53). */
+const SHORT_DIGITS = 15;
+
+/**
+ * The common case of parseScaled, without a RegExp or string copies: at most 15 digits,
+ * accumulated as an integer in a double (exact below 2^53), then scaled in BigInt.
+ * Answers undefined for anything else, which the strict path then takes or refuses.
+ */
+function parseShort(text: string): Scaled | undefined {
+  // A fee of "0" and an fx_rate of "1" are most of a ledger's values.
+  if (text === '0') return 0n;
+  if (text === '1') return SCALED_ONE;
+  const length = text.length;
+  const negative = length > 0 && text.charCodeAt(0) === 45; // '-'
+  let i = negative ? 1 : 0;
+  if (i === length || length - i > SHORT_DIGITS + 1) return undefined;
+  let digits = 0;
+  let integer = 0;
+  let places = -1;
+  for (; i < length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 46 /* '.' */ && places === -1 && digits > 0) {
+      places = 0;
+      continue;
+    }
+    if (code < 48 || code > 57) return undefined;
+    integer = integer * 10 + (code - 48);
+    digits += 1;
+    if (places !== -1) places += 1;
+  }
+  if (digits > SHORT_DIGITS || places === 0) return undefined;
+  const scaled = BigInt(integer) * pow10(places === -1 ? INPUT_SCALE : INPUT_SCALE - places);
+  return negative ? -scaled : scaled;
 }
 
 /**
@@ -79,13 +118,15 @@ export function scaledFromDecimal(value: Decimal): Scaled {
 
 /** An entered value as an amount (× 10^60). */
 export function amountOf(value: Scaled): Amount {
-  return value * pow10(AMOUNT_SCALE - INPUT_SCALE);
+  return value * AMOUNT_PER_SCALED;
 }
 
 /** value × fx_rate, both entered values, as an amount: exact. */
 export function convert(value: Scaled, fxRate: Scaled): Amount {
-  return value * fxRate * SCALED_ONE;
+  if (value === 0n) return 0n;
+  return fxRate === SCALED_ONE ? value * AMOUNT_PER_SCALED : value * fxRate * SCALED_ONE;
 }
+
 
 /**
  * An integer of 10^-scale as a decimal string with `places` fraction digits, rounded

@@ -189,6 +189,8 @@ export const HoldingsOut = Type.Object({
   }),
 });
 export type HoldingsOut = Static<typeof HoldingsOut>;
+export type LotOut = Static<typeof LotOut>;
+export type HoldingOut = Static<typeof HoldingOut>;
 export const HoldingsQuery = Type.Object(
   { include_closed: Type.Optional(Type.Boolean({ default: false, description: 'also list symbols with no shares left' })) },
   { additionalProperties: false },

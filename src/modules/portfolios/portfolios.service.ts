@@ -8,9 +8,9 @@ import type { Clock } from '../../platform/clock.ts';
 import type { Database, Queryable } from '../../platform/db/index.ts';
 import { AppError, notFound, validationFailed } from '../../platform/errors.ts';
 import type { Logger } from '../../platform/logger.ts';
-import { InsufficientQuantityError, replay, toLedger, valueHoldings, type HoldingsValuation, type Ledger } from './holdings.ts';
+import { InsufficientQuantityError, replay, toLedger, valueHoldings, type HoldingsValuation, type HoldingValue, type Ledger, type LotValue } from './holdings.ts';
 import type { PortfoliosRepository } from './portfolios.repository.ts';
-import type { HoldingsOut, PortfolioOut, TransactionOut } from './portfolios.schemas.ts';
+import type { HoldingOut, HoldingsOut, LotOut, PortfolioOut, TransactionOut } from './portfolios.schemas.ts';
 import type { Portfolio, Quote, QuoteSource, Transaction, TransactionFields, TransactionInput, TransactionType } from './portfolios.types.ts';
 import { boundOf, decodeTransactionCursor, transactionCursor, type TransactionOrder, type TransactionSort } from './transactions.list.ts';
 import { validateTransaction, type RawTransaction } from './transactions.validation.ts';
@@ -105,6 +105,49 @@ export function rawOf(tx: TransactionInput): RawTransaction {
   return contentOf(tx);
 }
 
+// A cached replay is valued again on every read, but most of a holdings answer does not
+// depend on the quotes: the lots and a holding's quantity, costs, income and fees. Their
+// strings are remembered per lot and per holding (keyed by the position's list of lots,
+// the same array for every valuation of one replay) together with the values they were
+// formatted from; a hit is used only when every one of those values is identical
+// (BigInts and immutable Quantity objects), so a changed position is formatted afresh.
+type Formatted<T> = { from: readonly unknown[]; out: T };
+const formattedLots = new WeakMap<LotValue, Formatted<LotOut>>();
+type StaticHoldingOut = Pick<HoldingOut, 'quantity' | 'average_cost' | 'cost_basis' | 'lots' | 'realized_pnl' | 'dividends' | 'interest' | 'fees'>;
+const formattedHoldings = new WeakMap<readonly LotValue[], Formatted<StaticHoldingOut>>();
+
+function remembered<K extends object, T>(memo: WeakMap<K, Formatted<T>>, key: K, from: readonly unknown[], format: () => T): T {
+  const known = memo.get(key);
+  if (known !== undefined && known.from.length === from.length && known.from.every((value, i) => value === from[i])) return known.out;
+  const out = format();
+  memo.set(key, { from, out });
+  return out;
+}
+
+function lotOut(lot: LotValue, currency: string): LotOut {
+  return remembered(formattedLots, lot, [lot.cost, lot.quantity, currency], () => ({
+    transaction_id: lot.transactionId,
+    acquired_at: lot.acquiredAt.toISOString(),
+    quantity: lot.quantity.format(SCALE.quantity),
+    unit_cost: lot.quantity.formatPerUnit(lot.cost, SCALE.price),
+    cost_basis: formatAmountFixed(lot.cost, currency),
+  }));
+}
+
+function staticHoldingOut(item: HoldingValue, currency: string): StaticHoldingOut {
+  const from = [item.quantity, item.costBasis, item.realizedPnl, item.dividends, item.interest, item.fees, currency, ...item.lots];
+  return remembered(formattedHoldings, item.lots, from, () => ({
+    quantity: item.quantity.format(SCALE.quantity),
+    average_cost: item.quantity.isPositive() ? item.quantity.formatPerUnit(item.costBasis, SCALE.price) : null,
+    cost_basis: formatAmountFixed(item.costBasis, currency),
+    lots: item.lots.map((lot) => lotOut(lot, currency)),
+    realized_pnl: formatAmountFixed(item.realizedPnl, currency),
+    dividends: formatAmountFixed(item.dividends, currency),
+    interest: formatAmountFixed(item.interest, currency),
+    fees: formatAmountFixed(item.fees, currency),
+  }));
+}
+
 export function holdingsOut(portfolio: Portfolio, valuation: HoldingsValuation): HoldingsOut {
   const ccy = portfolio.baseCurrency;
   const amount = (value: Amount) => formatAmountFixed(value, ccy);
@@ -113,31 +156,28 @@ export function holdingsOut(portfolio: Portfolio, valuation: HoldingsValuation):
   return {
     portfolio_id: portfolio.id,
     base_currency: ccy,
-    items: valuation.items.map((item) => ({
-      symbol: item.symbol,
-      quantity: item.quantity.format(SCALE.quantity),
-      average_cost: item.quantity.isPositive() ? item.quantity.formatPerUnit(item.costBasis, SCALE.price) : null,
-      cost_basis: amount(item.costBasis),
-      lots: item.lots.map((lot) => ({
-        transaction_id: lot.transactionId,
-        acquired_at: lot.acquiredAt.toISOString(),
-        quantity: lot.quantity.format(SCALE.quantity),
-        unit_cost: lot.quantity.formatPerUnit(lot.cost, SCALE.price),
-        cost_basis: amount(lot.cost),
-      })),
-      currency: item.currency,
-      price: item.price === null ? null : plainFixed(item.price, INPUT_SCALE),
-      price_as_of: item.priceAsOf === null ? null : item.priceAsOf.toISOString(),
-      price_source: item.priceSource,
-      stale: item.stale,
-      market_value: amountOrNull(item.marketValue),
-      unrealized_pnl: amountOrNull(item.unrealizedPnl),
-      realized_pnl: amount(item.realizedPnl),
-      dividends: amount(item.dividends),
-      interest: amount(item.interest),
-      fees: amount(item.fees),
-      weight: item.weight === null ? null : formatFixed(item.weight, INPUT_SCALE, SCALE.percent, true),
-    })),
+    items: valuation.items.map((item) => {
+      const fixed = staticHoldingOut(item, ccy);
+      return {
+        symbol: item.symbol,
+        quantity: fixed.quantity,
+        average_cost: fixed.average_cost,
+        cost_basis: fixed.cost_basis,
+        lots: fixed.lots,
+        currency: item.currency,
+        price: item.price === null ? null : plainFixed(item.price, INPUT_SCALE),
+        price_as_of: item.priceAsOf === null ? null : item.priceAsOf.toISOString(),
+        price_source: item.priceSource,
+        stale: item.stale,
+        market_value: amountOrNull(item.marketValue),
+        unrealized_pnl: amountOrNull(item.unrealizedPnl),
+        realized_pnl: fixed.realized_pnl,
+        dividends: fixed.dividends,
+        interest: fixed.interest,
+        fees: fixed.fees,
+        weight: item.weight === null ? null : formatFixed(item.weight, INPUT_SCALE, SCALE.percent, true),
+      };
+    }),
     cash: amount(valuation.cash),
     totals: {
       market_value: amount(t.marketValue),

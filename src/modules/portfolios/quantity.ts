@@ -92,6 +92,7 @@ export class Quantity {
 
   /** True when the value is a terminating decimal (the reduced denominator only has factors 2 and 5). */
   isTerminating(): boolean {
+    if (this.d === SCALED_ONE) return true;
     let d = this.d / (gcd(this.n, this.d) || 1n);
     while (d % 2n === 0n) d /= 2n;
     while (d % 5n === 0n) d /= 5n;
