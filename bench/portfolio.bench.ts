@@ -1,5 +1,5 @@
 // The portfolio engine's cost (issue 4, S-009): holdings, FIFO lots and valuation of a
-// portfolio of 10,000 transactions over 50 symbols, exact (the product's Decimal code)
+// portfolio of 10,000 transactions over 50 symbols, exact (the product's engine, scaled BigInt integers)
 // versus the same calculation in floats (bench/portfolio-float.ts); then
 // GET /v1/portfolios/:id/holdings on the real server under load; then the ratio of exact
 // to float for the calculation alone and for the whole request.
@@ -11,7 +11,7 @@ import { generateRows, quotesFor, SYMBOLS, toCsv, type BenchRow } from './portfo
 import { floatHoldings, floatReplay, floatValue, type FloatHolding, type FloatLot } from './portfolio-float.ts';
 
 export const description =
-  'Portfolio engine (S-009): holdings + FIFO lots + valuation for 10,000 transactions over 50 symbols, exact Decimal vs float, in process; GET /v1/portfolios/:id/holdings under load on the real server; exact/float ratio for the calculation and for the whole request.';
+  'Portfolio engine (S-009): holdings + FIFO lots + valuation for 10,000 transactions over 50 symbols, exact (scaled BigInt) vs float, in process; GET /v1/portfolios/:id/holdings under load on the real server; exact/float ratio for the calculation and for the whole request.';
 
 /** What the server does after its SELECT: rows (decimal strings) → exact scaled integers → replay → valuation. */
 function exactHoldings(rows: readonly BenchRow[], quotes: ReturnType<typeof quotesFor>) {
@@ -47,7 +47,7 @@ export async function run(ctx: BenchContext): Promise<void> {
   const floatRuns = [];
   for (const round_ of [1, 2]) {
     exactRuns.push(
-      await ctx.op(`holdings calc, exact Decimal (run ${round_})`, () => exactHoldings(rows, quotes), {
+      await ctx.op(`holdings calc, exact (run ${round_})`, () => exactHoldings(rows, quotes), {
         iterations: 30,
         warmup: 5,
         notes: 'parse 10,000 rows of decimal strings, FIFO replay, valuation at 50 quotes',

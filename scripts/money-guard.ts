@@ -3,9 +3,10 @@
 // spreads moneyGuardConfigs(); test/integration/money/source-guard.test.ts proves the
 // rules catch planted violations in a fixture and that the real tree passes them.
 //
-// What a lint rule can and cannot see: money values are Decimal objects, and TypeScript
-// already refuses `+`, `-`, `*`, `/` and comparisons on objects, so arithmetic operators
-// on money cannot compile. What can slip through is a conversion to `number`
+// What a lint rule can and cannot see: money values are Decimal objects, on which
+// TypeScript refuses `+`, `-`, `*`, `/` and comparisons, or (in the holdings engine)
+// scaled BigInt integers from src/money/fixed.ts, whose operators are exact integer
+// arithmetic and which TypeScript will not mix with a `number`. What can slip through is a conversion to `number`
 // (`parseFloat`, `Number(…)`, unary `+`, Decimal#toNumber) or float formatting and maths
 // (`toFixed`, `Math.*`). Those are textual patterns, and those are what this guards.
 //
