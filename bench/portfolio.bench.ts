@@ -81,27 +81,20 @@ export async function run(ctx: BenchContext): Promise<void> {
   const ledgerLots = [...ledger.positions.values()].reduce((n, p) => n + p.lots.length, 0);
   const portfolioStub = { id: rows[0]?.portfolio_id ?? '', userId: '', name: 'bench', baseCurrency: 'USD', createdAt: new Date(), updatedAt: new Date(), revision: 1 };
   const exactValuation = () => holdingsOut(portfolioStub, valueHoldings(ledger, quotes));
-  // Formatted lots are remembered per lot, as holdingsOut does (src/modules/portfolios/portfolios.service.ts),
-  const floatLots = new WeakMap<FloatLot, { cost: number; quantity: number; out: Record<string, string> }>();
-  const floatLot = (lot: FloatLot) => {
-    const known = floatLots.get(lot);
-    if (known !== undefined && known.cost === lot.cost && known.quantity === lot.quantity) return known.out;
-    const out = {
-      transaction_id: lot.transactionId,
-      acquired_at: lot.acquiredAt.toISOString(),
-      quantity: lot.quantity.toFixed(10),
-      unit_cost: (lot.cost / lot.quantity).toFixed(8),
-      cost_basis: lot.cost.toFixed(2),
-    };
-    floatLots.set(lot, { cost: lot.cost, quantity: lot.quantity, out });
-    return out;
-  };
-  // And so are a holding's quote-independent fields, keyed by its list of lots.
-  const floatStatics = new WeakMap<readonly FloatLot[], { from: number[]; out: Record<string, unknown> }>();
+  const floatLot = (lot: FloatLot) => ({
+    transaction_id: lot.transactionId,
+    acquired_at: lot.acquiredAt.toISOString(),
+    quantity: lot.quantity.toFixed(10),
+    unit_cost: (lot.cost / lot.quantity).toFixed(8),
+    cost_basis: lot.cost.toFixed(2),
+  });
+  // A holding's quote-independent fields are remembered per list of lots, as holdingsOut
+  // does (src/modules/portfolios/portfolios.service.ts).
+  const floatStatics = new WeakMap<readonly FloatLot[], { from: unknown[]; out: Record<string, unknown> }>();
   const floatStatic = (i: FloatHolding) => {
-    const from = [i.quantity, i.costBasis, i.realizedPnl, i.dividends, i.interest, i.fees, i.lots.length];
+    const from = [i.quantity, i.costBasis, i.realizedPnl, i.dividends, i.interest, i.fees, ...i.lots];
     const known = floatStatics.get(i.lots);
-    if (known !== undefined && known.from.every((value, k) => value === from[k])) return known.out;
+    if (known !== undefined && known.from.length === from.length && known.from.every((value, k) => value === from[k])) return known.out;
     const out = {
       quantity: i.quantity.toFixed(10),
       average_cost: i.averageCost.toFixed(8),

@@ -106,37 +106,30 @@ export function rawOf(tx: TransactionInput): RawTransaction {
 }
 
 // A cached replay is valued again on every read, but most of a holdings answer does not
-// depend on the quotes: the lots and a holding's quantity, costs, income and fees. Their
-// strings are remembered per lot and per holding (keyed by the position's list of lots,
-// the same array for every valuation of one replay) together with the values they were
-// formatted from; a hit is used only when every one of those values is identical
-// (BigInts and immutable Quantity objects), so a changed position is formatted afresh.
-type Formatted<T> = { from: readonly unknown[]; out: T };
-const formattedLots = new WeakMap<LotValue, Formatted<LotOut>>();
+// depend on the quotes: a holding's lots, quantity, costs, income and fees. Their strings
+// are remembered per holding, keyed by the position's list of lots (the same array for
+// every valuation of one replay), together with the values they were formatted from. A
+// hit is used only when every one of those values is identical (BigInts, immutable
+// Quantity objects and the lot objects themselves; a lot changes only with its position's
+// quantity), so a changed position is formatted afresh.
 type StaticHoldingOut = Pick<HoldingOut, 'quantity' | 'average_cost' | 'cost_basis' | 'lots' | 'realized_pnl' | 'dividends' | 'interest' | 'fees'>;
-const formattedHoldings = new WeakMap<readonly LotValue[], Formatted<StaticHoldingOut>>();
-
-function remembered<K extends object, T>(memo: WeakMap<K, Formatted<T>>, key: K, from: readonly unknown[], format: () => T): T {
-  const known = memo.get(key);
-  if (known !== undefined && known.from.length === from.length && known.from.every((value, i) => value === from[i])) return known.out;
-  const out = format();
-  memo.set(key, { from, out });
-  return out;
-}
+const formattedHoldings = new WeakMap<readonly LotValue[], { from: readonly unknown[]; out: StaticHoldingOut }>();
 
 function lotOut(lot: LotValue, currency: string): LotOut {
-  return remembered(formattedLots, lot, [lot.cost, lot.quantity, currency], () => ({
+  return {
     transaction_id: lot.transactionId,
     acquired_at: lot.acquiredAt.toISOString(),
     quantity: lot.quantity.format(SCALE.quantity),
     unit_cost: lot.quantity.formatPerUnit(lot.cost, SCALE.price),
     cost_basis: formatAmountFixed(lot.cost, currency),
-  }));
+  };
 }
 
 function staticHoldingOut(item: HoldingValue, currency: string): StaticHoldingOut {
   const from = [item.quantity, item.costBasis, item.realizedPnl, item.dividends, item.interest, item.fees, currency, ...item.lots];
-  return remembered(formattedHoldings, item.lots, from, () => ({
+  const known = formattedHoldings.get(item.lots);
+  if (known !== undefined && known.from.length === from.length && known.from.every((value, i) => value === from[i])) return known.out;
+  const out = {
     quantity: item.quantity.format(SCALE.quantity),
     average_cost: item.quantity.isPositive() ? item.quantity.formatPerUnit(item.costBasis, SCALE.price) : null,
     cost_basis: formatAmountFixed(item.costBasis, currency),
@@ -145,7 +138,9 @@ function staticHoldingOut(item: HoldingValue, currency: string): StaticHoldingOu
     dividends: formatAmountFixed(item.dividends, currency),
     interest: formatAmountFixed(item.interest, currency),
     fees: formatAmountFixed(item.fees, currency),
-  }));
+  };
+  formattedHoldings.set(item.lots, { from, out });
+  return out;
 }
 
 export function holdingsOut(portfolio: Portfolio, valuation: HoldingsValuation): HoldingsOut {
