@@ -116,11 +116,6 @@ export function scaledFromDecimal(value: Decimal): Scaled {
   return fixedFromPlain(toPlain(value), INPUT_SCALE);
 }
 
-/** An entered value as an amount (× 10^60). */
-export function amountOf(value: Scaled): Amount {
-  return value * AMOUNT_PER_SCALED;
-}
-
 /** value × fx_rate, both entered values, as an amount: exact. */
 export function convert(value: Scaled, fxRate: Scaled): Amount {
   if (value === 0n) return 0n;

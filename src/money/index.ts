@@ -17,7 +17,6 @@ export {
 export {
   AMOUNT_SCALE,
   amountFromDecimal,
-  amountOf,
   convert,
   divRoundHalfUp,
   fixedFromPlain,

@@ -30,7 +30,8 @@ const LIMB2_BIG = 10n ** 24n;
 export const SCALE_BIG = 10n ** 30n;
 const SQRT_MAX_SAFE = 94_906_265; // floor(sqrt(2^53 - 1)): x·x is exact below this
 
-export const pow10 = (k: number): bigint => 10n ** BigInt(k);
+/** 10^k as a BigInt: the money kernel's cached powers. */
+export { pow10 } from '../../money/index.ts';
 
 /**
  * A fixed-point number at 10^-30 in three limbs [h, m, l] (see the file comment). A

@@ -8,7 +8,7 @@
 // fraction is not reduced after every operation, so the adds, subtracts and compares of a
 // replay are one BigInt operation each while the denominators match. Denominators that
 // differ are brought to their least common multiple, which stays a multiple of 10^30.
-import { AMOUNT_SCALE, Decimal, divRoundHalfUp, formatFixed, INPUT_SCALE, pow10, SCALED_ONE, type Amount, type Scaled } from '../../money/index.ts';
+import { AMOUNT_SCALE, Decimal, divRoundHalfUp, formatRatio, INPUT_SCALE, pow10, SCALED_ONE, type Amount, type Scaled } from '../../money/index.ts';
 
 function gcd(a: bigint, b: bigint): bigint {
   let x = a < 0n ? -a : a;
@@ -111,7 +111,7 @@ export class Quantity {
 
   /** For display: half-up at `places`, trailing zeros trimmed. */
   format(places: number): string {
-    return formatFixed(divRoundHalfUp(this.n * pow10(places), this.d), places, places, true);
+    return formatRatio(this.n, this.d, places);
   }
 
   /** this × price × fx_rate as an amount: exact whenever the result terminates within 90 places, else rounded half-up there. */
@@ -123,6 +123,6 @@ export class Quantity {
 
   /** amount ÷ this, half-up at `places`, trailing zeros trimmed (a cost per share for display). */
   formatPerUnit(amount: Amount, places: number): string {
-    return formatFixed(divRoundHalfUp(amount * this.d * pow10(places), this.n * pow10(AMOUNT_SCALE)), places, places, true);
+    return formatRatio(amount * this.d, this.n * pow10(AMOUNT_SCALE), places);
   }
 }
