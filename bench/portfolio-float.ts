@@ -14,7 +14,10 @@ export interface FloatLot {
 
 interface FloatPosition {
   lots: FloatLot[];
+  currency: string | null;
   quantity: number;
+  /** Sum of the lots' costs, kept alongside as the exact ledger does. */
+  cost: number;
   realizedPnl: number;
   dividends: number;
   interest: number;
@@ -29,7 +32,11 @@ export interface FloatHolding {
   quantity: number;
   costBasis: number;
   averageCost: number;
+  currency: string | null;
   price: number | null;
+  priceAsOf: Date | null;
+  priceSource: string | null;
+  stale: boolean;
   dividends: number;
   interest: number;
   fees: number;
@@ -46,6 +53,8 @@ export interface FloatValuation {
   costBasis: number;
   unrealizedPnl: number;
   realizedPnl: number;
+  stale: boolean;
+  unpricedSymbols: string[];
   totals: FloatLedger['totals'];
 }
 
@@ -59,7 +68,7 @@ export interface FloatLedger {
   totals: { deposits: number; withdrawals: number; dividends: number; interest: number; fees: number };
 }
 
-export function floatHoldings(rows: readonly BenchRow[], quotes: ReadonlyMap<string, { price: string }>): FloatValuation {
+export function floatHoldings(rows: readonly BenchRow[], quotes: ReadonlyMap<string, FloatQuote>): FloatValuation {
   return floatValue(floatReplay(rows), quotes);
 }
 
@@ -73,7 +82,7 @@ export function floatReplay(rows: readonly BenchRow[]): FloatLedger {
   const position = (symbol: string): FloatPosition => {
     let p = positions.get(symbol);
     if (p === undefined) {
-      p = { lots: [], quantity: 0, realizedPnl: 0, dividends: 0, interest: 0, fees: 0, fxRate: 1 };
+      p = { lots: [], currency: null, quantity: 0, cost: 0, realizedPnl: 0, dividends: 0, interest: 0, fees: 0, fxRate: 1 };
       positions.set(symbol, p);
     }
     return p;
@@ -141,7 +150,9 @@ export function floatReplay(rows: readonly BenchRow[]): FloatLedger {
         const gross = q * num(row.price) * fx;
         p.lots.push({ transactionId: row.id, acquiredAt: row.executed_at, quantity: q, cost: gross + fee });
         p.quantity += q;
+        p.cost += gross + fee;
         p.fees += fee;
+        p.currency = row.currency;
         p.fxRate = fx;
         cash -= gross + fee;
         break;
@@ -169,9 +180,11 @@ export function floatReplay(rows: readonly BenchRow[]): FloatLedger {
           }
         }
         const gross = q * num(row.price) * fx;
+        p.cost -= consumed;
         const pnl = gross - fee - consumed;
         p.realizedPnl += pnl;
         p.fees += fee;
+        p.currency = row.currency;
         p.fxRate = fx;
         realized += pnl;
         cash += gross - fee;
@@ -182,20 +195,32 @@ export function floatReplay(rows: readonly BenchRow[]): FloatLedger {
   return { positions, cash, realizedPnl: realized, totals };
 }
 
+/** A latest quote, as the exact engine takes it. */
+export interface FloatQuote {
+  price: string;
+  as_of: Date;
+  stale: boolean;
+  source: string;
+}
+
 /** Values a replayed ledger at the latest quotes (what a request does with a cached replay). */
-export function floatValue(ledger: FloatLedger, quotes: ReadonlyMap<string, { price: string }>): FloatValuation {
+export function floatValue(ledger: FloatLedger, quotes: ReadonlyMap<string, FloatQuote>): FloatValuation {
   const { positions } = ledger;
   const items: FloatHolding[] = [];
   let marketValue = 0;
   let costBasis = 0;
   let unrealized = 0;
+  let stale = false;
+  const unpriced: string[] = [];
   for (const symbol of [...positions.keys()].sort()) {
     const p = positions.get(symbol);
     if (p === undefined || p.quantity <= 1e-12) continue;
-    const cost = p.lots.reduce((acc, lot) => acc + lot.cost, 0);
+    const cost = p.cost;
     const quote = quotes.get(symbol);
     const price = quote === undefined ? null : num(quote.price);
     const value = price === null ? null : p.quantity * price * p.fxRate;
+    if (quote === undefined) unpriced.push(symbol);
+    if (quote === undefined || quote.stale) stale = true;
     if (value !== null) {
       marketValue += value;
       unrealized += value - cost;
@@ -207,7 +232,11 @@ export function floatValue(ledger: FloatLedger, quotes: ReadonlyMap<string, { pr
       quantity: p.quantity,
       costBasis: cost,
       averageCost: cost / p.quantity,
+      currency: p.currency,
       price,
+      priceAsOf: quote?.as_of ?? null,
+      priceSource: quote?.source ?? null,
+      stale: quote === undefined || quote.stale,
       dividends: p.dividends,
       interest: p.interest,
       fees: p.fees,
@@ -218,5 +247,5 @@ export function floatValue(ledger: FloatLedger, quotes: ReadonlyMap<string, { pr
     });
   }
   for (const item of items) if (item.marketValue !== null && marketValue !== 0) item.weight = (item.marketValue / marketValue) * 100;
-  return { items, cash: ledger.cash, marketValue, costBasis, unrealizedPnl: unrealized, realizedPnl: ledger.realizedPnl, totals: ledger.totals };
+  return { items, cash: ledger.cash, marketValue, costBasis, unrealizedPnl: unrealized, realizedPnl: ledger.realizedPnl, stale, unpricedSymbols: unpriced, totals: ledger.totals };
 }

@@ -1,41 +1,42 @@
-// Exact decimals as scaled BigInt integers, for the hot paths of financial code (the
-// holdings engine replays thousands of transactions per request). `Decimal` stays the
-// value type at the edges and for transcendental maths (XIRR); these are its fast,
-// allocation-light counterpart for sums, differences and products, which BigInt does
-// exactly at any size (FAIL-002: no binary floating point anywhere).
+// Exact decimals as BigInt integers with a decimal scale, for the hot paths of financial
+// code (the holdings engine replays thousands of transactions per request). `Decimal`
+// stays the value type at the edges and for transcendental maths (XIRR); these are its
+// fast, allocation-light counterpart for sums, differences and products, which BigInt
+// does exactly at any size (FAIL-002: no binary floating point anywhere).
 //
-// Two fixed scales:
-// - `Scaled`: a value as entered (quantity, price, amount, fee, rate) as an integer count
-//   of 10^-30. The decimal grammar allows at most 30 fraction digits, so every accepted
-//   value converts exactly.
-// - `Amount`: a base-currency amount as an integer count of 10^-90. An amount is at most
-//   a product of three entered values (quantity × price × fx_rate), whose places add up
-//   to at most 90, so it too is exact.
-// Rounding happens only where a function says so, and is ROUND_HALF_UP (half away from
-// zero), as everywhere in src/money.
+// - `Exact`: a value as entered (quantity, price, amount, fee, rate): its digits as an
+//   integer and the number of places, normalised ("12.50" is 1250 at 2 places, kept as
+//   125 at 1). Every string the grammar accepts converts exactly.
+// - `Amount`: an integer count of 10^-scale, where the scale belongs to whoever holds the
+//   amount (a ledger picks the smallest scale that keeps all its amounts exact, see
+//   holdings.ts). Products of entered values add their places, so they stay exact too.
+// Small numbers are fast: an amount below 2^64 is one BigInt digit, several times
+// cheaper to add, divide and print than the multi-digit integers a fixed 90-place scale
+// needs. Rounding happens only where a function says so, and is ROUND_HALF_UP (half away
+// from zero), as everywhere in src/money.
 import { Decimal, invalidDecimal, isDecimalString, minorUnits, toPlain } from './decimal.ts';
 
-/** Fraction digits of a `Scaled` value. */
-export const INPUT_SCALE = 30;
-/** Fraction digits of an `Amount`: three entered values multiplied. */
-export const AMOUNT_SCALE = 3 * INPUT_SCALE;
+/** An exact decimal: `units` × 10^-`places`, with no trailing zero in its fraction. */
+export interface Exact {
+  readonly units: bigint;
+  readonly places: number;
+}
 
-/** An entered value as an integer count of 10^-30 ("1.5" is 15 × 10^29). */
-export type Scaled = bigint;
-/** A base-currency amount as an integer count of 10^-90. */
+/** An integer count of 10^-scale of a currency; the holder knows the scale. */
 export type Amount = bigint;
 
-const POWERS = Array.from({ length: 2 * AMOUNT_SCALE + 1 }, (_, k) => 10n ** BigInt(k));
+/** Fraction digits the decimal grammar allows (so the most an `Exact` has). */
+export const MAX_PLACES = 30;
+
+const POWERS = Array.from({ length: 6 * MAX_PLACES + 1 }, (_, k) => 10n ** BigInt(k));
 
 /** 10^k as a BigInt (cached up to 10^180). */
 export function pow10(k: number): bigint {
   return POWERS[k] ?? 10n ** BigInt(k);
 }
 
-/** 1 as a `Scaled` value. */
-export const SCALED_ONE: Scaled = pow10(INPUT_SCALE);
-/** 10^60: turns a `Scaled` value into an `Amount`. */
-const AMOUNT_PER_SCALED = pow10(AMOUNT_SCALE - INPUT_SCALE);
+export const EXACT_ZERO: Exact = Object.freeze({ units: 0n, places: 0 });
+export const EXACT_ONE: Exact = Object.freeze({ units: 1n, places: 0 });
 
 /** n ÷ d rounded half away from zero; d must be positive. */
 export function divRoundHalfUp(n: bigint, d: bigint): bigint {
@@ -47,58 +48,88 @@ export function divRoundHalfUp(n: bigint, d: bigint): bigint {
   return n < 0n ? q - 1n : q + 1n;
 }
 
+/** Half of 10^k for k ≥ 1 (10^k is even, so exactly). */
+const HALF_POWERS = POWERS.map((power) => power / 2n);
+
 /** An integer of 10^-from as an integer of 10^-to (rounded half-up when places are dropped). */
 export function rescale(value: bigint, from: number, to: number): bigint {
   if (from === to) return value;
-  return to > from ? value * pow10(to - from) : divRoundHalfUp(value, pow10(from - to));
+  if (to > from) return value * pow10(to - from);
+  // Half-up on the magnitude by adding half the divisor: two operations instead of divRoundHalfUp's four.
+  const k = from - to;
+  const half = HALF_POWERS[k] ?? pow10(k) / 2n;
+  return value < 0n ? -((half - value) / pow10(k)) : (value + half) / pow10(k);
 }
 
 /**
- * Parses a decimal string into a `Scaled` value. The grammar is the one of
- * `parseDecimal` (no exponent, no sign but `-`, no spaces); anything else is a 400
- * naming the field. A string with more than 30 fraction digits (only a provider's price
- * can have one) is rounded half-up at the 30th.
+ * Parses a decimal string exactly. The grammar is the one of `parseDecimal` (no
+ * exponent, no sign but `-`, no spaces, at most 30 places); anything else is a 400
+ * naming the field.
  */
-export function parseScaled(text: string, field = 'value'): Scaled {
+export function parseExact(text: string, field = 'value'): Exact {
   const short = parseShort(text);
   if (short !== undefined) return short;
   if (!isDecimalString(text)) throw invalidDecimal(field, text);
-  return fixedFromPlain(text, INPUT_SCALE);
+  const point = text.indexOf('.');
+  if (point === -1) return normalised(BigInt(text), 0);
+  return normalised(BigInt(text.slice(0, point) + text.slice(point + 1)), text.length - point - 1);
+}
+
+/** units × 10^-places with the fraction's trailing zeros dropped. */
+function normalised(units: bigint, places: number): Exact {
+  if (units === 0n) return EXACT_ZERO;
+  let u = units;
+  let p = places;
+  while (p > 0 && u % 10n === 0n) {
+    u /= 10n;
+    p -= 1;
+  }
+  return { units: u, places: p };
 }
 
 /** Digits a double holds exactly as an integer (below 2^53). */
 const SHORT_DIGITS = 15;
 
 /**
- * The common case of parseScaled, without a RegExp or string copies: at most 15 digits,
- * accumulated as an integer in a double (exact below 2^53), then scaled in BigInt.
- * Answers undefined for anything else, which the strict path then takes or refuses.
+ * The common case of parseExact, without a RegExp or string copies: at most 15 digits,
+ * accumulated as an integer in a double (exact below 2^53), the fraction's trailing
+ * zeros left out. Answers undefined for anything else, which the strict path then takes
+ * or refuses.
  */
-function parseShort(text: string): Scaled | undefined {
+function parseShort(text: string): Exact | undefined {
   // A fee of "0" and an fx_rate of "1" are most of a ledger's values.
-  if (text === '0') return 0n;
-  if (text === '1') return SCALED_ONE;
+  if (text === '0') return EXACT_ZERO;
+  if (text === '1') return EXACT_ONE;
   const length = text.length;
   const negative = length > 0 && text.charCodeAt(0) === 45; // '-'
   let i = negative ? 1 : 0;
   if (i === length || length - i > SHORT_DIGITS + 1) return undefined;
-  let digits = 0;
   let integer = 0;
-  let places = -1;
+  let digits = 0;
+  let point = -1;
+  let places = 0;
+  let zeros = 0; // fraction zeros not (yet) followed by another digit
   for (; i < length; i++) {
     const code = text.charCodeAt(i);
-    if (code === 46 /* '.' */ && places === -1 && digits > 0) {
-      places = 0;
+    if (code === 46 /* '.' */ && point === -1 && digits > 0) {
+      point = i;
       continue;
     }
     if (code < 48 || code > 57) return undefined;
-    integer = integer * 10 + (code - 48);
     digits += 1;
-    if (places !== -1) places += 1;
+    if (point === -1) {
+      integer = integer * 10 + (code - 48);
+    } else if (code === 48) {
+      zeros += 1;
+    } else {
+      for (; zeros > 0; zeros--) integer *= 10;
+      integer = integer * 10 + (code - 48);
+      places = i - point;
+    }
   }
-  if (digits > SHORT_DIGITS || places === 0) return undefined;
-  const scaled = BigInt(integer) * pow10(places === -1 ? INPUT_SCALE : INPUT_SCALE - places);
-  return negative ? -scaled : scaled;
+  if (digits > SHORT_DIGITS || point === length - 1) return undefined;
+  if (integer === 0) return EXACT_ZERO;
+  return { units: BigInt(negative ? -integer : integer), places };
 }
 
 /**
@@ -111,17 +142,31 @@ export function fixedFromPlain(text: string, scale: number): bigint {
   return rescale(BigInt(text.slice(0, point) + text.slice(point + 1)), text.length - point - 1, scale);
 }
 
-/** A Decimal as a `Scaled` value (rounded half-up beyond 30 places). */
-export function scaledFromDecimal(value: Decimal): Scaled {
-  return fixedFromPlain(toPlain(value), INPUT_SCALE);
+/** A Decimal as an `Exact` (rounded half-up beyond 30 places). */
+export function exactFromDecimal(value: Decimal): Exact {
+  const text = toPlain(value);
+  const point = text.indexOf('.');
+  if (point === -1) return normalised(BigInt(text), 0);
+  const places = text.length - point - 1;
+  if (places <= MAX_PLACES) return normalised(BigInt(text.slice(0, point) + text.slice(point + 1)), places);
+  return normalised(fixedFromPlain(text, MAX_PLACES), MAX_PLACES);
 }
 
-/** value × fx_rate, both entered values, as an amount: exact. */
-export function convert(value: Scaled, fxRate: Scaled): Amount {
-  if (value === 0n) return 0n;
-  return fxRate === SCALED_ONE ? value * AMOUNT_PER_SCALED : value * fxRate * SCALED_ONE;
+/** The value as an integer of 10^-scale (scale ≥ its places: exact). */
+export function exactAt(value: Exact, scale: number): bigint {
+  return value.units * pow10(scale - value.places);
 }
 
+/** a − b, exactly. */
+export function exactMinus(a: Exact, b: Exact): Exact {
+  const places = a.places > b.places ? a.places : b.places;
+  return normalised(exactAt(a, places) - exactAt(b, places), places);
+}
+
+/** The plain decimal text of an exact value ("12.5", "-0.0001", "3"). */
+export function plainExact(value: Exact): string {
+  return formatFixed(value.units, value.places, value.places);
+}
 
 /**
  * An integer of 10^-scale as a decimal string with `places` fraction digits, rounded
@@ -133,9 +178,10 @@ export function formatFixed(value: bigint, scale: number, places: number, trim =
   let digits = (negative ? -rounded : rounded).toString();
   if (places > 0) {
     digits = digits.padStart(places + 1, '0');
-    let text = `${digits.slice(0, -places)}.${digits.slice(-places)}`;
-    if (trim) text = text.replace(/\.?0+$/, '');
-    digits = text;
+    const point = digits.length - places;
+    let end = digits.length;
+    if (trim) while (end > point && digits.charCodeAt(end - 1) === 48 /* '0' */) end -= 1;
+    digits = end === point ? digits.slice(0, point) : `${digits.slice(0, point)}.${digits.slice(point, end)}`;
   }
   return negative ? `-${digits}` : digits;
 }
@@ -145,9 +191,9 @@ export function plainFixed(value: bigint, scale: number): string {
   return formatFixed(value, scale, scale, true);
 }
 
-/** An amount for display: half-up at the currency's minor unit, zeros kept (USD "12.30"). */
-export function formatAmountFixed(value: Amount, currency: string): string {
-  return formatFixed(value, AMOUNT_SCALE, minorUnits(currency));
+/** An amount of 10^-scale for display: half-up at the currency's minor unit, zeros kept (USD "12.30"). */
+export function formatAmountFixed(value: Amount, scale: number, currency: string): string {
+  return formatFixed(value, scale, minorUnits(currency));
 }
 
 /** n ÷ d (d > 0) as a decimal string with at most `places` digits, half-up, zeros trimmed. */
@@ -158,9 +204,4 @@ export function formatRatio(n: bigint, d: bigint, places: number): string {
 /** For interop and tests: the exact Decimal of an integer of 10^-scale. */
 export function fixedToDecimal(value: bigint, scale: number): Decimal {
   return new Decimal(plainFixed(value, scale));
-}
-
-/** The exact amount of a Decimal (rounded half-up beyond 90 places). */
-export function amountFromDecimal(value: Decimal): Amount {
-  return fixedFromPlain(toPlain(value), AMOUNT_SCALE);
 }

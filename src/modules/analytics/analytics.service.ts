@@ -2,11 +2,11 @@
 // portfolios and transactions through the portfolios module, prices through the market
 // module (both narrowed to what is needed here), and computes with the pure functions in
 // performance.ts and dashboard.ts. No HTTP, no SQL.
-import { formatAmount, formatAmountFixed, formatDecimal, formatFixed, INPUT_SCALE, parseScaled, SCALE, type Amount, type Decimal } from '../../money/index.ts';
+import { exactMinus, formatAmount, formatAmountFixed, formatDecimal, formatFixed, parseExact, rescale, SCALE, type Amount, type Decimal } from '../../money/index.ts';
 import type { Clock } from '../../platform/clock.ts';
 import { AppError } from '../../platform/errors.ts';
 import type { Logger } from '../../platform/logger.ts';
-import { sortForReplay, valueHoldings, type Ledger, type Portfolio, type TransactionFields } from '../portfolios/index.ts';
+import { sortForReplay, valueHoldings, WEIGHT_SCALE, type Ledger, type Portfolio, type TransactionFields } from '../portfolios/index.ts';
 import type { DashboardOut, PerformanceOut } from './analytics.schemas.ts';
 import { pageHoldings, type DashboardHolding, type HoldingsPageQuery } from './dashboard.ts';
 import { computePerformance, dayNumber, dayString, utcDay, type DailyClose } from './performance.ts';
@@ -174,8 +174,12 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
     };
   }
 
-  /** Every open holding of every portfolio of the user, valued at the latest quotes. */
-  async function allHoldings(userId: string): Promise<{ holdings: DashboardHolding[]; portfolios: Array<{ portfolio: Portfolio; cash: Amount; stale: boolean }> }> {
+  /**
+   * Every open holding of every portfolio of the user, valued at the latest quotes, with
+   * all amounts on one scale: the largest any portfolio or day change needs, so sorting
+   * and totals across portfolios compare exact values.
+   */
+  async function allHoldings(userId: string): Promise<{ holdings: DashboardHolding[]; portfolios: Array<{ portfolio: Portfolio; cash: Amount; stale: boolean }>; scale: number }> {
     const portfolios = await deps.listPortfolios(userId);
     // Replays come from the portfolios service's cache (recomputed only after a change).
     // A portfolio deleted between the two reads is simply left out.
@@ -190,15 +194,30 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
     const ledgers = found.filter((entry) => entry !== null);
     const symbols = [...new Set(ledgers.flatMap(({ ledger }) => [...ledger.positions.values()].filter((p) => p.quantity.isPositive()).map((p) => p.symbol)))];
     const quotes: Map<string, LatestQuote> = market === undefined || symbols.length === 0 ? new Map<string, LatestQuote>() : await market.latestQuotes(symbols);
+
+    let scale = 0;
+    const valued = ledgers.map(({ portfolio, ledger }) => {
+      const valuation = valueHoldings(ledger, quotes);
+      if (valuation.scale > scale) scale = valuation.scale;
+      const items = valuation.items.map((item) => {
+        // Day change: quantity × (price − previous close) × the position's fx_rate.
+        const previous = quotes.get(item.symbol)?.previous_close ?? null;
+        const fxRate = ledger.positions.get(item.symbol)?.fxRate;
+        if (item.price === null || previous === null || fxRate === undefined) return { item, change: null };
+        const move = exactMinus(item.price, parseExact(previous, 'previous_close'));
+        const places = item.quantity.valuePlaces(move, fxRate);
+        if (places > scale) scale = places;
+        return { item, change: { move, fxRate } };
+      });
+      return { portfolio, valuation, items };
+    });
+
     const holdings: DashboardHolding[] = [];
     const summaries: Array<{ portfolio: Portfolio; cash: Amount; stale: boolean }> = [];
-    for (const { portfolio, ledger } of ledgers) {
-      const valuation = valueHoldings(ledger, quotes);
-      summaries.push({ portfolio, cash: valuation.cash, stale: valuation.totals.stale });
-      for (const item of valuation.items) {
-        const quote = quotes.get(item.symbol);
-        const fx = ledger.positions.get(item.symbol)?.fxRate;
-        const previous = quote?.previous_close ?? null;
+    for (const { portfolio, valuation, items } of valued) {
+      const up = (value: Amount) => rescale(value, valuation.scale, scale);
+      summaries.push({ portfolio, cash: up(valuation.cash), stale: valuation.totals.stale });
+      for (const { item, change } of items) {
         holdings.push({
           portfolioId: portfolio.id,
           portfolioName: portfolio.name,
@@ -207,21 +226,21 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
           quantity: item.quantity,
           price: item.price,
           stale: item.stale,
-          costBasis: item.costBasis,
-          marketValue: item.marketValue,
-          unrealizedPnl: item.unrealizedPnl,
-          realizedPnl: item.realizedPnl,
+          costBasis: up(item.costBasis),
+          marketValue: item.marketValue === null ? null : up(item.marketValue),
+          unrealizedPnl: item.unrealizedPnl === null ? null : up(item.unrealizedPnl),
+          realizedPnl: up(item.realizedPnl),
           weight: item.weight,
-          dayChange: item.price === null || previous === null || fx === undefined ? null : item.quantity.valueAt(item.price - parseScaled(previous, 'previous_close'), fx),
+          dayChange: change === null ? null : item.quantity.valueAt(change.move, change.fxRate, scale),
         });
       }
     }
-    return { holdings, portfolios: summaries };
+    return { holdings, portfolios: summaries, scale };
   }
 
   async function dashboard(userId: string, query: HoldingsPageQuery): Promise<DashboardOut> {
-    const { holdings, portfolios } = await allHoldings(userId);
-    const page = pageHoldings(holdings, query);
+    const { holdings, portfolios, scale } = await allHoldings(userId);
+    const page = pageHoldings(holdings, query, scale);
 
     // Totals per base currency: amounts in different currencies are never added together.
     const currencies = [...new Set(portfolios.map((p) => p.portfolio.baseCurrency))].sort();
@@ -230,7 +249,7 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
       const summaries = portfolios.filter((p) => p.portfolio.baseCurrency === ccy);
       const marketValue = sum(mine.map((h) => h.marketValue));
       const cash = sum(summaries.map((p) => p.cash));
-      const amount = (value: Amount) => formatAmountFixed(value, ccy);
+      const amount = (value: Amount) => formatAmountFixed(value, scale, ccy);
       return {
         currency: ccy,
         portfolios: summaries.length,
@@ -249,20 +268,20 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
     return {
       totals,
       items: page.items.map((h) => {
-        const amount = (value: Amount | null) => (value === null ? null : formatAmountFixed(value, h.baseCurrency));
+        const amount = (value: Amount | null) => (value === null ? null : formatAmountFixed(value, scale, h.baseCurrency));
         return {
           portfolio_id: h.portfolioId,
           portfolio_name: h.portfolioName,
           base_currency: h.baseCurrency,
           symbol: h.symbol,
           quantity: h.quantity.format(SCALE.quantity),
-          price: h.price === null ? null : formatFixed(h.price, INPUT_SCALE, SCALE.price, true),
+          price: h.price === null ? null : formatFixed(h.price.units, h.price.places, SCALE.price, true),
           stale: h.stale,
-          cost_basis: formatAmountFixed(h.costBasis, h.baseCurrency),
+          cost_basis: formatAmountFixed(h.costBasis, scale, h.baseCurrency),
           market_value: amount(h.marketValue),
           unrealized_pnl: amount(h.unrealizedPnl),
-          realized_pnl: formatAmountFixed(h.realizedPnl, h.baseCurrency),
-          weight: h.weight === null ? null : formatFixed(h.weight, INPUT_SCALE, SCALE.percent, true),
+          realized_pnl: formatAmountFixed(h.realizedPnl, scale, h.baseCurrency),
+          weight: h.weight === null ? null : formatFixed(h.weight, WEIGHT_SCALE, SCALE.percent, true),
           day_change: amount(h.dayChange),
         };
       }),

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { AMOUNT_SCALE, Decimal, fixedFromPlain, INPUT_SCALE, SCALED_ONE } from '../../money/index.ts';
-import { Quantity } from '../portfolios/index.ts';
+import { Decimal, EXACT_ONE, fixedFromPlain, parseExact } from '../../money/index.ts';
+import { Quantity, WEIGHT_SCALE } from '../portfolios/index.ts';
 import { AppError } from '../../platform/errors.ts';
 import { encodeCursor } from './cursor.ts';
 import { DASHBOARD_SORTS, holdingId, pageHoldings, type DashboardHolding, type DashboardSort, type SortOrder } from './dashboard.ts';
@@ -10,27 +10,30 @@ import { DASHBOARD_SORTS, holdingId, pageHoldings, type DashboardHolding, type D
 const P1 = '11111111-1111-4111-8111-111111111111';
 const P2 = '22222222-2222-4222-8222-222222222222';
 
+/** The list's amount scale (integers of 10^-12). */
+const SCALE = 12;
+
 function holding(portfolioId: string, symbol: string, mv: string | null, pnl: string | null, weight: string | null, day: string | null): DashboardHolding {
-  const d = (v: string | null, scale = AMOUNT_SCALE) => (v === null ? null : fixedFromPlain(v, scale));
+  const d = (v: string | null, scale = SCALE) => (v === null ? null : fixedFromPlain(v, scale));
   return {
     portfolioId,
     portfolioName: portfolioId === P1 ? 'one' : 'two',
     baseCurrency: 'USD',
     symbol,
-    quantity: Quantity.fromScaled(SCALED_ONE),
-    price: d(mv, INPUT_SCALE),
+    quantity: Quantity.fromExact(EXACT_ONE),
+    price: mv === null ? null : parseExact(mv),
     stale: false,
     costBasis: d('1') ?? 0n,
     marketValue: d(mv),
     unrealizedPnl: d(pnl),
     realizedPnl: 0n,
-    weight: d(weight, INPUT_SCALE),
+    weight: d(weight, WEIGHT_SCALE),
     dayChange: d(day),
   };
 }
 
 // Ties (equal market values, equal symbols in two portfolios), nulls, negatives and a
-// non-terminating weight, so the order must fall back to the id and keep nulls last.
+// weight rounded to its scale, so the order must fall back to the id and keep nulls last.
 const HOLDINGS: DashboardHolding[] = [
   holding(P1, 'AAPL', '100', '10', '33.333333333333333333333333333333333333333333333333333333333', '1'),
   holding(P2, 'AAPL', '100', '-5', '50', '-1'),
@@ -61,7 +64,7 @@ function walk(sort: DashboardSort, order: SortOrder, limit: number): string[] {
   const seen: string[] = [];
   let cursor: string | undefined;
   for (let guard = 0; guard < 100; guard++) {
-    const page = pageHoldings(HOLDINGS, { sort, order, limit, cursor });
+    const page = pageHoldings(HOLDINGS, { sort, order, limit, cursor }, SCALE);
     assert.ok(page.items.length <= limit);
     seen.push(...page.items.map(holdingId));
     if (page.nextCursor === null) return seen;
@@ -81,14 +84,17 @@ describe('dashboard holdings pages', () => {
   }
 
   it('filters by symbol prefix, portfolio and minimum market value', () => {
-    const ids = (q: Parameters<typeof pageHoldings>[1]) => pageHoldings(HOLDINGS, q).items.map(holdingId);
+    const ids = (q: Parameters<typeof pageHoldings>[1]) => pageHoldings(HOLDINGS, q, SCALE).items.map(holdingId);
     assert.deepEqual(ids({ sort: 'symbol', order: 'asc', limit: 50, symbolPrefix: 'A' }), [`${P1}/A`, `${P1}/AAPL`, `${P2}/AAPL`]);
     assert.deepEqual(ids({ sort: 'symbol', order: 'asc', limit: 50, portfolioId: P2 }), [`${P2}/AAPL`, `${P2}/BRK.B`, `${P2}/MSFT`]);
     assert.deepEqual(ids({ sort: 'market_value', order: 'desc', limit: 50, minMarketValue: new Decimal('100') }), [`${P1}/MSFT`, `${P2}/MSFT`, `${P2}/AAPL`, `${P1}/AAPL`]);
+    // a minimum finer than the amounts' scale is compared exactly, not rounded onto it
+    assert.deepEqual(ids({ sort: 'market_value', order: 'desc', limit: 50, minMarketValue: new Decimal('100.0000000000001') }), [`${P1}/MSFT`]);
+    assert.deepEqual(ids({ sort: 'market_value', order: 'desc', limit: 50, minMarketValue: new Decimal('0.0099999999999999') }).length, 5);
   });
 
   it('FAIL-016: tampered cursors answer 400 invalid_cursor, never a crash', () => {
-    const good = pageHoldings(HOLDINGS, { sort: 'market_value', order: 'desc', limit: 2 }).nextCursor;
+    const good = pageHoldings(HOLDINGS, { sort: 'market_value', order: 'desc', limit: 2 }, SCALE).nextCursor;
     assert.ok(good !== null);
     const tampered = [
       'not-base64!',
@@ -107,7 +113,7 @@ describe('dashboard holdings pages', () => {
     ];
     for (const cursor of tampered) {
       assert.throws(
-        () => pageHoldings(HOLDINGS, { sort: 'market_value', order: 'desc', limit: 2, cursor }),
+        () => pageHoldings(HOLDINGS, { sort: 'market_value', order: 'desc', limit: 2, cursor }, SCALE),
         (err: unknown) => err instanceof AppError && err.status === 400 && err.code === 'invalid_cursor',
         cursor,
       );
@@ -118,7 +124,7 @@ describe('dashboard holdings pages', () => {
     fc.assert(
       fc.property(fc.oneof(fc.string(), fc.string().map((s) => Buffer.from(s).toString('base64url')), fc.json().map((j) => Buffer.from(j).toString('base64url'))), (cursor) => {
         try {
-          pageHoldings(HOLDINGS, { sort: 'weight', order: 'asc', limit: 3, cursor });
+          pageHoldings(HOLDINGS, { sort: 'weight', order: 'asc', limit: 3, cursor }, SCALE);
         } catch (err) {
           assert.ok(err instanceof AppError && err.status === 400 && err.code === 'invalid_cursor');
         }

@@ -3,11 +3,11 @@
 // computed from transactions and quotes, not stored, so sorting happens here rather than
 // in SQL; the sort field is still an enum mapped to a fixed accessor, never a name looked
 // up from the request (FAIL-016).
-import { AMOUNT_SCALE, amountFromDecimal, fixedFromPlain, INPUT_SCALE, plainFixed, type Amount, type Decimal, type Scaled } from '../../money/index.ts';
-import type { Quantity } from '../portfolios/index.ts';
+import { exactFromDecimal, fixedFromPlain, plainFixed, rescale, type Amount, type Decimal, type Exact } from '../../money/index.ts';
+import { WEIGHT_SCALE, type Quantity } from '../portfolios/index.ts';
 import { decodeCursor, encodeCursor, invalidCursor, UUID_RE } from './cursor.ts';
 
-/** A sort key in a cursor: a plain decimal, at most 90 fraction digits (an amount's). */
+/** A sort key in a cursor: a plain decimal, at most 90 fraction digits (the finest an amount can need: three entered values of 30). */
 const KEY_DECIMAL_RE = /^-?[0-9]{1,70}(\.[0-9]{1,90})?$/;
 
 export const DASHBOARD_SORTS = ['symbol', 'market_value', 'unrealized_pnl', 'weight', 'day_change'] as const;
@@ -21,14 +21,15 @@ export interface DashboardHolding {
   baseCurrency: string;
   symbol: string;
   quantity: Quantity;
-  price: Scaled | null;
+  price: Exact | null;
   stale: boolean;
+  /** The amounts are integers of 10^-scale, one scale for the whole list (see pageHoldings). */
   costBasis: Amount;
   marketValue: Amount | null;
   unrealizedPnl: Amount | null;
   realizedPnl: Amount;
-  /** Percent of its portfolio's priced market value. */
-  weight: Scaled | null;
+  /** Percent of its portfolio's priced market value, an integer of 10^-WEIGHT_SCALE. */
+  weight: bigint | null;
   /** quantity × (price − previous close) × fx, in the base currency; null without both prices. */
   dayChange: Amount | null;
 }
@@ -51,13 +52,16 @@ export interface HoldingsPage {
 
 type Key = string | bigint | null;
 
-/** The one place a sort name becomes a value: a fixed accessor per enum member, and the scale of its numbers. */
-const SORT_KEYS: Record<DashboardSort, { key: (h: DashboardHolding) => Key; scale: number }> = {
+/**
+ * The one place a sort name becomes a value: a fixed accessor per enum member, and the
+ * scale of its numbers (`amounts` stands for the list's amount scale).
+ */
+const SORT_KEYS: Record<DashboardSort, { key: (h: DashboardHolding) => Key; scale: number | 'amounts' }> = {
   symbol: { key: (h) => h.symbol, scale: 0 },
-  market_value: { key: (h) => h.marketValue, scale: AMOUNT_SCALE },
-  unrealized_pnl: { key: (h) => h.unrealizedPnl, scale: AMOUNT_SCALE },
-  weight: { key: (h) => h.weight, scale: INPUT_SCALE },
-  day_change: { key: (h) => h.dayChange, scale: AMOUNT_SCALE },
+  market_value: { key: (h) => h.marketValue, scale: 'amounts' },
+  unrealized_pnl: { key: (h) => h.unrealizedPnl, scale: 'amounts' },
+  weight: { key: (h) => h.weight, scale: WEIGHT_SCALE },
+  day_change: { key: (h) => h.dayChange, scale: 'amounts' },
 };
 
 /** Holdings are identified across portfolios by portfolio id and symbol. */
@@ -93,8 +97,11 @@ function keyText(key: Key, scale: number): string | null {
   return typeof key === 'string' ? key : plainFixed(key, scale);
 }
 
-export function pageHoldings(all: readonly DashboardHolding[], query: HoldingsPageQuery): HoldingsPage {
-  const { key: keyOf, scale } = SORT_KEYS[query.sort];
+/** One page of holdings whose amounts are integers of 10^-amountScale. */
+export function pageHoldings(all: readonly DashboardHolding[], query: HoldingsPageQuery, amountScale: number): HoldingsPage {
+  const sortKey = SORT_KEYS[query.sort];
+  const keyOf = sortKey.key;
+  const scale = sortKey.scale === 'amounts' ? amountScale : sortKey.scale;
   const isSymbolSort = query.sort === 'symbol';
   let after: { key: Key; id: string } | null = null;
   if (query.cursor !== undefined) {
@@ -113,11 +120,17 @@ export function pageHoldings(all: readonly DashboardHolding[], query: HoldingsPa
   }
 
   const compare = comparator(query.order);
-  const minimum = query.minMarketValue === undefined ? null : amountFromDecimal(query.minMarketValue);
+  const minimum = query.minMarketValue === undefined ? null : exactFromDecimal(query.minMarketValue);
+  // Compared at whichever scale is finer, so neither side is rounded.
+  const atLeastMinimum = (value: Amount) => {
+    if (minimum === null) return true;
+    const places = minimum.places > amountScale ? minimum.places : amountScale;
+    return rescale(value, amountScale, places) >= rescale(minimum.units, minimum.places, places);
+  };
   const rows = all
     .filter((h) => query.symbolPrefix === undefined || h.symbol.startsWith(query.symbolPrefix))
     .filter((h) => query.portfolioId === undefined || h.portfolioId === query.portfolioId)
-    .filter((h) => minimum === null || (h.marketValue !== null && h.marketValue >= minimum))
+    .filter((h) => minimum === null || (h.marketValue !== null && atLeastMinimum(h.marketValue)))
     .map((h) => ({ h, key: keyOf(h), id: holdingId(h) }))
     .sort(compare);
   const start = after === null ? 0 : rows.findIndex((row) => compare(row, after) > 0);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseScaled } from '../../money/index.ts';
+import { EXACT_ZERO, parseExact } from '../../money/index.ts';
 import { Ledger, valueHoldings } from './holdings.ts';
 import { holdingsOut } from './portfolios.service.ts';
 import type { LedgerTransaction, Portfolio } from './portfolios.types.ts';
@@ -13,12 +13,12 @@ function trade(type: 'buy' | 'sell', quantity: string, price: string): LedgerTra
     id: `tx-${seq}`,
     type,
     symbol: 'ACME',
-    quantity: parseScaled(quantity),
-    price: parseScaled(price),
+    quantity: parseExact(quantity),
+    price: parseExact(price),
     amount: null,
-    fee: 0n,
+    fee: EXACT_ZERO,
     currency: 'USD',
-    fxRate: parseScaled('1'),
+    fxRate: parseExact('1'),
     ratioNumerator: null,
     ratioDenominator: null,
     executedAt: new Date(Date.UTC(2024, 0, seq)),
@@ -52,5 +52,22 @@ describe('holdings answer', () => {
     assert.equal(after.realized_pnl, '8.00');
     assert.equal(after.average_cost, '10.45454545');
     assert.equal(after.market_value, '132.00');
+
+    // A price with more places than the ledger holds rewrites every amount at a finer scale.
+    ledger.apply(trade('buy', '1', '0.000000000001'));
+    const finer = holdingsOut(portfolio, valueHoldings(ledger, quotes)).items[0];
+    assert.ok(finer);
+    assert.equal(ledger.scale, 12);
+    assert.deepEqual(
+      finer.lots.map((lot) => [lot.quantity, lot.cost_basis, lot.unit_cost]),
+      [
+        ['6', '60.00', '10'],
+        ['5', '55.00', '11'],
+        ['1', '0.00', '0'],
+      ],
+    );
+    assert.equal(finer.cost_basis, '115.00');
+    assert.equal(finer.realized_pnl, '8.00');
+    assert.equal(finer.average_cost, '9.58333333');
   });
 });

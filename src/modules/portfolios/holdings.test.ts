@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { AMOUNT_SCALE, Decimal, fixedToDecimal, INPUT_SCALE, parseScaled, sum, type Amount } from '../../money/index.ts';
-import { InsufficientQuantityError, replay, valueHoldings, Ledger } from './holdings.ts';
+import { Decimal, EXACT_ZERO, fixedToDecimal, parseExact, sum, type Amount } from '../../money/index.ts';
+import { COST_SCALE, InsufficientQuantityError, replay, valueHoldings, Ledger, WEIGHT_SCALE } from './holdings.ts';
 import type { LedgerTransaction, Quote } from './portfolios.types.ts';
 import { Quantity } from './quantity.ts';
 
@@ -16,9 +16,9 @@ function tx(partial: Partial<LedgerTransaction> & Pick<LedgerTransaction, 'type'
     quantity: null,
     price: null,
     amount: null,
-    fee: 0n,
+    fee: EXACT_ZERO,
     currency: 'USD',
-    fxRate: parseScaled('1'),
+    fxRate: parseExact('1'),
     ratioNumerator: null,
     ratioDenominator: null,
     executedAt: new Date(T0 + counter * 1000),
@@ -27,9 +27,9 @@ function tx(partial: Partial<LedgerTransaction> & Pick<LedgerTransaction, 'type'
 }
 const d = (s: string) => new Decimal(s);
 /** An entered value as the engine takes it. */
-const sc = (s: string) => parseScaled(s);
-/** An engine amount as an exact Decimal, to compare with expectations computed in Decimal. */
-const A = (value: Amount | null | undefined) => (value === null || value === undefined ? null : fixedToDecimal(value, AMOUNT_SCALE));
+const sc = (s: string) => parseExact(s);
+/** An engine amount (an integer of 10^-scale) as an exact Decimal, to compare with expectations computed in Decimal. */
+const A = (value: Amount | null | undefined, scale: number) => (value === null || value === undefined ? null : fixedToDecimal(value, scale));
 const buy = (symbol: string, q: string, p: string, fee = '0', extra: Partial<LedgerTransaction> = {}) =>
   tx({ type: 'buy', symbol, quantity: sc(q), price: sc(p), fee: sc(fee), ...extra });
 const sell = (symbol: string, q: string, p: string, fee = '0', extra: Partial<LedgerTransaction> = {}) =>
@@ -53,11 +53,11 @@ describe('holdings engine', () => {
     const position = ledger.positions.get('AAPL');
     assert.ok(position);
     // consumed: lot 1 whole (1001) + half of lot 2 (600) = 1601; proceeds 1950 − 2
-    assert.equal(A(position.realizedPnl)?.toFixed(), '347');
+    assert.equal(A(position.realizedPnl, ledger.scale)?.toFixed(), '347');
     assert.equal(position.lots.length, 1);
     assert.equal(position.lots[0]?.quantity.toDecimal().toFixed(), '5');
-    assert.equal(A(position.lots[0]?.cost)?.toFixed(), '600');
-    assert.equal(A(ledger.cash)?.toFixed(), '-253');
+    assert.equal(A(position.lots[0]?.cost, ledger.scale)?.toFixed(), '600');
+    assert.equal(A(ledger.cash, ledger.scale)?.toFixed(), '-253');
   });
 
   it('a non-terminating per-share cost keeps the exact lot total', () => {
@@ -66,7 +66,7 @@ describe('holdings engine', () => {
     assert.ok(position);
     assert.equal(position.lots.length, 0);
     // 120 − 100 exactly, though each third of the lot cost 33.33… per share
-    assert.equal(A(position.realizedPnl)?.toFixed(), '20');
+    assert.equal(A(position.realizedPnl, ledger.scale)?.toFixed(), '20');
   });
 
   it('selling more than held at that point in time throws insufficient quantity', () => {
@@ -80,13 +80,13 @@ describe('holdings engine', () => {
     const position = ledger.positions.get('S');
     assert.ok(position);
     assert.equal(position.quantity.cmp(Quantity.of(10n, 3n)), 0);
-    assert.equal(A(position.lots[0]?.cost)?.toFixed(), '900');
+    assert.equal(A(position.lots[0]?.cost, ledger.scale)?.toFixed(), '900');
     // the displayed quantity sells the whole position
     const later = new Ledger();
     for (const t of [buy('S', '10', '90'), split('S', 1, 3), sell('S', '3.3333333333', '300')]) later.apply(t);
     assert.equal(later.positions.get('S')?.quantity.isZero(), true);
     // proceeds are what the user typed: 3.3333333333 × 300 − 900
-    assert.equal(A(later.realizedPnl)?.toFixed(), '99.99999999');
+    assert.equal(A(later.realizedPnl, later.scale)?.toFixed(), '99.99999999');
   });
 
   it('converts every amount with the transaction fx_rate and values at the latest trade rate', () => {
@@ -98,27 +98,67 @@ describe('holdings engine', () => {
     const valued = valueHoldings(ledger, new Map([['SAP', quote('SAP', '110', true)]]));
     const item = valued.items[0];
     assert.ok(item);
-    assert.equal(A(item.costBasis)?.toFixed(), '180.9');
-    assert.equal(A(item.marketValue)?.toFixed(), '198');
-    assert.equal(A(item.unrealizedPnl)?.toFixed(), '17.1');
-    assert.equal(A(item.dividends)?.toFixed(), '9.5');
+    assert.equal(A(item.costBasis, valued.scale)?.toFixed(), '180.9');
+    assert.equal(A(item.marketValue, valued.scale)?.toFixed(), '198');
+    assert.equal(A(item.unrealizedPnl, valued.scale)?.toFixed(), '17.1');
+    assert.equal(A(item.dividends, valued.scale)?.toFixed(), '9.5');
     assert.equal(item.stale, true);
-    assert.equal((item.weight === null ? null : fixedToDecimal(item.weight, INPUT_SCALE))?.toFixed(), '100');
+    assert.equal((item.weight === null ? null : fixedToDecimal(item.weight, WEIGHT_SCALE))?.toFixed(), '100');
     // 900 − 180.9 + 9.5 − 1.425 (the dividend's fee at its own rate)
-    assert.equal(A(valued.cash)?.toFixed(), '727.175');
+    assert.equal(A(valued.cash, valued.scale)?.toFixed(), '727.175');
     assert.equal(valued.totals.stale, true);
-    assert.equal(A(valued.totals.netContributions)?.toFixed(), '900');
+    assert.equal(A(valued.totals.netContributions, valued.scale)?.toFixed(), '900');
+  });
+
+  it('a partly sold lot gives up its cost share rounded half-up at COST_SCALE places, and keeps the rest', () => {
+    // cost 3 + 1 fee = 4 for 3 shares; a third of it is 1.3333333333|33…
+    const ledger = replay([buy('C', '3', '1', '1'), sell('C', '1', '2')]);
+    const position = ledger.positions.get('C');
+    assert.equal(COST_SCALE, 10);
+    assert.equal(A(position?.lots[0]?.cost, ledger.scale)?.toFixed(), '2.6666666667');
+    assert.equal(A(position?.realizedPnl, ledger.scale)?.toFixed(), '0.6666666667');
+  });
+
+  it('a transaction with more places than the ledger holds rewrites its amounts at a finer scale, exactly', () => {
+    const ledger = new Ledger();
+    ledger.apply(tx({ type: 'deposit', amount: sc('1000.5') }));
+    ledger.apply(buy('F', '2', '10.25', '0.5'));
+    assert.equal(ledger.scale, COST_SCALE);
+    // 0.0000000001 × 1.000000000001 × 0.123456789012: 10 + 12 + 12 = 34 places
+    ledger.apply(buy('F', '0.0000000001', '1.000000000001', '0', { fxRate: sc('0.123456789012') }));
+    assert.equal(ledger.scale, 34);
+    const tiny = d('0.0000000001').times('1.000000000001').times('0.123456789012');
+    assert.equal(A(ledger.cash, ledger.scale)?.toFixed(), d('1000.5').minus('21').minus(tiny).toFixed());
+    assert.equal(A(ledger.positions.get('F')?.lots[0]?.cost, ledger.scale)?.toFixed(), '21');
+    assert.equal(A(ledger.positions.get('F')?.lots[1]?.cost, ledger.scale)?.toFixed(), tiny.toFixed());
+    assert.equal(A(ledger.positions.get('F')?.fees, ledger.scale)?.toFixed(), '0.5');
+    assert.equal(A(ledger.deposits, ledger.scale)?.toFixed(), '1000.5');
+  });
+
+  it('a quote with more places than the ledger is valued exactly at a finer scale, lots included', () => {
+    const ledger = replay([buy('Q', '1.5', '10', '0.25')]);
+    const valued = valueHoldings(ledger, new Map([['Q', quote('Q', '10.123456789012')]]));
+    assert.equal(ledger.scale, COST_SCALE);
+    assert.equal(valued.scale, 13); // 1 + 12 places
+    const item = valued.items[0];
+    assert.equal(A(item?.marketValue, valued.scale)?.toFixed(), '15.185185183518');
+    assert.equal(A(item?.unrealizedPnl, valued.scale)?.toFixed(), '-0.064814816482');
+    assert.equal(A(item?.lots[0]?.cost, valued.scale)?.toFixed(), '15.25');
+    assert.equal(A(item?.costBasis, valued.scale)?.toFixed(), '15.25');
+    assert.equal(A(valued.cash, valued.scale)?.toFixed(), '-15.25');
+    // the ledger itself is untouched
+    assert.equal(A(ledger.positions.get('Q')?.lots[0]?.cost, ledger.scale)?.toFixed(), '15.25');
   });
 
   it('an unpriced holding is flagged and left out of market value and weights', () => {
     const valued = valueHoldings(replay([buy('A', '1', '10'), buy('B', '3', '10')]), new Map([['B', quote('B', '20')]]));
     assert.deepEqual(valued.totals.unpricedSymbols, ['A']);
-    assert.equal(A(valued.totals.marketValue)?.toFixed(), '60');
+    assert.equal(A(valued.totals.marketValue, valued.scale)?.toFixed(), '60');
     assert.equal(valued.items.find((i) => i.symbol === 'A')?.marketValue, null);
-    assert.equal(fixedToDecimal(valued.items.find((i) => i.symbol === 'B')?.weight ?? 0n, INPUT_SCALE).toFixed(), '100');
+    assert.equal(fixedToDecimal(valued.items.find((i) => i.symbol === 'B')?.weight ?? 0n, WEIGHT_SCALE).toFixed(), '100');
   });
 
-  it('property: open lots always sum to the holding, and costs to what was paid less what was sold', () => {
+  it('property: open lots always sum to the holding (quantity and cost), and costs to what was paid less what was sold', () => {
     fc.assert(
       fc.property(
         fc.array(fc.tuple(fc.boolean(), quantityArb, priceArb, feeArb), { minLength: 1, maxLength: 30 }),
@@ -136,18 +176,19 @@ describe('holdings engine', () => {
               const held = position.quantity.toDecimal();
               const qty = Decimal.min(d(q), held);
               if (qty.isZero()) continue;
-              const before = sum(position.lots.map((l) => fixedToDecimal(l.cost, AMOUNT_SCALE)));
+              const before = sum(position.lots.map((l) => fixedToDecimal(l.cost, ledger.scale)));
               ledger.apply(sell('P', qty.toFixed(), p, '0'));
-              const after = sum((ledger.positions.get('P')?.lots ?? []).map((l) => fixedToDecimal(l.cost, AMOUNT_SCALE)));
+              const after = sum((ledger.positions.get('P')?.lots ?? []).map((l) => fixedToDecimal(l.cost, ledger.scale)));
               consumed = consumed.plus(before.minus(after));
             }
             const now = ledger.positions.get('P');
             assert.ok(now);
             const lotTotal = now.lots.reduce((acc, lot) => acc.plus(lot.quantity), Quantity.ZERO);
             assert.equal(lotTotal.cmp(now.quantity), 0);
+            assert.equal(now.cost, now.lots.reduce((acc, lot) => acc + lot.cost, 0n));
           }
           const lots = ledger.positions.get('P')?.lots ?? [];
-          assert.equal(sum(lots.map((l) => fixedToDecimal(l.cost, AMOUNT_SCALE))).plus(consumed).eq(paid), true);
+          assert.equal(sum(lots.map((l) => fixedToDecimal(l.cost, ledger.scale))).plus(consumed).eq(paid), true);
         },
       ),
     );
@@ -186,7 +227,7 @@ describe('holdings engine', () => {
           assert.ok(position);
           assert.equal(position.quantity.isZero(), true);
           assert.equal(position.lots.length, 0);
-          assert.equal(A(position.realizedPnl)?.toFixed(), proceeds.minus(cost).minus(fees).toFixed());
+          assert.equal(A(position.realizedPnl, ledger.scale)?.toFixed(), proceeds.minus(cost).minus(fees).toFixed());
         },
       ),
     );
@@ -200,14 +241,17 @@ describe('holdings engine', () => {
           expected = isDeposit ? expected.plus(amount) : expected.minus(amount);
           return tx({ type: isDeposit ? 'deposit' : 'withdrawal', amount: sc(amount) });
         });
-        const shuffled = [...txs].reverse();
-        assert.equal(A(replay(txs).cash)?.toFixed(), expected.toFixed());
+        const inOrder = replay(txs);
+        const shuffled = replay([...txs].reverse());
+        assert.equal(A(inOrder.cash, inOrder.scale)?.toFixed(), expected.toFixed());
         // replay order is by executed_at, so the input order does not matter
-        assert.equal(A(replay(shuffled).cash)?.toFixed(), expected.toFixed());
+        assert.equal(A(shuffled.cash, shuffled.scale)?.toFixed(), expected.toFixed());
       }),
     );
-    // the classic: 0.1 + 0.2 is exactly 0.3 (3 × 10^89 units of 10^-90)
-    assert.equal(replay([tx({ type: 'deposit', amount: sc('0.1') }), tx({ type: 'deposit', amount: sc('0.2') })]).cash, 3n * 10n ** 89n);
+    // the classic: 0.1 + 0.2 is exactly 0.3 (3 × 10^9 units of 10^-10)
+    const classic = replay([tx({ type: 'deposit', amount: sc('0.1') }), tx({ type: 'deposit', amount: sc('0.2') })]);
+    assert.equal(classic.scale, COST_SCALE);
+    assert.equal(classic.cash, 3n * 10n ** 9n);
   });
 
   it('property: a split then the reverse split restores quantity and cost exactly', () => {

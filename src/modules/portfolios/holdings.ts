@@ -12,7 +12,7 @@
 //   as an exact total; cost per share is derived (cost ÷ quantity) only for display, so a
 //   per-share cost that does not terminate (100 / 3) never loses anything.
 // - A sell consumes lots oldest first. A partly sold lot gives up cost × (sold ÷ lot
-//   quantity), rounded to COST_SCALE (30) places, and keeps the difference, so lot costs
+//   quantity), rounded to COST_SCALE (10) places, and keeps the difference, so lot costs
 //   always add up to what was paid.
 //   Realized P&L = (quantity × price − fee) × fx_rate − cost of the lots consumed.
 // - A split multiplies every open lot's quantity by numerator/denominator exactly
@@ -20,22 +20,26 @@
 // - Cash: deposits and sells add, withdrawals and buys subtract, income adds net of its
 //   fee, fee transactions subtract amount plus fee. Cash may go negative (a portfolio
 //   that does not record its deposits).
-import { convert, divRoundHalfUp, INPUT_SCALE, parseScaled, plainFixed, SCALE, SCALED_ONE, scaledFromDecimal, type Amount, type Decimal, type Scaled } from '../../money/index.ts';
+import { divRoundHalfUp, EXACT_ONE, exactFromDecimal, parseExact, plainExact, pow10, SCALE, type Amount, type Decimal, type Exact } from '../../money/index.ts';
 import type { LedgerTransaction, Quote, TransactionFields } from './portfolios.types.ts';
 import { Quantity } from './quantity.ts';
 
 /**
  * Decimal places of the cost share taken from a partly sold lot. Far below any currency
- * unit; the lot keeps the rest of its cost, so lot costs still add up exactly.
+ * unit; the lot keeps the rest of its cost, so lot costs still add up exactly. It is also
+ * the smallest scale of a ledger's amounts.
  */
-export const COST_SCALE = 30;
+export const COST_SCALE = 10;
+
+/** Share of a holding in its portfolio's priced market value: percent, half-up at these places. */
+export const WEIGHT_SCALE = SCALE.percent;
 
 export interface Lot {
   /** The buy that opened the lot. */
   transactionId: string;
   acquiredAt: Date;
   quantity: Quantity;
-  /** Remaining cost of the lot in base currency, fee included; exact. */
+  /** Remaining cost of the lot in base currency (at the ledger's scale), fee included; exact. */
   cost: Amount;
 }
 
@@ -45,6 +49,8 @@ export interface Position {
   lots: Lot[];
   /** Sum of the lots' quantities (kept alongside for speed; always equal). */
   quantity: Quantity;
+  /** Sum of the lots' costs (kept alongside for speed; always equal). */
+  cost: Amount;
   realizedPnl: Amount;
   dividends: Amount;
   interest: Amount;
@@ -52,7 +58,7 @@ export interface Position {
   fees: Amount;
   /** Currency and fx_rate of the latest buy/sell: used to convert the quote to base currency. */
   currency: string | null;
-  fxRate: Scaled;
+  fxRate: Exact;
 }
 
 export class InsufficientQuantityError extends Error {
@@ -60,10 +66,10 @@ export class InsufficientQuantityError extends Error {
   readonly symbol: string;
   readonly executedAt: Date;
   readonly held: Quantity;
-  readonly requested: Scaled;
+  readonly requested: Exact;
 
-  constructor(tx: LedgerTransaction, held: Quantity, requested: Scaled) {
-    super(`sell of ${plainFixed(requested, INPUT_SCALE)} ${tx.symbol ?? ''} exceeds the ${held.format(SCALE.quantity)} held at ${tx.executedAt.toISOString()}`);
+  constructor(tx: LedgerTransaction, held: Quantity, requested: Exact) {
+    super(`sell of ${plainExact(requested)} ${tx.symbol ?? ''} exceeds the ${held.format(SCALE.quantity)} held at ${tx.executedAt.toISOString()}`);
     this.name = 'InsufficientQuantityError';
     this.transactionId = tx.id;
     this.symbol = tx.symbol ?? '';
@@ -78,17 +84,17 @@ function required<T>(value: T | null, field: string, tx: LedgerTransaction): T {
   return value;
 }
 
-const scaledOrNull = (value: Decimal | null): Scaled | null => (value === null ? null : scaledFromDecimal(value));
+const exactOrNull = (value: Decimal | null): Exact | null => (value === null ? null : exactFromDecimal(value));
 
 /** A validated transaction (money as Decimal) in the form the engine replays. */
 export function toLedger<T extends TransactionFields>(tx: T): Omit<T, 'quantity' | 'price' | 'amount' | 'fee' | 'fxRate'> & LedgerTransaction {
   return {
     ...tx,
-    quantity: scaledOrNull(tx.quantity),
-    price: scaledOrNull(tx.price),
-    amount: scaledOrNull(tx.amount),
-    fee: scaledFromDecimal(tx.fee),
-    fxRate: scaledFromDecimal(tx.fxRate),
+    quantity: exactOrNull(tx.quantity),
+    price: exactOrNull(tx.price),
+    amount: exactOrNull(tx.amount),
+    fee: exactFromDecimal(tx.fee),
+    fxRate: exactFromDecimal(tx.fxRate),
   };
 }
 
@@ -100,14 +106,27 @@ export function sortForReplay<T extends Pick<LedgerTransaction, 'executedAt'>>(t
     .map((entry) => entry.tx);
 }
 
+/** Places an amount of a transaction needs to be exact: entered places add up in a product. */
+function placesNeeded(tx: LedgerTransaction): number {
+  let places = tx.fee.places;
+  if (tx.amount !== null && tx.amount.places > places) places = tx.amount.places;
+  if (tx.quantity !== null && tx.price !== null && tx.quantity.places + tx.price.places > places) places = tx.quantity.places + tx.price.places;
+  return places + tx.fxRate.places;
+}
+
 /**
  * Positions and cash, built by applying transactions in replay order. Analytics can
  * apply transactions one at a time and read the state between them (value on a date).
- * Amounts are BigInt counts of 10^-90 of the base currency (src/money/fixed.ts), so
- * every sum and product is exact and costs one BigInt operation.
+ * Amounts are BigInt counts of 10^-scale of the base currency. The scale is the smallest
+ * that keeps every amount exact: COST_SCALE, or more when a transaction's places need
+ * it (the ledger then rewrites its amounts at the new scale, exactly). With the few
+ * places real prices and quantities have, amounts stay below 2^64, where BigInt
+ * arithmetic is cheapest.
  */
 export class Ledger {
   readonly positions = new Map<string, Position>();
+  /** Fraction digits of every amount in the ledger. */
+  scale = COST_SCALE;
   cash: Amount = 0n;
   deposits: Amount = 0n;
   withdrawals: Amount = 0n;
@@ -124,31 +143,72 @@ export class Ledger {
         symbol,
         lots: [],
         quantity: Quantity.ZERO,
+        cost: 0n,
         realizedPnl: 0n,
         dividends: 0n,
         interest: 0n,
         fees: 0n,
         currency: null,
-        fxRate: SCALED_ONE,
+        fxRate: EXACT_ONE,
       };
       this.positions.set(symbol, position);
     }
     return position;
   }
 
+  /** Rewrites every amount at `scale` places (more than now): exact, and rare. */
+  private grow(scale: number): void {
+    const factor = pow10(scale - this.scale);
+    this.cash *= factor;
+    this.deposits *= factor;
+    this.withdrawals *= factor;
+    this.dividends *= factor;
+    this.interest *= factor;
+    this.fees *= factor;
+    this.realizedPnl *= factor;
+    for (const position of this.positions.values()) {
+      position.cost *= factor;
+      position.realizedPnl *= factor;
+      position.dividends *= factor;
+      position.interest *= factor;
+      position.fees *= factor;
+      for (const lot of position.lots) lot.cost *= factor;
+    }
+    this.scale = scale;
+  }
+
+  /** value × fx_rate (× more factors) as an amount at the ledger's scale; the caller made sure the scale holds it. */
+  private amount(units: bigint, places: number): Amount {
+    return places === this.scale ? units : units * pow10(this.scale - places);
+  }
+
+  /** An entered value in the transaction's currency as a base-currency amount. */
+  private converted(value: Exact, fxRate: Exact): Amount {
+    if (value.units === 0n) return 0n;
+    return this.amount(fxRate.units === 1n ? value.units : value.units * fxRate.units, value.places + fxRate.places);
+  }
+
+  /** quantity × price × fx_rate: a trade's gross amount in base currency. */
+  private gross(quantity: Exact, price: Exact, fxRate: Exact): Amount {
+    const units = quantity.units * price.units;
+    return this.amount(fxRate.units === 1n ? units : units * fxRate.units, quantity.places + price.places + fxRate.places);
+  }
+
   /** Applies one transaction; throws InsufficientQuantityError for a sell beyond the holding. */
   apply(tx: LedgerTransaction): void {
-    const fee = convert(tx.fee, tx.fxRate);
+    const places = placesNeeded(tx);
+    if (places > this.scale) this.grow(places);
+    const fee = this.converted(tx.fee, tx.fxRate);
     this.fees += fee;
     switch (tx.type) {
       case 'deposit': {
-        const amount = convert(required(tx.amount, 'amount', tx), tx.fxRate);
+        const amount = this.converted(required(tx.amount, 'amount', tx), tx.fxRate);
         this.deposits += amount;
         this.cash += amount - fee;
         return;
       }
       case 'withdrawal': {
-        const amount = convert(required(tx.amount, 'amount', tx), tx.fxRate);
+        const amount = this.converted(required(tx.amount, 'amount', tx), tx.fxRate);
         this.withdrawals += amount;
         this.cash -= amount + fee;
         return;
@@ -158,7 +218,7 @@ export class Ledger {
       case 'sell':
         return this.sell(tx, fee);
       case 'dividend': {
-        const amount = convert(required(tx.amount, 'amount', tx), tx.fxRate);
+        const amount = this.converted(required(tx.amount, 'amount', tx), tx.fxRate);
         const position = this.position(required(tx.symbol, 'symbol', tx));
         position.dividends += amount;
         position.fees += fee;
@@ -167,7 +227,7 @@ export class Ledger {
         return;
       }
       case 'interest': {
-        const amount = convert(required(tx.amount, 'amount', tx), tx.fxRate);
+        const amount = this.converted(required(tx.amount, 'amount', tx), tx.fxRate);
         if (tx.symbol !== null) {
           const position = this.position(tx.symbol);
           position.interest += amount;
@@ -178,7 +238,7 @@ export class Ledger {
         return;
       }
       case 'fee': {
-        const amount = convert(required(tx.amount, 'amount', tx), tx.fxRate);
+        const amount = this.converted(required(tx.amount, 'amount', tx), tx.fxRate);
         if (tx.symbol !== null) this.position(tx.symbol).fees += amount + fee;
         this.fees += amount;
         this.cash -= amount + fee;
@@ -199,11 +259,12 @@ export class Ledger {
 
   private buy(tx: LedgerTransaction, fee: Amount): void {
     const quantity = required(tx.quantity, 'quantity', tx);
-    const gross = quantity * required(tx.price, 'price', tx) * tx.fxRate;
+    const gross = this.gross(quantity, required(tx.price, 'price', tx), tx.fxRate);
     const position = this.position(required(tx.symbol, 'symbol', tx));
-    const units = Quantity.fromScaled(quantity);
+    const units = Quantity.fromExact(quantity);
     position.lots.push({ transactionId: tx.id, acquiredAt: tx.executedAt, quantity: units, cost: gross + fee });
     position.quantity = position.quantity.plus(units);
+    position.cost += gross + fee;
     position.fees += fee;
     position.currency = tx.currency;
     position.fxRate = tx.fxRate;
@@ -215,10 +276,10 @@ export class Ledger {
     const symbol = required(tx.symbol, 'symbol', tx);
     const position = this.positions.get(symbol);
     const held = position?.quantity ?? Quantity.ZERO;
-    let remaining = Quantity.fromScaled(requested);
+    let remaining = Quantity.fromExact(requested);
     // After a split that leaves a non-terminating quantity (10/3), the user can only
     // type the displayed value (3.3333333333): selling exactly that closes the position.
-    if (!held.isTerminating() && held.roundedScaled(SCALE.quantity) === requested) remaining = held;
+    if (!held.isTerminating() && held.roundedTo(SCALE.quantity).cmp(remaining) === 0) remaining = held;
     if (position === undefined || remaining.cmp(held) > 0) throw new InsufficientQuantityError(tx, held, requested);
 
     let consumedCost: Amount = 0n;
@@ -233,14 +294,15 @@ export class Ledger {
       } else {
         // The one rounding in the engine: the share of a partly sold lot's cost, to
         // COST_SCALE places. The lot keeps cost − share, so Σ costs stays exact.
-        const part = remaining.shareOf(lot.quantity, lot.cost, COST_SCALE);
+        const part = remaining.shareOf(lot.quantity, lot.cost, this.scale, COST_SCALE);
         lot.cost -= part;
         lot.quantity = lot.quantity.minus(remaining);
         consumedCost += part;
         remaining = Quantity.ZERO;
       }
     }
-    const gross = requested * required(tx.price, 'price', tx) * tx.fxRate;
+    const gross = this.gross(requested, required(tx.price, 'price', tx), tx.fxRate);
+    position.cost -= consumedCost;
     const pnl = gross - fee - consumedCost;
     position.realizedPnl += pnl;
     position.fees += fee;
@@ -271,8 +333,8 @@ export interface HoldingValue {
   costBasis: Amount;
   lots: readonly LotValue[];
   currency: string | null;
-  /** The quote's price as entered by the provider; null without a quote. */
-  price: Scaled | null;
+  /** The quote's price as the provider gave it; null without a quote. */
+  price: Exact | null;
   priceAsOf: Date | null;
   priceSource: string | null;
   stale: boolean;
@@ -283,11 +345,13 @@ export interface HoldingValue {
   dividends: Amount;
   interest: Amount;
   fees: Amount;
-  /** Share of the priced holdings' market value in percent, rounded half-up to 30 places; null without a quote. */
-  weight: Scaled | null;
+  /** Share of the priced holdings' market value in percent, an integer of 10^-WEIGHT_SCALE (half-up); null without a quote. */
+  weight: bigint | null;
 }
 
 export interface HoldingsValuation {
+  /** Fraction digits of every amount in this valuation (lots included). */
+  scale: number;
   items: HoldingValue[];
   cash: Amount;
   totals: {
@@ -310,32 +374,51 @@ export interface HoldingsValuation {
   };
 }
 
-/** An amount's share of a positive total, in percent, half-up at 30 places. */
-function percentOf(part: Amount, total: Amount): Scaled {
-  return divRoundHalfUp(part * 100n * SCALED_ONE, total);
+/** 100 × 10^WEIGHT_SCALE: a share as a percent at WEIGHT_SCALE places. */
+const PERCENT_UNITS = 100n * pow10(WEIGHT_SCALE);
+
+/** An amount's share of a positive total, in percent, half-up at WEIGHT_SCALE places. */
+function percentOf(part: Amount, total: Amount): bigint {
+  return divRoundHalfUp(part * PERCENT_UNITS, total);
 }
 
-/** Values the ledger's positions at the given quotes (symbols without one stay unpriced). */
-export function valueHoldings(ledger: Ledger, quotes: ReadonlyMap<string, Quote>, options: { includeClosed?: boolean } = {}): HoldingsValuation {
+/**
+ * Values the ledger's positions at the given quotes (symbols without one stay unpriced).
+ * The valuation's scale is the ledger's, or more when a quote has more places than the
+ * ledger holds (a market value is then still exact), or `options.scale` when larger (to
+ * put several portfolios on one scale).
+ */
+export function valueHoldings(ledger: Ledger, quotes: ReadonlyMap<string, Quote>, options: { includeClosed?: boolean; scale?: number } = {}): HoldingsValuation {
+  const shown: Array<{ position: Position; open: boolean; quote: Quote | undefined; price: Exact | null }> = [];
+  let scale = options.scale !== undefined && options.scale > ledger.scale ? options.scale : ledger.scale;
+  for (const symbol of [...ledger.positions.keys()].sort()) {
+    const position = ledger.positions.get(symbol);
+    if (position === undefined) continue;
+    const open = position.quantity.isPositive();
+    if (!open && options.includeClosed !== true) continue;
+    const quote = quotes.get(symbol);
+    const price = quote === undefined ? null : parseExact(quote.price, 'price');
+    if (price !== null) {
+      const places = position.quantity.valuePlaces(price, position.fxRate);
+      if (places > scale) scale = places;
+    }
+    shown.push({ position, open, quote, price });
+  }
+  // The ledger's amounts at the valuation's scale: unchanged unless a quote asked for more places.
+  const factor = scale === ledger.scale ? 1n : pow10(scale - ledger.scale);
+  const up = (amount: Amount) => (factor === 1n ? amount : amount * factor);
+
   const items: HoldingValue[] = [];
   let marketValue: Amount = 0n;
   let costBasis: Amount = 0n;
   let unrealized: Amount = 0n;
   let stale = false;
   const unpriced: string[] = [];
-  const symbols = [...ledger.positions.keys()].sort();
-  for (const symbol of symbols) {
-    const position = ledger.positions.get(symbol);
-    if (position === undefined) continue;
-    const open = position.quantity.isPositive();
-    if (!open && options.includeClosed !== true) continue;
-    let cost: Amount = 0n;
-    for (const lot of position.lots) cost += lot.cost;
-    const quote = quotes.get(symbol);
-    const price = quote === undefined ? null : parseScaled(quote.price, 'price');
-    const value = price === null ? null : position.quantity.valueAt(price, position.fxRate);
+  for (const { position, open, quote, price } of shown) {
+    const cost = up(position.cost);
+    const value = price === null ? null : position.quantity.valueAt(price, position.fxRate, scale);
     if (open) {
-      if (quote === undefined) unpriced.push(symbol);
+      if (quote === undefined) unpriced.push(position.symbol);
       if (quote === undefined || quote.stale) stale = true;
     }
     if (value !== null) {
@@ -344,11 +427,11 @@ export function valueHoldings(ledger: Ledger, quotes: ReadonlyMap<string, Quote>
     }
     costBasis += cost;
     items.push({
-      symbol,
+      symbol: position.symbol,
       quantity: position.quantity,
       costBasis: cost,
       // Lots are never mutated once a ledger is valued (a cached ledger is read-only).
-      lots: position.lots,
+      lots: factor === 1n ? position.lots : position.lots.map((lot) => ({ ...lot, cost: up(lot.cost) })),
       currency: position.currency,
       price,
       priceAsOf: quote?.as_of ?? null,
@@ -356,32 +439,34 @@ export function valueHoldings(ledger: Ledger, quotes: ReadonlyMap<string, Quote>
       stale: open && (quote === undefined || quote.stale),
       marketValue: value,
       unrealizedPnl: value === null ? null : value - cost,
-      realizedPnl: position.realizedPnl,
-      dividends: position.dividends,
-      interest: position.interest,
-      fees: position.fees,
+      realizedPnl: up(position.realizedPnl),
+      dividends: up(position.dividends),
+      interest: up(position.interest),
+      fees: up(position.fees),
       weight: null,
     });
   }
   if (marketValue > 0n) {
     for (const item of items) if (item.marketValue !== null) item.weight = percentOf(item.marketValue, marketValue);
   }
+  const cash = up(ledger.cash);
   return {
+    scale,
     items,
-    cash: ledger.cash,
+    cash,
     totals: {
       marketValue,
       costBasis,
       unrealizedPnl: unrealized,
-      realizedPnl: ledger.realizedPnl,
-      dividends: ledger.dividends,
-      interest: ledger.interest,
-      fees: ledger.fees,
-      deposits: ledger.deposits,
-      withdrawals: ledger.withdrawals,
-      netContributions: ledger.deposits - ledger.withdrawals,
-      cash: ledger.cash,
-      totalValue: marketValue + ledger.cash,
+      realizedPnl: up(ledger.realizedPnl),
+      dividends: up(ledger.dividends),
+      interest: up(ledger.interest),
+      fees: up(ledger.fees),
+      deposits: up(ledger.deposits),
+      withdrawals: up(ledger.withdrawals),
+      netContributions: up(ledger.deposits - ledger.withdrawals),
+      cash,
+      totalValue: marketValue + cash,
       stale,
       unpricedSymbols: unpriced,
     },

@@ -12,7 +12,7 @@ import { portfolioRoutes } from './portfolios.routes.ts';
 import { createPortfoliosService, type PortfoliosService } from './portfolios.service.ts';
 import type { QuoteSource } from './portfolios.types.ts';
 
-export { COST_SCALE, InsufficientQuantityError, Ledger, replay, sortForReplay, toLedger, valueHoldings } from './holdings.ts';
+export { COST_SCALE, InsufficientQuantityError, Ledger, replay, sortForReplay, toLedger, valueHoldings, WEIGHT_SCALE } from './holdings.ts';
 export type { HoldingValue, HoldingsValuation, Lot, LotValue, Position } from './holdings.ts';
 export { Quantity } from './quantity.ts';
 export { createImportService, parseTransactionsCsv, type ImportService } from './portfolios.import.ts';

@@ -5,7 +5,7 @@
 // reproduces the same holdings.
 import { randomUUID } from 'node:crypto';
 import { CsvError, parse } from 'csv-parse/sync';
-import { INPUT_SCALE, plainFixed, SCALE, toPlain } from '../../money/index.ts';
+import { plainExact, SCALE, toPlain } from '../../money/index.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { Database } from '../../platform/db/index.ts';
 import { AppError, badRequest, notFound } from '../../platform/errors.ts';
@@ -223,7 +223,7 @@ function replayProblems(existing: readonly TransactionFields[], added: Array<Tra
       problems.push({
         row: row ?? 0,
         field: 'quantity',
-        reason: `insufficient_quantity: selling ${plainFixed(err.requested, INPUT_SCALE)} ${err.symbol} exceeds the ${err.held.format(SCALE.quantity)} held at that time`,
+        reason: `insufficient_quantity: selling ${plainExact(err.requested)} ${err.symbol} exceeds the ${err.held.format(SCALE.quantity)} held at that time`,
       });
     }
   }

@@ -3,7 +3,7 @@
 // another user's rows are indistinguishable from missing ones (FAIL-013). Money columns
 // are NUMERIC and arrive as strings; they become Decimal (or, for the holdings engine,
 // scaled integers) here and nowhere else.
-import { Decimal, parseScaled, toPlain, type Scaled } from '../../money/index.ts';
+import { Decimal, parseExact, toPlain, type Exact } from '../../money/index.ts';
 import type { Queryable } from '../../platform/db/index.ts';
 import type { LedgerTransaction, Portfolio, Transaction, TransactionInput, TransactionType } from './portfolios.types.ts';
 import type { TransactionPageQuery, TransactionSort } from './transactions.list.ts';
@@ -65,20 +65,20 @@ function portfolioFromRow(row: PortfolioRow): Portfolio {
 }
 
 const dec = (value: string | null): Decimal | null => (value === null ? null : new Decimal(value));
-const scaled = (value: string | null, field: string): Scaled | null => (value === null ? null : parseScaled(value, field));
+const exact = (value: string | null, field: string): Exact | null => (value === null ? null : parseExact(value, field));
 
-/** What the holdings engine replays: money straight from the NUMERIC text to scaled integers. */
+/** What the holdings engine replays: money straight from the NUMERIC text to exact BigInt decimals. */
 export function ledgerFromRow(row: LedgerRow): LedgerTransaction {
   return {
     id: row.id,
     type: row.type,
     symbol: row.symbol,
-    quantity: scaled(row.quantity, 'quantity'),
-    price: scaled(row.price, 'price'),
-    amount: scaled(row.amount, 'amount'),
-    fee: parseScaled(row.fee, 'fee'),
+    quantity: exact(row.quantity, 'quantity'),
+    price: exact(row.price, 'price'),
+    amount: exact(row.amount, 'amount'),
+    fee: parseExact(row.fee, 'fee'),
     currency: row.currency,
-    fxRate: parseScaled(row.fx_rate, 'fx_rate'),
+    fxRate: parseExact(row.fx_rate, 'fx_rate'),
     ratioNumerator: row.ratio_numerator,
     ratioDenominator: row.ratio_denominator,
     executedAt: row.executed_at,

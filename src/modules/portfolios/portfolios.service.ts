@@ -3,12 +3,12 @@
 // Idempotency-Key handling. Holdings are computed on read from the transactions, so
 // edits and deletes can never leave derived state behind. No HTTP here.
 import { createHash, randomUUID } from 'node:crypto';
-import { formatAmountFixed, formatFixed, INPUT_SCALE, plainFixed, SCALE, toPlain, type Amount, type Decimal } from '../../money/index.ts';
+import { formatAmountFixed, formatFixed, plainExact, SCALE, toPlain, type Amount, type Decimal } from '../../money/index.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { Database, Queryable } from '../../platform/db/index.ts';
 import { AppError, notFound, validationFailed } from '../../platform/errors.ts';
 import type { Logger } from '../../platform/logger.ts';
-import { InsufficientQuantityError, replay, toLedger, valueHoldings, type HoldingsValuation, type HoldingValue, type Ledger, type LotValue } from './holdings.ts';
+import { InsufficientQuantityError, replay, toLedger, valueHoldings, WEIGHT_SCALE, type HoldingsValuation, type HoldingValue, type Ledger, type LotValue } from './holdings.ts';
 import type { PortfoliosRepository } from './portfolios.repository.ts';
 import type { HoldingOut, HoldingsOut, LotOut, PortfolioOut, TransactionOut } from './portfolios.schemas.ts';
 import type { Portfolio, Quote, QuoteSource, Transaction, TransactionFields, TransactionInput, TransactionType } from './portfolios.types.ts';
@@ -109,35 +109,36 @@ export function rawOf(tx: TransactionInput): RawTransaction {
 // depend on the quotes: a holding's lots, quantity, costs, income and fees. Their strings
 // are remembered per holding, keyed by the position's list of lots (the same array for
 // every valuation of one replay), together with the values they were formatted from. A
-// hit is used only when every one of those values is identical (BigInts, immutable
-// Quantity objects and the lot objects themselves; a lot changes only with its position's
-// quantity), so a changed position is formatted afresh.
+// hit is used only when every one of those values is identical (the scale, BigInts,
+// immutable Quantity objects and the lot objects themselves; a lot changes only with its
+// position's quantity), so a changed position is formatted afresh.
 type StaticHoldingOut = Pick<HoldingOut, 'quantity' | 'average_cost' | 'cost_basis' | 'lots' | 'realized_pnl' | 'dividends' | 'interest' | 'fees'>;
 const formattedHoldings = new WeakMap<readonly LotValue[], { from: readonly unknown[]; out: StaticHoldingOut }>();
 
-function lotOut(lot: LotValue, currency: string): LotOut {
+function lotOut(lot: LotValue, scale: number, currency: string): LotOut {
   return {
     transaction_id: lot.transactionId,
     acquired_at: lot.acquiredAt.toISOString(),
     quantity: lot.quantity.format(SCALE.quantity),
-    unit_cost: lot.quantity.formatPerUnit(lot.cost, SCALE.price),
-    cost_basis: formatAmountFixed(lot.cost, currency),
+    unit_cost: lot.quantity.formatPerUnit(lot.cost, scale, SCALE.price),
+    cost_basis: formatAmountFixed(lot.cost, scale, currency),
   };
 }
 
-function staticHoldingOut(item: HoldingValue, currency: string): StaticHoldingOut {
-  const from = [item.quantity, item.costBasis, item.realizedPnl, item.dividends, item.interest, item.fees, currency, ...item.lots];
+function staticHoldingOut(item: HoldingValue, scale: number, currency: string): StaticHoldingOut {
+  const from = [scale, item.quantity, item.costBasis, item.realizedPnl, item.dividends, item.interest, item.fees, currency, ...item.lots];
   const known = formattedHoldings.get(item.lots);
   if (known !== undefined && known.from.length === from.length && known.from.every((value, i) => value === from[i])) return known.out;
+  const amount = (value: Amount) => formatAmountFixed(value, scale, currency);
   const out = {
     quantity: item.quantity.format(SCALE.quantity),
-    average_cost: item.quantity.isPositive() ? item.quantity.formatPerUnit(item.costBasis, SCALE.price) : null,
-    cost_basis: formatAmountFixed(item.costBasis, currency),
-    lots: item.lots.map((lot) => lotOut(lot, currency)),
-    realized_pnl: formatAmountFixed(item.realizedPnl, currency),
-    dividends: formatAmountFixed(item.dividends, currency),
-    interest: formatAmountFixed(item.interest, currency),
-    fees: formatAmountFixed(item.fees, currency),
+    average_cost: item.quantity.isPositive() ? item.quantity.formatPerUnit(item.costBasis, scale, SCALE.price) : null,
+    cost_basis: amount(item.costBasis),
+    lots: item.lots.map((lot) => lotOut(lot, scale, currency)),
+    realized_pnl: amount(item.realizedPnl),
+    dividends: amount(item.dividends),
+    interest: amount(item.interest),
+    fees: amount(item.fees),
   };
   formattedHoldings.set(item.lots, { from, out });
   return out;
@@ -145,14 +146,15 @@ function staticHoldingOut(item: HoldingValue, currency: string): StaticHoldingOu
 
 export function holdingsOut(portfolio: Portfolio, valuation: HoldingsValuation): HoldingsOut {
   const ccy = portfolio.baseCurrency;
-  const amount = (value: Amount) => formatAmountFixed(value, ccy);
+  const { scale } = valuation;
+  const amount = (value: Amount) => formatAmountFixed(value, scale, ccy);
   const amountOrNull = (value: Amount | null) => (value === null ? null : amount(value));
   const t = valuation.totals;
   return {
     portfolio_id: portfolio.id,
     base_currency: ccy,
     items: valuation.items.map((item) => {
-      const fixed = staticHoldingOut(item, ccy);
+      const fixed = staticHoldingOut(item, scale, ccy);
       return {
         symbol: item.symbol,
         quantity: fixed.quantity,
@@ -160,7 +162,7 @@ export function holdingsOut(portfolio: Portfolio, valuation: HoldingsValuation):
         cost_basis: fixed.cost_basis,
         lots: fixed.lots,
         currency: item.currency,
-        price: item.price === null ? null : plainFixed(item.price, INPUT_SCALE),
+        price: item.price === null ? null : plainExact(item.price),
         price_as_of: item.priceAsOf === null ? null : item.priceAsOf.toISOString(),
         price_source: item.priceSource,
         stale: item.stale,
@@ -170,7 +172,7 @@ export function holdingsOut(portfolio: Portfolio, valuation: HoldingsValuation):
         dividends: fixed.dividends,
         interest: fixed.interest,
         fees: fixed.fees,
-        weight: item.weight === null ? null : formatFixed(item.weight, INPUT_SCALE, SCALE.percent, true),
+        weight: item.weight === null ? null : formatFixed(item.weight, WEIGHT_SCALE, WEIGHT_SCALE, true),
       };
     }),
     cash: amount(valuation.cash),
@@ -195,12 +197,12 @@ export function holdingsOut(portfolio: Portfolio, valuation: HoldingsValuation):
 
 export function insufficientQuantity(err: InsufficientQuantityError): AppError {
   return new AppError(422, 'insufficient_quantity', 'Unprocessable content', {
-    detail: `Selling ${plainFixed(err.requested, INPUT_SCALE)} ${err.symbol} on ${err.executedAt.toISOString()} exceeds the ${err.held.format(SCALE.quantity)} held at that time.`,
+    detail: `Selling ${plainExact(err.requested)} ${err.symbol} on ${err.executedAt.toISOString()} exceeds the ${err.held.format(SCALE.quantity)} held at that time.`,
     extra: {
       symbol: err.symbol,
       executed_at: err.executedAt.toISOString(),
       held: err.held.format(SCALE.quantity),
-      requested: plainFixed(err.requested, INPUT_SCALE),
+      requested: plainExact(err.requested),
     },
   });
 }

@@ -1,7 +1,7 @@
 // Domain types of the portfolios module, shared by the engine, the service, the
 // repository and the portfolio-analytics code built on top of them. Money fields are
 // Decimal objects here; they become strings only at the database and HTTP edges.
-import type { Decimal, Scaled } from '../../money/index.ts';
+import type { Decimal, Exact } from '../../money/index.ts';
 
 export const TRANSACTION_TYPES = ['buy', 'sell', 'dividend', 'interest', 'fee', 'split', 'deposit', 'withdrawal'] as const;
 export type TransactionType = (typeof TRANSACTION_TYPES)[number];
@@ -58,15 +58,15 @@ export type TransactionFields = Pick<
 >;
 
 /**
- * What the holdings engine replays: the same fields with money as exact scaled integers
+ * What the holdings engine replays: the same fields with money as exact BigInt decimals
  * (src/money/fixed.ts), so a replay of thousands of transactions never builds a Decimal.
  */
 export interface LedgerTransaction extends Omit<TransactionFields, 'quantity' | 'price' | 'amount' | 'fee' | 'fxRate'> {
-  quantity: Scaled | null;
-  price: Scaled | null;
-  amount: Scaled | null;
-  fee: Scaled;
-  fxRate: Scaled;
+  quantity: Exact | null;
+  price: Exact | null;
+  amount: Exact | null;
+  fee: Exact;
+  fxRate: Exact;
 }
 
 /** The contents of a transaction, without identity and bookkeeping. */
