@@ -13,7 +13,7 @@ import { floatHoldings, floatReplay, floatValue, type FloatHolding, type FloatLo
 export const description =
   'Portfolio engine (S-009): holdings + FIFO lots + valuation for 10,000 transactions over 50 symbols, exact (BigInt decimals) vs float, in process; GET /v1/portfolios/:id/holdings under load on the real server; exact/float ratio for the calculation and for the whole request.';
 
-/** What the server does after its SELECT: rows (decimal strings) → exact scaled integers → replay → valuation. */
+/** What the server does after its SELECT: rows (decimal strings) → exact BigInt decimals → replay → valuation. */
 function exactHoldings(rows: readonly BenchRow[], quotes: ReturnType<typeof quotesFor>) {
   const transactions = rows.map((row) => ledgerFromRow(row));
   return valueHoldings(replay(transactions), quotes);
@@ -27,6 +27,82 @@ async function json<T>(url: string, init: RequestInit, expect: number): Promise<
 }
 
 const round = (value: number, places = 4) => Math.round(value * 10 ** places) / 10 ** places;
+const median = (values: readonly number[]) => {
+  const sorted = [...values].sort((x, y) => x - y);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+};
+
+/** Mean time per call of `calls` calls in a row, in ms. */
+function timeCalls(fn: () => unknown, calls: number): number {
+  const started = performance.now();
+  for (let i = 0; i < calls; i++) fn();
+  return (performance.now() - started) / calls;
+}
+
+interface Paired {
+  /** Median over the rounds of the time per call, ms. */
+  exactMs: number;
+  floatMs: number;
+  /** Slowest round's time per call, ms. */
+  exactWorstMs: number;
+  floatWorstMs: number;
+  /** Median and range of the per-round ratios exact ÷ float. */
+  ratio: number;
+  ratios: number[];
+}
+
+/**
+ * Exact and float alternated in short rounds, so the drift of a small, noisy machine
+ * (a neighbour, a GC, CPU steal) hits both alike; the ratio of each round is taken and
+ * the median of those reported.
+ */
+function paired(exact: () => unknown, float: () => unknown, rounds: number, calls: number): Paired {
+  timeCalls(exact, calls);
+  timeCalls(float, calls);
+  const exactMs: number[] = [];
+  const floatMs: number[] = [];
+  const ratios: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const e = timeCalls(exact, calls);
+    const f = timeCalls(float, calls);
+    exactMs.push(e);
+    floatMs.push(f);
+    ratios.push(e / f);
+  }
+  return {
+    exactMs: median(exactMs),
+    floatMs: median(floatMs),
+    exactWorstMs: Math.max(...exactMs),
+    floatWorstMs: Math.max(...floatMs),
+    ratio: median(ratios),
+    ratios,
+  };
+}
+
+/** Table rows for a paired measurement: each side's time per call, then the ratio. */
+function recordPaired(ctx: BenchContext, label: string, result: Paired, rounds: number, calls: number, notes: { exact: string; float: string }): void {
+  const side = (name: string, ms: number, worst: number, note: string) =>
+    ctx.record({
+      name: `${label}, ${name}`,
+      unit: 'ops/s',
+      throughput: Math.round(1000 / ms),
+      p50_ms: round(ms),
+      p99_ms: round(worst),
+      notes: `median (p50 column) and slowest (p99 column) of ${rounds} rounds of ${calls} calls, alternated with the other variant; ${note}`,
+    });
+  side('exact', result.exactMs, result.exactWorstMs, notes.exact);
+  side('float', result.floatMs, result.floatWorstMs, notes.float);
+  const spread = `${round(Math.min(...result.ratios), 2)}–${round(Math.max(...result.ratios), 2)}`;
+  ctx.record({
+    name: `S-009 ratio: ${label} exact ÷ float`,
+    unit: 'ratio',
+    throughput: round(result.ratio, 2),
+    p50_ms: round(result.exactMs),
+    p99_ms: round(result.floatMs),
+    notes: `median of the per-round ratios (range ${spread}); time per call: exact ${round(result.exactMs, 3)} ms (p50 column), float ${round(result.floatMs, 4)} ms (p99 column)`,
+  });
+}
 
 export async function run(ctx: BenchContext): Promise<void> {
   const rows = generateRows(10_000);
@@ -42,36 +118,12 @@ export async function run(ctx: BenchContext): Promise<void> {
   const drift = Math.abs(asFloat(exact.totals.marketValue) - float.marketValue) + Math.abs(asFloat(exact.cash) - float.cash);
   ctx.log(`holdings: ${exact.items.length} open; market value exact ${formatAmountFixed(exact.totals.marketValue, exact.scale, 'USD')}, float drift ${drift.toExponential(2)}`);
 
-  // In process: interleaved twice, so drift of a noisy machine hits both variants.
-  const exactRuns = [];
-  const floatRuns = [];
-  for (const round_ of [1, 2]) {
-    exactRuns.push(
-      await ctx.op(`holdings calc, exact (run ${round_})`, () => exactHoldings(rows, quotes), {
-        iterations: 30,
-        warmup: 5,
-        notes: 'parse 10,000 rows of decimal strings, FIFO replay, valuation at 50 quotes',
-      }),
-    );
-    floatRuns.push(
-      await ctx.op(`holdings calc, float (run ${round_})`, () => floatHoldings(rows, quotes), {
-        iterations: 200,
-        warmup: 20,
-        notes: 'same calculation with number (bench/ only)',
-      }),
-    );
-  }
-  const meanMs = (runs: Array<{ ops_per_sec: number }>) => runs.reduce((acc, r) => acc + 1000 / r.ops_per_sec, 0) / runs.length;
-  const exactMs = meanMs(exactRuns);
-  const floatMs = meanMs(floatRuns);
-  const calcRatio = exactMs / floatMs;
-  ctx.record({
-    name: 'S-009 ratio: calculation exact ÷ float',
-    unit: 'ratio',
-    throughput: round(calcRatio, 2),
-    p50_ms: round(exactMs),
-    p99_ms: round(floatMs),
-    notes: `mean time per calculation: exact ${round(exactMs, 2)} ms (p50 column), float ${round(floatMs, 3)} ms (p99 column); difference ${round(exactMs - floatMs, 2)} ms`,
+  // In process, exact and float alternated.
+  const calcRounds = 12;
+  const calc = paired(() => exactHoldings(rows, quotes), () => floatHoldings(rows, quotes), calcRounds, 5);
+  recordPaired(ctx, 'holdings calc', calc, calcRounds, 5, {
+    exact: 'parse 10,000 rows of decimal strings, FIFO replay, valuation at 50 quotes',
+    float: 'same calculation with number (bench/ only)',
   });
 
   // What a request does when the portfolio's replay is already cached (the portfolios
@@ -146,35 +198,11 @@ export async function run(ctx: BenchContext): Promise<void> {
       },
     };
   };
-  // Interleaved twice as well: a call takes a tenth of a millisecond, so one GC pause or
-  // noisy neighbour in a single run would move the ratio.
-  const exactVals = [];
-  const floatVals = [];
-  for (const round_ of [1, 2]) {
-    exactVals.push(
-      await ctx.op(`valuation of a cached replay, exact (+ formatting, run ${round_})`, exactValuation, {
-        iterations: 1000,
-        warmup: 100,
-        notes: `50 holdings with their ${ledgerLots} open lots, totals, decimal strings out`,
-      }),
-    );
-    floatVals.push(
-      await ctx.op(`valuation of a cached replay, float (+ formatting, run ${round_})`, floatValuation, {
-        iterations: 1000,
-        warmup: 100,
-        notes: 'same with number and toFixed, open lots included (bench/ only)',
-      }),
-    );
-  }
-  const exactValMs = meanMs(exactVals);
-  const floatValMs = meanMs(floatVals);
-  ctx.record({
-    name: 'S-009 ratio: valuation of a cached replay exact ÷ float',
-    unit: 'ratio',
-    throughput: round(exactValMs / floatValMs, 2),
-    p50_ms: round(exactValMs),
-    p99_ms: round(floatValMs),
-    notes: `mean per call: exact ${round(exactValMs, 3)} ms (p50 column), float ${round(floatValMs, 4)} ms (p99 column)`,
+  const valuationRounds = 12;
+  const valuation = paired(exactValuation, floatValuation, valuationRounds, 200);
+  recordPaired(ctx, 'valuation of a cached replay (+ formatting)', valuation, valuationRounds, 200, {
+    exact: `50 holdings with their ${ledgerLots} open lots, totals, decimal strings out`,
+    float: 'same with number and toFixed, open lots included (bench/ only)',
   });
 
   // Performance over the whole history (~833 days), daily closes for all 50 symbols.
@@ -245,14 +273,21 @@ export async function run(ctx: BenchContext): Promise<void> {
   // The cold path, measured for real: a deposit bumps the portfolio's revision, so the
   // next holdings request reads all 10,000 rows and replays them. One client, one after
   // the other, timing only the GET.
+  // Right after each cold request, the bench process computes the same calculation both
+  // ways, so the difference the model subtracts is measured under the same machine state.
   const coldMs: number[] = [];
+  const calcDiffMs: number[] = [];
   const deposit = JSON.stringify({ type: 'deposit', amount: '1.00', currency: 'USD', executed_at: '2023-04-18T00:00:00Z' });
   for (let i = 0; i < 25; i++) {
     await json(`${server.url}/v1/portfolios/${portfolio.id}/transactions`, { method: 'POST', headers: { ...auth, ...jsonHeaders }, body: deposit }, 201);
     const t0 = performance.now();
     await json(holdingsUrl, { headers: auth }, 200);
-    if (i >= 3) coldMs.push(performance.now() - t0);
+    if (i >= 3) {
+      coldMs.push(performance.now() - t0);
+      calcDiffMs.push(timeCalls(() => exactHoldings(rows, quotes), 2) - timeCalls(() => floatHoldings(rows, quotes), 2));
+    }
   }
+  const diffMs = calcDiffMs.reduce((a, b) => a + b, 0) / calcDiffMs.length;
   coldMs.sort((a, b) => a - b);
   const pct = (p: number) => coldMs[Math.min(coldMs.length - 1, Math.ceil((p / 100) * coldMs.length) - 1)] ?? 0;
   const coldMean = coldMs.reduce((a, b) => a + b, 0) / coldMs.length;
@@ -267,10 +302,10 @@ export async function run(ctx: BenchContext): Promise<void> {
   ctx.record({
     name: 'S-009 ratio: cold holdings request exact ÷ float (modelled)',
     unit: 'ratio',
-    throughput: round(coldMean / (coldMean - (exactMs - floatMs)), 3),
+    throughput: round(coldMean / (coldMean - diffMs), 3),
     p50_ms: round(coldMean, 2),
-    p99_ms: round(coldMean - (exactMs - floatMs), 2),
-    notes: `mean cold request ${round(coldMean, 1)} ms (p50 column); minus the exact−float difference of parse + replay + valuation it would be ${round(coldMean - (exactMs - floatMs), 1)} ms (p99 column); exact calculation share ${round((exactMs / coldMean) * 100, 1)} %`,
+    p99_ms: round(coldMean - diffMs, 2),
+    notes: `mean cold request ${round(coldMean, 1)} ms (p50 column); minus the exact−float difference of parse + replay + valuation (${round(diffMs, 2)} ms, measured after each request) it would be ${round(coldMean - diffMs, 1)} ms (p99 column)`,
   });
 
   // Whole request: the server is saturated, so 1 / throughput is the time it spends per
@@ -289,5 +324,5 @@ export async function run(ctx: BenchContext): Promise<void> {
       notes: `server time per request ${round(serviceMs, 2)} ms (1 ÷ req/s, p50 column); with float ${what} it would be ${round(floatServiceMs, 2)} ms (p99 column); exact calculation share of the request ${round((exactCalcMs / serviceMs) * 100, 1)} %`,
     });
   };
-  modelled('S-009 ratio: holdings request exact ÷ float (cached replay, modelled)', http, exactValMs, floatValMs, 'valuation');
+  modelled('S-009 ratio: holdings request exact ÷ float (cached replay, modelled)', http, valuation.exactMs, valuation.floatMs, 'valuation');
 }

@@ -5,7 +5,7 @@
 //
 // What a lint rule can and cannot see: money values are Decimal objects, on which
 // TypeScript refuses `+`, `-`, `*`, `/` and comparisons, or (in the holdings engine)
-// scaled BigInt integers from src/money/fixed.ts, whose operators are exact integer
+// BigInt decimals from src/money/fixed.ts, whose operators are exact integer
 // arithmetic and which TypeScript will not mix with a `number`. What can slip through is a conversion to `number`
 // (`parseFloat`, `Number(…)`, unary `+`, Decimal#toNumber) or float formatting and maths
 // (`toFixed`, `Math.*`). Those are textual patterns, and those are what this guards.

@@ -8,6 +8,7 @@ import {
   EXACT_ZERO,
   exactAt,
   exactFromDecimal,
+  exactFromPlain,
   exactMinus,
   fixedToDecimal,
   formatAmountFixed,
@@ -48,6 +49,21 @@ describe('money: exact BigInt decimals', () => {
     assert.deepEqual(parseExact('0.0100'), { units: 1n, places: 2 });
     // the long path (more than 15 digits) normalises the same way
     assert.deepEqual(parseExact('1234567890.1234567000'), { units: 12345678901234567n, places: 7 });
+  });
+
+  it('a provider price of any length is taken, rounded half-up beyond 30 places', () => {
+    assert.deepEqual(exactFromPlain(`0.${'0'.repeat(29)}15`), { units: 2n, places: 30 });
+    assert.deepEqual(exactFromPlain(`-0.${'0'.repeat(29)}15`), { units: -2n, places: 30 });
+    assert.deepEqual(exactFromPlain(`-0.${'0'.repeat(30)}4`), EXACT_ZERO);
+    assert.deepEqual(exactFromPlain(`${'9'.repeat(40)}.5`), { units: BigInt(`${'9'.repeat(40)}5`), places: 1 });
+    assert.deepEqual(exactFromPlain(`1.${'0'.repeat(35)}`), EXACT_ONE);
+    for (const bad of ['1e3', '', '1.', '.5', 'abc', '1 ']) {
+      assert.throws(
+        () => exactFromPlain(bad, 'price'),
+        (err: Error & { status?: number }) => err.status === 400,
+        bad,
+      );
+    }
   });
 
   it('0.1 + 0.2 is exactly 0.3, and products of entered values are exact', () => {

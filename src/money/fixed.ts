@@ -142,14 +142,26 @@ export function fixedFromPlain(text: string, scale: number): bigint {
   return rescale(BigInt(text.slice(0, point) + text.slice(point + 1)), text.length - point - 1, scale);
 }
 
-/** A Decimal as an `Exact` (rounded half-up beyond 30 places). */
-export function exactFromDecimal(value: Decimal): Exact {
-  const text = toPlain(value);
+const PLAIN_RE = /^-?[0-9]+(\.[0-9]+)?$/;
+
+/**
+ * Plain decimal text of any length (a provider's price, a Decimal's digits) as an
+ * `Exact`, rounded half-up beyond 30 places; anything else is a 400 naming the field.
+ */
+export function exactFromPlain(text: string, field = 'value'): Exact {
+  const short = parseShort(text);
+  if (short !== undefined) return short;
+  if (!PLAIN_RE.test(text)) throw invalidDecimal(field, text);
   const point = text.indexOf('.');
   if (point === -1) return normalised(BigInt(text), 0);
   const places = text.length - point - 1;
-  if (places <= MAX_PLACES) return normalised(BigInt(text.slice(0, point) + text.slice(point + 1)), places);
-  return normalised(fixedFromPlain(text, MAX_PLACES), MAX_PLACES);
+  const units = BigInt(text.slice(0, point) + text.slice(point + 1));
+  return places <= MAX_PLACES ? normalised(units, places) : normalised(rescale(units, places, MAX_PLACES), MAX_PLACES);
+}
+
+/** A Decimal as an `Exact` (rounded half-up beyond 30 places). */
+export function exactFromDecimal(value: Decimal): Exact {
+  return exactFromPlain(toPlain(value));
 }
 
 /** The value as an integer of 10^-scale (scale ≥ its places: exact). */

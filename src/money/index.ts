@@ -20,6 +20,7 @@ export {
   EXACT_ZERO,
   exactAt,
   exactFromDecimal,
+  exactFromPlain,
   exactMinus,
   fixedFromPlain,
   fixedToDecimal,

@@ -2,7 +2,7 @@
 // portfolios and transactions through the portfolios module, prices through the market
 // module (both narrowed to what is needed here), and computes with the pure functions in
 // performance.ts and dashboard.ts. No HTTP, no SQL.
-import { exactMinus, formatAmount, formatAmountFixed, formatDecimal, formatFixed, parseExact, rescale, SCALE, type Amount, type Decimal } from '../../money/index.ts';
+import { exactFromPlain, exactMinus, formatAmount, formatAmountFixed, formatDecimal, formatFixed, rescale, SCALE, type Amount, type Decimal } from '../../money/index.ts';
 import type { Clock } from '../../platform/clock.ts';
 import { AppError } from '../../platform/errors.ts';
 import type { Logger } from '../../platform/logger.ts';
@@ -204,7 +204,7 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
         const previous = quotes.get(item.symbol)?.previous_close ?? null;
         const fxRate = ledger.positions.get(item.symbol)?.fxRate;
         if (item.price === null || previous === null || fxRate === undefined) return { item, change: null };
-        const move = exactMinus(item.price, parseExact(previous, 'previous_close'));
+        const move = exactMinus(item.price, exactFromPlain(previous, 'previous_close'));
         const places = item.quantity.valuePlaces(move, fxRate);
         if (places > scale) scale = places;
         return { item, change: { move, fxRate } };

@@ -20,7 +20,7 @@
 // - Cash: deposits and sells add, withdrawals and buys subtract, income adds net of its
 //   fee, fee transactions subtract amount plus fee. Cash may go negative (a portfolio
 //   that does not record its deposits).
-import { divRoundHalfUp, EXACT_ONE, exactFromDecimal, parseExact, plainExact, pow10, SCALE, type Amount, type Decimal, type Exact } from '../../money/index.ts';
+import { divRoundHalfUp, EXACT_ONE, exactFromDecimal, exactFromPlain, plainExact, pow10, SCALE, type Amount, type Decimal, type Exact } from '../../money/index.ts';
 import type { LedgerTransaction, Quote, TransactionFields } from './portfolios.types.ts';
 import { Quantity } from './quantity.ts';
 
@@ -262,13 +262,14 @@ export class Ledger {
     const gross = this.gross(quantity, required(tx.price, 'price', tx), tx.fxRate);
     const position = this.position(required(tx.symbol, 'symbol', tx));
     const units = Quantity.fromExact(quantity);
-    position.lots.push({ transactionId: tx.id, acquiredAt: tx.executedAt, quantity: units, cost: gross + fee });
+    const cost = gross + fee;
+    position.lots.push({ transactionId: tx.id, acquiredAt: tx.executedAt, quantity: units, cost });
     position.quantity = position.quantity.plus(units);
-    position.cost += gross + fee;
+    position.cost += cost;
     position.fees += fee;
     position.currency = tx.currency;
     position.fxRate = tx.fxRate;
-    this.cash -= gross + fee;
+    this.cash -= cost;
   }
 
   private sell(tx: LedgerTransaction, fee: Amount): void {
@@ -301,15 +302,15 @@ export class Ledger {
         remaining = Quantity.ZERO;
       }
     }
-    const gross = this.gross(requested, required(tx.price, 'price', tx), tx.fxRate);
+    const proceeds = this.gross(requested, required(tx.price, 'price', tx), tx.fxRate) - fee;
+    const pnl = proceeds - consumedCost;
     position.cost -= consumedCost;
-    const pnl = gross - fee - consumedCost;
     position.realizedPnl += pnl;
     position.fees += fee;
     position.currency = tx.currency;
     position.fxRate = tx.fxRate;
     this.realizedPnl += pnl;
-    this.cash += gross - fee;
+    this.cash += proceeds;
   }
 }
 
@@ -397,7 +398,7 @@ export function valueHoldings(ledger: Ledger, quotes: ReadonlyMap<string, Quote>
     const open = position.quantity.isPositive();
     if (!open && options.includeClosed !== true) continue;
     const quote = quotes.get(symbol);
-    const price = quote === undefined ? null : parseExact(quote.price, 'price');
+    const price = quote === undefined ? null : exactFromPlain(quote.price, 'price');
     if (price !== null) {
       const places = position.quantity.valuePlaces(price, position.fxRate);
       if (places > scale) scale = places;

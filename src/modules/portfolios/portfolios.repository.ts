@@ -2,7 +2,7 @@
 // parameterised, and every statement on user data filters by the owner's user_id, so
 // another user's rows are indistinguishable from missing ones (FAIL-013). Money columns
 // are NUMERIC and arrive as strings; they become Decimal (or, for the holdings engine,
-// scaled integers) here and nowhere else.
+// exact BigInt decimals) here and nowhere else.
 import { Decimal, parseExact, toPlain, type Exact } from '../../money/index.ts';
 import type { Queryable } from '../../platform/db/index.ts';
 import type { LedgerTransaction, Portfolio, Transaction, TransactionInput, TransactionType } from './portfolios.types.ts';

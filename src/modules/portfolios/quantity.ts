@@ -71,17 +71,21 @@ export class Quantity {
   }
 
   plus(other: Quantity): Quantity {
+    if (this.d === other.d) return new Quantity(this.n + other.n, this.d, this.places); // the common case, without the array
     const [a, b, d, places] = Quantity.common(this, other);
     return new Quantity(a + b, d, places);
   }
 
   minus(other: Quantity): Quantity {
+    if (this.d === other.d) return new Quantity(this.n - other.n, this.d, this.places);
     const [a, b, d, places] = Quantity.common(this, other);
     return new Quantity(a - b, d, places);
   }
 
   cmp(other: Quantity): -1 | 0 | 1 {
-    const [a, b] = Quantity.common(this, other);
+    let a = this.n;
+    let b = other.n;
+    if (this.d !== other.d) [a, b] = Quantity.common(this, other);
     return a < b ? -1 : a > b ? 1 : 0;
   }
 
@@ -99,6 +103,7 @@ export class Quantity {
    */
   shareOf(whole: Quantity, cost: Amount, scale: number, places: number): Amount {
     const [part, all] = Quantity.common(this, whole);
+    if (scale === places) return divRoundHalfUp(cost * part, all);
     const unit = pow10(scale - places);
     return divRoundHalfUp(cost * part, all * unit) * unit;
   }
