@@ -10,8 +10,8 @@
 // - `Amount`: an integer count of 10^-scale, where the scale belongs to whoever holds the
 //   amount (a ledger picks the smallest scale that keeps all its amounts exact, see
 //   holdings.ts). Products of entered values add their places, so they stay exact too.
-// Small numbers are fast: an amount below 2^64 is one BigInt digit, several times
-// cheaper to add, divide and print than the multi-digit integers a fixed 90-place scale
+// Small numbers are fast: an amount below 2^64 is a one-word BigInt, several times
+// cheaper to add, divide and print than the multi-word integers a fixed 90-place scale
 // needs. Rounding happens only where a function says so, and is ROUND_HALF_UP (half away
 // from zero), as everywhere in src/money.
 import { Decimal, invalidDecimal, isDecimalString, minorUnits, toPlain } from './decimal.ts';
@@ -70,9 +70,7 @@ export function parseExact(text: string, field = 'value'): Exact {
   const short = parseShort(text);
   if (short !== undefined) return short;
   if (!isDecimalString(text)) throw invalidDecimal(field, text);
-  const point = text.indexOf('.');
-  if (point === -1) return normalised(BigInt(text), 0);
-  return normalised(BigInt(text.slice(0, point) + text.slice(point + 1)), text.length - point - 1);
+  return exactOfPlain(text);
 }
 
 /** units × 10^-places with the fraction's trailing zeros dropped. */
@@ -152,6 +150,11 @@ export function exactFromPlain(text: string, field = 'value'): Exact {
   const short = parseShort(text);
   if (short !== undefined) return short;
   if (!PLAIN_RE.test(text)) throw invalidDecimal(field, text);
+  return exactOfPlain(text);
+}
+
+/** Plain decimal text that has passed a grammar check, rounded half-up beyond 30 places. */
+function exactOfPlain(text: string): Exact {
   const point = text.indexOf('.');
   if (point === -1) return normalised(BigInt(text), 0);
   const places = text.length - point - 1;

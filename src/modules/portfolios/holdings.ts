@@ -177,7 +177,7 @@ export class Ledger {
     this.scale = scale;
   }
 
-  /** value × fx_rate (× more factors) as an amount at the ledger's scale; the caller made sure the scale holds it. */
+  /** An integer of 10^-places as an amount at the ledger's scale (`apply` has made sure places ≤ scale). */
   private amount(units: bigint, places: number): Amount {
     return places === this.scale ? units : units * pow10(this.scale - places);
   }
