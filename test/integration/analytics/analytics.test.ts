@@ -257,6 +257,38 @@ describe('portfolio analytics', () => {
     });
   });
 
+  describe('GET /v1/dashboard across portfolios of different scales', () => {
+    // Each portfolio's amounts live at the smallest exact scale of its own ledger; the
+    // dashboard must put them on one scale before it sorts, filters and pages. These
+    // values differ only far beyond the display places.
+    it('sorts and filters by exact values, not by the displayed ones', async () => {
+      type Item = { portfolio_id: string; symbol: string; market_value: string; day_change: string };
+      const dave = await createUser(t);
+      const fine = await createPortfolio(dave, 'fine', 'EUR');
+      const coarse = await createPortfolio(dave, 'coarse');
+      // 2 × 11 × 0.123456789012 = 2.716049358264 (a ledger at 13 places); day change
+      // 2 × 0.000000000001 × 0.123456789012 = 0.000000000000246913578024 (24 places).
+      await addTx(dave, fine, { type: 'buy', symbol: 'XSA', quantity: '2', price: '10.5', fx_rate: '0.123456789012', executed_at: '2024-06-01T10:00:00Z' });
+      await addQuote('XSA', '11', '10.999999999999');
+      // 1 × 2.716049358265: a millionth of a millionth more; day change 0.000000000001.
+      await addTx(dave, coarse, { type: 'buy', symbol: 'XSB', quantity: '1', price: '2.7', executed_at: '2024-06-01T10:00:00Z' });
+      await addQuote('XSB', '2.716049358265', '2.716049358264');
+
+      const byValue = await api<{ items: Item[] }>(dave, 'GET', '/v1/dashboard?sort=market_value&order=desc');
+      assert.equal(byValue.status, 200, JSON.stringify(byValue.body));
+      assert.deepEqual(byValue.body.items.map((i) => [i.symbol, i.market_value]), [['XSB', '2.72'], ['XSA', '2.72']]);
+      const byChange = await api<{ items: Item[] }>(dave, 'GET', '/v1/dashboard?sort=day_change&order=asc');
+      assert.deepEqual(byChange.body.items.map((i) => [i.symbol, i.day_change]), [['XSA', '0.00'], ['XSB', '0.00']]);
+      const min = await api<{ items: Item[] }>(dave, 'GET', '/v1/dashboard?min_market_value=2.7160493582645');
+      assert.deepEqual(min.body.items.map((i) => i.symbol), ['XSB']);
+      // a cursor taken between the two holdings resumes exactly after the first
+      const first = await api<{ items: Item[]; next_cursor: string | null }>(dave, 'GET', '/v1/dashboard?sort=market_value&order=desc&limit=1');
+      assert.ok(first.body.next_cursor !== null);
+      const second = await api<{ items: Item[] }>(dave, 'GET', `/v1/dashboard?sort=market_value&order=desc&limit=1&cursor=${first.body.next_cursor}`);
+      assert.deepEqual(second.body.items.map((i) => i.symbol), ['XSA']);
+    });
+  });
+
   describe('GET /v1/portfolios/:id/transactions', () => {
     let portfolioId: string;
     const created: Array<{ id: string; type: string; symbol: string | null; executed_at: string }> = [];
