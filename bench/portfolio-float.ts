@@ -1,5 +1,5 @@
 // The float floor for the portfolio benchmark (S-009): the same holdings calculation as
-// src/modules/portfolios/holdings.ts — rows parsed from their decimal strings, replayed
+// src/modules/portfolios/holdings.ts — rows parsed from their decimal strings into transactions, replayed
 // in order into FIFO lots, realized P&L, income, fees and cash, then valued at the latest
 // quotes with unrealized P&L and weights — in plain `number` arithmetic. Kept in bench/
 // only: it is the speed reference, never the product (FAIL-002).
@@ -58,7 +58,44 @@ export interface FloatValuation {
   totals: FloatLedger['totals'];
 }
 
-const num = (value: string | null): number => (value === null ? 0 : Number.parseFloat(value));
+const num = (value: string | null): number | null => (value === null ? null : Number.parseFloat(value));
+
+/**
+ * A row as a float server's repository would hand it to its engine: the counterpart of
+ * `ledgerFromRow`, so both variants parse the rows into transactions first and then
+ * replay them, and the ratio compares arithmetic, not program structure.
+ */
+export interface FloatTransaction {
+  id: string;
+  type: BenchRow['type'];
+  symbol: string | null;
+  quantity: number | null;
+  price: number | null;
+  amount: number | null;
+  fee: number;
+  currency: string;
+  fxRate: number;
+  ratioNumerator: number | null;
+  ratioDenominator: number | null;
+  executedAt: Date;
+}
+
+export function floatFromRow(row: BenchRow): FloatTransaction {
+  return {
+    id: row.id,
+    type: row.type,
+    symbol: row.symbol,
+    quantity: num(row.quantity),
+    price: num(row.price),
+    amount: num(row.amount),
+    fee: Number.parseFloat(row.fee),
+    currency: row.currency,
+    fxRate: Number.parseFloat(row.fx_rate),
+    ratioNumerator: row.ratio_numerator,
+    ratioDenominator: row.ratio_denominator,
+    executedAt: row.executed_at,
+  };
+}
 
 export interface FloatLedger {
   positions: Map<string, FloatPosition>;
@@ -68,16 +105,17 @@ export interface FloatLedger {
   totals: { deposits: number; withdrawals: number; dividends: number; interest: number; fees: number };
 }
 
+/** Rows (decimal strings) → transactions → replay → valuation: what exactHoldings does in the bench. */
 export function floatHoldings(rows: readonly BenchRow[], quotes: ReadonlyMap<string, FloatQuote>): FloatValuation {
-  return floatValue(floatReplay(rows), quotes);
+  return floatValue(floatReplay(rows.map(floatFromRow)), quotes);
 }
 
-/** Rows (decimal strings) → positions with FIFO lots, cash and realized P&L. */
-export function floatReplay(rows: readonly BenchRow[]): FloatLedger {
-  const ordered = rows
-    .map((row, index) => ({ row, index }))
-    .sort((a, b) => a.row.executed_at.getTime() - b.row.executed_at.getTime() || a.index - b.index)
-    .map((e) => e.row);
+/** Transactions → positions with FIFO lots, cash and realized P&L. */
+export function floatReplay(transactions: readonly FloatTransaction[]): FloatLedger {
+  const ordered = transactions
+    .map((tx, index) => ({ tx, index }))
+    .sort((a, b) => a.tx.executedAt.getTime() - b.tx.executedAt.getTime() || a.index - b.index)
+    .map((e) => e.tx);
   const positions = new Map<string, FloatPosition>();
   const position = (symbol: string): FloatPosition => {
     let p = positions.get(symbol);
@@ -90,27 +128,27 @@ export function floatReplay(rows: readonly BenchRow[]): FloatLedger {
   let cash = 0;
   let realized = 0;
   const totals = { deposits: 0, withdrawals: 0, dividends: 0, interest: 0, fees: 0 };
-  for (const row of ordered) {
-    const fx = num(row.fx_rate);
-    const fee = num(row.fee) * fx;
-    const symbol = row.symbol ?? '';
+  for (const tx of ordered) {
+    const fx = tx.fxRate;
+    const fee = tx.fee * fx;
+    const symbol = tx.symbol ?? '';
     totals.fees += fee;
-    switch (row.type) {
+    switch (tx.type) {
       case 'deposit': {
-        const amount = num(row.amount) * fx;
+        const amount = (tx.amount ?? 0) * fx;
         totals.deposits += amount;
         cash += amount - fee;
         break;
       }
       case 'withdrawal': {
-        const amount = num(row.amount) * fx;
+        const amount = (tx.amount ?? 0) * fx;
         totals.withdrawals += amount;
         cash -= amount + fee;
         break;
       }
       case 'dividend': {
         const p = position(symbol);
-        const amount = num(row.amount) * fx;
+        const amount = (tx.amount ?? 0) * fx;
         p.dividends += amount;
         p.fees += fee;
         totals.dividends += amount;
@@ -118,8 +156,8 @@ export function floatReplay(rows: readonly BenchRow[]): FloatLedger {
         break;
       }
       case 'interest': {
-        const amount = num(row.amount) * fx;
-        if (row.symbol !== null) {
+        const amount = (tx.amount ?? 0) * fx;
+        if (tx.symbol !== null) {
           const p = position(symbol);
           p.interest += amount;
           p.fees += fee;
@@ -129,15 +167,15 @@ export function floatReplay(rows: readonly BenchRow[]): FloatLedger {
         break;
       }
       case 'fee': {
-        const amount = num(row.amount) * fx;
-        if (row.symbol !== null) position(symbol).fees += amount + fee;
+        const amount = (tx.amount ?? 0) * fx;
+        if (tx.symbol !== null) position(symbol).fees += amount + fee;
         totals.fees += amount;
         cash -= amount + fee;
         break;
       }
       case 'split': {
         const p = position(symbol);
-        const ratio = (row.ratio_numerator ?? 1) / (row.ratio_denominator ?? 1);
+        const ratio = (tx.ratioNumerator ?? 1) / (tx.ratioDenominator ?? 1);
         for (const lot of p.lots) lot.quantity *= ratio;
         p.quantity *= ratio;
         p.fees += fee;
@@ -146,20 +184,20 @@ export function floatReplay(rows: readonly BenchRow[]): FloatLedger {
       }
       case 'buy': {
         const p = position(symbol);
-        const q = num(row.quantity);
-        const gross = q * num(row.price) * fx;
-        p.lots.push({ transactionId: row.id, acquiredAt: row.executed_at, quantity: q, cost: gross + fee });
+        const q = (tx.quantity ?? 0);
+        const gross = q * (tx.price ?? 0) * fx;
+        p.lots.push({ transactionId: tx.id, acquiredAt: tx.executedAt, quantity: q, cost: gross + fee });
         p.quantity += q;
         p.cost += gross + fee;
         p.fees += fee;
-        p.currency = row.currency;
+        p.currency = tx.currency;
         p.fxRate = fx;
         cash -= gross + fee;
         break;
       }
       case 'sell': {
         const p = position(symbol);
-        const q = num(row.quantity);
+        const q = (tx.quantity ?? 0);
         if (q > p.quantity + 1e-9) throw new Error(`oversell of ${symbol}`);
         let remaining = q;
         let consumed = 0;
@@ -179,12 +217,12 @@ export function floatReplay(rows: readonly BenchRow[]): FloatLedger {
             remaining = 0;
           }
         }
-        const gross = q * num(row.price) * fx;
+        const gross = q * (tx.price ?? 0) * fx;
         p.cost -= consumed;
         const pnl = gross - fee - consumed;
         p.realizedPnl += pnl;
         p.fees += fee;
-        p.currency = row.currency;
+        p.currency = tx.currency;
         p.fxRate = fx;
         realized += pnl;
         cash += gross - fee;
@@ -217,7 +255,7 @@ export function floatValue(ledger: FloatLedger, quotes: ReadonlyMap<string, Floa
     if (p === undefined || p.quantity <= 1e-12) continue;
     const cost = p.cost;
     const quote = quotes.get(symbol);
-    const price = quote === undefined ? null : num(quote.price);
+    const price = quote === undefined ? null : Number.parseFloat(quote.price);
     const value = price === null ? null : p.quantity * price * p.fxRate;
     if (quote === undefined) unpriced.push(symbol);
     if (quote === undefined || quote.stale) stale = true;

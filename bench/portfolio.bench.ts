@@ -8,7 +8,7 @@ import { formatAmountFixed, plainFixed } from '../src/money/index.ts';
 import { holdingsOut, ledgerFromRow, replay, transactionFromRow, valueHoldings } from '../src/modules/portfolios/index.ts';
 import type { BenchContext } from './lib/context.ts';
 import { generateRows, quotesFor, SYMBOLS, toCsv, type BenchRow } from './portfolio-data.ts';
-import { floatHoldings, floatReplay, floatValue, type FloatHolding, type FloatLot } from './portfolio-float.ts';
+import { floatFromRow, floatHoldings, floatReplay, floatValue, type FloatHolding, type FloatLot } from './portfolio-float.ts';
 
 export const description =
   'Portfolio engine (S-009): holdings + FIFO lots + valuation for 10,000 transactions over 50 symbols, exact (BigInt decimals) vs float, in process; GET /v1/portfolios/:id/holdings under load on the real server; exact/float ratio for the calculation and for the whole request.';
@@ -129,7 +129,7 @@ export async function run(ctx: BenchContext): Promise<void> {
   // What a request does when the portfolio's replay is already cached (the portfolios
   // service caches the ledger per portfolio revision): valuation and formatting only.
   const ledger = replay(rows.map((row) => ledgerFromRow(row)));
-  const fledger = floatReplay(rows);
+  const fledger = floatReplay(rows.map(floatFromRow));
   const ledgerLots = [...ledger.positions.values()].reduce((n, p) => n + p.lots.length, 0);
   const portfolioStub = { id: rows[0]?.portfolio_id ?? '', userId: '', name: 'bench', baseCurrency: 'USD', createdAt: new Date(), updatedAt: new Date(), revision: 1 };
   const exactValuation = () => holdingsOut(portfolioStub, valueHoldings(ledger, quotes));

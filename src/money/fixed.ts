@@ -35,8 +35,10 @@ export function pow10(k: number): bigint {
   return POWERS[k] ?? 10n ** BigInt(k);
 }
 
-export const EXACT_ZERO: Exact = Object.freeze({ units: 0n, places: 0 });
-export const EXACT_ONE: Exact = Object.freeze({ units: 1n, places: 0 });
+// Not frozen: a frozen object has another hidden class than the parsed ones, and the
+// engine's property reads would turn polymorphic. `readonly` keeps them unchanged.
+export const EXACT_ZERO: Exact = { units: 0n, places: 0 };
+export const EXACT_ONE: Exact = { units: 1n, places: 0 };
 
 /** n ÷ d rounded half away from zero; d must be positive. */
 export function divRoundHalfUp(n: bigint, d: bigint): bigint {
