@@ -233,6 +233,41 @@ describe('holdings engine', () => {
     );
   });
 
+  it('property: fx rates and places that grow the ledger scale keep cash, realized P&L and lot costs exact', () => {
+    const fxArb = fc.integer({ min: 0, max: 12 }).chain((scale) => decimalString(3, scale));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.boolean(), quantityArb, priceArb, feeArb, fxArb), { minLength: 1, maxLength: 25 }), (steps) => {
+        const ledger = new Ledger();
+        let cash = new Decimal(0);
+        let paid = new Decimal(0); // every buy's cost, fee included
+        let netProceeds = new Decimal(0); // every sell's proceeds less its fee
+        for (const [isBuy, q, p, fee, fx] of steps) {
+          const position = ledger.positions.get('G');
+          if (isBuy || position === undefined) {
+            ledger.apply(buy('G', q, p, fee, { fxRate: sc(fx) }));
+            const cost = d(q).times(p).plus(fee).times(fx);
+            paid = paid.plus(cost);
+            cash = cash.minus(cost);
+          } else {
+            const qty = Decimal.min(d(q), position.quantity.toDecimal());
+            if (qty.isZero()) continue;
+            ledger.apply(sell('G', qty.toFixed(), p, fee, { fxRate: sc(fx) }));
+            const proceeds = qty.times(p).minus(fee).times(fx);
+            netProceeds = netProceeds.plus(proceeds);
+            cash = cash.plus(proceeds);
+          }
+        }
+        const position = ledger.positions.get('G');
+        assert.ok(position);
+        const openCost = sum(position.lots.map((lot) => fixedToDecimal(lot.cost, ledger.scale)));
+        assert.equal(A(ledger.cash, ledger.scale)?.toFixed(), cash.toFixed());
+        // what was sold realized its proceeds against exactly the cost that left the lots
+        assert.equal(A(ledger.realizedPnl, ledger.scale)?.toFixed(), netProceeds.minus(paid.minus(openCost)).toFixed());
+        assert.equal(A(position.cost, ledger.scale)?.toFixed(), openCost.toFixed());
+      }),
+    );
+  });
+
   it('property: any order of deposits and withdrawals keeps cash exact', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.boolean(), decimalString(1_000_000, 2)), { minLength: 1, maxLength: 40 }), (flows) => {
