@@ -20,7 +20,7 @@
 // - Cash: deposits and sells add, withdrawals and buys subtract, income adds net of its
 //   fee, fee transactions subtract amount plus fee. Cash may go negative (a portfolio
 //   that does not record its deposits).
-import { divRoundHalfUp, EXACT_ONE, exactFromDecimal, exactFromPlain, plainExact, pow10, SCALE, type Amount, type Decimal, type Exact } from '../../money/index.ts';
+import { divRoundHalfUp, EXACT_ONE, exactFromDecimal, exactFromPlain, plainExact, pow10, rescale, SCALE, type Amount, type Decimal, type Exact } from '../../money/index.ts';
 import type { LedgerTransaction, Quote, TransactionFields } from './portfolios.types.ts';
 import { Quantity } from './quantity.ts';
 
@@ -177,21 +177,17 @@ export class Ledger {
     this.scale = scale;
   }
 
-  /** An integer of 10^-places as an amount at the ledger's scale (`apply` has made sure places ≤ scale). */
-  private amount(units: bigint, places: number): Amount {
-    return places === this.scale ? units : units * pow10(this.scale - places);
-  }
-
   /** An entered value in the transaction's currency as a base-currency amount. */
   private converted(value: Exact, fxRate: Exact): Amount {
     if (value.units === 0n) return 0n;
-    return this.amount(fxRate.units === 1n ? value.units : value.units * fxRate.units, value.places + fxRate.places);
+    // `apply` has made sure the ledger's scale holds these places, so rescale only multiplies.
+    return rescale(fxRate.units === 1n ? value.units : value.units * fxRate.units, value.places + fxRate.places, this.scale);
   }
 
   /** quantity × price × fx_rate: a trade's gross amount in base currency. */
   private gross(quantity: Exact, price: Exact, fxRate: Exact): Amount {
     const units = quantity.units * price.units;
-    return this.amount(fxRate.units === 1n ? units : units * fxRate.units, quantity.places + price.places + fxRate.places);
+    return rescale(fxRate.units === 1n ? units : units * fxRate.units, quantity.places + price.places + fxRate.places, this.scale);
   }
 
   /** Applies one transaction; throws InsufficientQuantityError for a sell beyond the holding. */
@@ -406,8 +402,7 @@ export function valueHoldings(ledger: Ledger, quotes: ReadonlyMap<string, Quote>
     shown.push({ position, open, quote, price });
   }
   // The ledger's amounts at the valuation's scale: unchanged unless a quote asked for more places.
-  const factor = scale === ledger.scale ? 1n : pow10(scale - ledger.scale);
-  const up = (amount: Amount) => (factor === 1n ? amount : amount * factor);
+  const up = (amount: Amount) => rescale(amount, ledger.scale, scale);
 
   const items: HoldingValue[] = [];
   let marketValue: Amount = 0n;
@@ -432,7 +427,7 @@ export function valueHoldings(ledger: Ledger, quotes: ReadonlyMap<string, Quote>
       quantity: position.quantity,
       costBasis: cost,
       // Lots are never mutated once a ledger is valued (a cached ledger is read-only).
-      lots: factor === 1n ? position.lots : position.lots.map((lot) => ({ ...lot, cost: up(lot.cost) })),
+      lots: scale === ledger.scale ? position.lots : position.lots.map((lot) => ({ ...lot, cost: up(lot.cost) })),
       currency: position.currency,
       price,
       priceAsOf: quote?.as_of ?? null,

@@ -8,7 +8,7 @@
 // fraction is not reduced after every operation, so the adds, subtracts and compares of a
 // replay are one BigInt operation each while the places match, and one multiplication
 // when they differ. Other denominators are brought to their least common multiple.
-import { Decimal, divRoundHalfUp, formatRatio, pow10, type Amount, type Exact } from '../../money/index.ts';
+import { Decimal, divRoundHalfUp, formatRatio, pow10, rescale, type Amount, type Exact } from '../../money/index.ts';
 
 function gcd(a: bigint, b: bigint): bigint {
   let x = a < 0n ? -a : a;
@@ -151,11 +151,7 @@ export class Quantity {
    */
   valueAt(price: Exact, fxRate: Exact, scale: number): Amount {
     const product = fxRate.units === 1n ? this.n * price.units : this.n * price.units * fxRate.units;
-    if (this.places >= 0) {
-      const shift = scale - this.places - price.places - fxRate.places;
-      if (shift >= 0) return shift === 0 ? product : product * pow10(shift);
-      return divRoundHalfUp(product, pow10(-shift));
-    }
+    if (this.places >= 0) return rescale(product, this.places + price.places + fxRate.places, scale);
     return divRoundHalfUp(product * pow10(scale), this.d * pow10(price.places + fxRate.places));
   }
 
