@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 import { moneyGuardConfigs } from './scripts/money-guard.ts';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', 'bench/results/', 'web/vendor/', 'test/fixtures/'] },
+  { ignores: ['node_modules/', 'data/', 'bench/results/', 'web/vendor/', 'web/dist/', 'web/vite.config.ts', 'test/fixtures/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

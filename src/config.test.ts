@@ -26,9 +26,17 @@ describe('loadConfig', () => {
     assert.deepEqual(config.allowedOrigins, ['http://127.0.0.1:3000', 'http://localhost:3000']);
     assert.equal(config.accessTokenTtl, 900);
     assert.equal(config.refreshTokenTtl, 30 * 24 * 3600);
-    assert.equal(config.marketDataProvider, 'simulated');
+    assert.equal(config.marketDataProvider, 'yahoo');
+    assert.equal(config.marketHistoryProvider, 'yahoo');
     assert.equal(config.logLevel, 'info');
     assert.equal(config.trustProxy, false);
+  });
+
+  it('market data is real by default: Finnhub (history from Yahoo) with a key, Yahoo without; simulated only when chosen', () => {
+    const keyed = loadConfig({ FINNHUB_API_KEY: 'k' });
+    assert.deepEqual([keyed.marketDataProvider, keyed.marketHistoryProvider], ['finnhub', 'yahoo']);
+    const chosen = loadConfig({ MARKET_DATA_PROVIDER: 'simulated', FINNHUB_API_KEY: 'k' });
+    assert.deepEqual([chosen.marketDataProvider, chosen.marketHistoryProvider], ['simulated', 'simulated']);
   });
 
   it('has no default secrets', () => {
@@ -97,5 +105,19 @@ describe('loadConfig', () => {
   it('does not echo a database URL (it may hold a password) in its error', () => {
     const err = failure({ DATABASE_URL: 'postgres://u:s3cret-pw@[::1' });
     assert.ok(!err.message.includes('s3cret-pw'));
+  });
+
+  it('email is off without SMTP_URL; with it, SMTP_FROM is required and both are checked without echoing credentials', () => {
+    assert.equal(loadConfig({}).smtp, undefined);
+    const on = loadConfig({ SMTP_URL: 'smtps://mailer:pw@mail.example.com', SMTP_FROM: 'FinanceHub <no-reply@example.com>' });
+    assert.equal(on.smtp?.from, 'FinanceHub <no-reply@example.com>');
+    assert.equal(on.smtp?.resetTokenTtlSeconds, 1800);
+    assert.equal(on.smtp?.verifyTokenTtlSeconds, 86_400);
+    assert.equal(failure({ SMTP_URL: 'smtp://mail.example.com' }).variable, 'SMTP_FROM');
+    const wrongScheme = failure({ SMTP_URL: 'https://mailer:s3cret-pw@mail.example.com', SMTP_FROM: 'a@example.com' });
+    assert.equal(wrongScheme.variable, 'SMTP_URL');
+    assert.ok(!wrongScheme.message.includes('s3cret-pw'));
+    assert.equal(failure({ SMTP_URL: 'smtp://mail.example.com', SMTP_FROM: 'not an address' }).variable, 'SMTP_FROM');
+    assert.equal(failure({ SMTP_URL: 'smtp://mail.example.com', SMTP_FROM: 'a@example.com', PASSWORD_RESET_TOKEN_TTL: '5' }).variable, 'PASSWORD_RESET_TOKEN_TTL');
   });
 });

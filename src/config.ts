@@ -14,6 +14,7 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
 const PROVIDERS = ['simulated', 'finnhub', 'yahoo', 'none'] as const;
 
 export interface TierLimits {
@@ -22,6 +23,12 @@ export interface TierLimits {
   watchlistSymbols: number;
   wsConnections: number;
   templates: number;
+  /** Portfolios per user. */
+  portfolios: number;
+  /** Transactions in one portfolio (imports included). */
+  transactionsPerPortfolio: number;
+  /** Split transactions in one portfolio: each multiplies a quantity's digits, so they are capped apart. */
+  splitsPerPortfolio: number;
 }
 
 /** A request rate limit: `points` requests per `durationSeconds`, per key (IP, session …). */
@@ -31,6 +38,7 @@ export interface RateLimitSpec {
 }
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
+export type LogFormat = (typeof LOG_FORMATS)[number];
 export type MarketDataProvider = (typeof PROVIDERS)[number];
 
 /** Reads one variable; every reader names the variable in its error. */
@@ -126,12 +134,28 @@ export function loadConfig(env: Env = process.env) {
     throw new ConfigError('JWT_KEYS_FILE', 'set JWT_KEYS or JWT_KEYS_FILE, not both');
   }
 
+  const smtpUrl = r.url('SMTP_URL', ['smtp:', 'smtps:']);
+  const smtpFrom = r.str('SMTP_FROM');
+  if (smtpUrl !== undefined && smtpFrom === undefined) throw new ConfigError('SMTP_FROM', 'is required when SMTP_URL is set');
+  // A bare address or `Name <address>`; no line breaks (it becomes a header).
+  if (smtpFrom !== undefined && !/^(?:[^<>\r\n]*<[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+)$/.test(smtpFrom)) {
+    throw new ConfigError('SMTP_FROM', `must be an email address or "Name <address>", got "${smtpFrom}"`);
+  }
+
+  const jobsSchema = r.str('JOBS_SCHEMA') ?? 'pgboss';
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(jobsSchema)) {
+    throw new ConfigError('JOBS_SCHEMA', `must be a lower-case SQL identifier, got "${jobsSchema}"`);
+  }
+
   const tierLimits = (tier: 'FREE' | 'PRO', defaults: TierLimits): TierLimits => ({
     requestsPerDay: r.int(`${tier}_REQUESTS_PER_DAY`, defaults.requestsPerDay, 1),
     alerts: r.int(`${tier}_ALERTS`, defaults.alerts, 0),
     watchlistSymbols: r.int(`${tier}_WATCHLIST_SYMBOLS`, defaults.watchlistSymbols, 0),
     wsConnections: r.int(`${tier}_WS_CONNECTIONS`, defaults.wsConnections, 0),
     templates: r.int(`${tier}_TEMPLATES`, defaults.templates, 0),
+    portfolios: r.int(`${tier}_PORTFOLIOS`, defaults.portfolios, 0),
+    transactionsPerPortfolio: r.int(`${tier}_TRANSACTIONS_PER_PORTFOLIO`, defaults.transactionsPerPortfolio, 0),
+    splitsPerPortfolio: r.int(`${tier}_SPLITS_PER_PORTFOLIO`, defaults.splitsPerPortfolio, 0),
   });
 
   // Rate limits read as `<requests>/<seconds>`, e.g. RATE_LIMIT_LOGIN=20/60 (FAIL-014).
@@ -145,6 +169,17 @@ export function loadConfig(env: Env = process.env) {
     }
     return Object.freeze(parsed);
   };
+
+  // A five-field cron expression (UTC): minute hour day-of-month month day-of-week.
+  const cron = (name: string, fallback: string): string => {
+    const value = r.str(name) ?? fallback;
+    if (!/^[0-9*,/-]+( [0-9*,/-]+){4}$/.test(value)) throw new ConfigError(name, `must be a five-field cron expression such as "${fallback}", got "${value}"`);
+    return value;
+  };
+
+  // Market data: real prices by default — Finnhub when a key is set, else Yahoo's keyless
+  // chart API; the simulation (a demo universe, every value marked) only when chosen.
+  const marketDataProvider = r.oneOf<MarketDataProvider>('MARKET_DATA_PROVIDER', PROVIDERS, r.str('FINNHUB_API_KEY') === undefined ? 'yahoo' : 'finnhub');
 
   const config = {
     host: r.str('HOST') ?? '127.0.0.1',
@@ -166,6 +201,9 @@ export function loadConfig(env: Env = process.env) {
     importBodyLimitBytes: r.int('IMPORT_BODY_LIMIT_BYTES', 10_485_760, 1024),
     requestTimeoutMs: r.int('REQUEST_TIMEOUT_MS', 30_000, 1000),
     shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 10_000, 100),
+    /** Open client connections the HTTP server holds at once, and per client address (FAIL-023); more are closed on accept. */
+    maxConnections: r.int('MAX_CONNECTIONS', 10_000, 1, 1_000_000),
+    maxConnectionsPerIp: r.int('MAX_CONNECTIONS_PER_IP', 256, 1, 1_000_000),
     /** Load shedding thresholds (FAIL-023); 0 disables a check. */
     shedEventLoopDelayMs: r.int('SHED_EVENT_LOOP_DELAY_MS', 1000, 0),
     shedHeapUsedBytes: r.int('SHED_HEAP_USED_BYTES', 0, 0),
@@ -194,16 +232,39 @@ export function loadConfig(env: Env = process.env) {
     jwtAudience: r.str('JWT_AUDIENCE') ?? 'financehub-api',
     adminEmail,
     adminPassword,
-    marketDataProvider: r.oneOf<MarketDataProvider>('MARKET_DATA_PROVIDER', PROVIDERS, 'simulated'),
+    // --- accounts: two-factor sign-in and secrets at rest ---
+    /** Seals TOTP secrets (AES-256-GCM); unset: derived from JWT_KEYS_ENCRYPTION_KEY, else a key generated into the database. */
+    mfaEncryptionKey: r.secret('MFA_ENCRYPTION_KEY', 32),
+    /** Seals database-stored signing keys (jwt_keys.private_jwk) with AES-256-GCM. */
+    jwtKeysEncryptionKey: r.secret('JWT_KEYS_ENCRYPTION_KEY', 32),
+    /** Admins without two-factor sign-in on are treated as users (admin routes 403) until they enrol. */
+    requireAdminMfa: r.bool('REQUIRE_ADMIN_MFA', false),
+    /**
+     * Optional email (docs/auth.md): address verification, password reset by email and
+     * notices of sign-ins and security changes, sent by jobs. Undefined without SMTP_URL:
+     * then nothing is sent and the operator resets passwords from the CLI.
+     */
+    smtp:
+      smtpUrl === undefined || smtpFrom === undefined
+        ? undefined
+        : Object.freeze({
+            /** smtp://[user:pass@]host[:port] (STARTTLS when offered) or smtps:// (TLS from the start); never logged. */
+            url: smtpUrl,
+            from: smtpFrom,
+            /** Connection, greeting and socket timeouts of one delivery attempt. */
+            timeoutMs: r.int('SMTP_TIMEOUT_MS', 10_000, 100, 300_000),
+            verifyTokenTtlSeconds: r.int('EMAIL_VERIFY_TOKEN_TTL', 86_400, 60, 30 * 86_400),
+            resetTokenTtlSeconds: r.int('PASSWORD_RESET_TOKEN_TTL', 1800, 60, 86_400),
+            /** Reset requests per email per hour and per IP per hour; beyond, 429 (the same for unknown emails). */
+            resetPerEmailPerHour: r.int('PASSWORD_RESET_PER_EMAIL_PER_HOUR', 3, 1, 1000),
+            resetPerIpPerHour: r.int('PASSWORD_RESET_PER_IP_PER_HOUR', 20, 1, 100_000),
+          }),
+    marketDataProvider,
     finnhubApiKey: r.str('FINNHUB_API_KEY'),
     finnhubBaseUrl: r.url('FINNHUB_BASE_URL', ['http:', 'https:']) ?? 'https://finnhub.io/api/v1',
     yahooBaseUrl: r.url('YAHOO_BASE_URL', ['http:', 'https:']) ?? 'https://query1.finance.yahoo.com',
     /** History (candles) provider; by default the quote provider, except Finnhub (candles are premium-only) → yahoo. */
-    marketHistoryProvider: r.oneOf<MarketDataProvider>(
-      'MARKET_HISTORY_PROVIDER',
-      PROVIDERS,
-      r.raw('MARKET_DATA_PROVIDER') === 'finnhub' ? 'yahoo' : ((r.raw('MARKET_DATA_PROVIDER') as MarketDataProvider | undefined) ?? 'simulated'),
-    ),
+    marketHistoryProvider: r.oneOf<MarketDataProvider>('MARKET_HISTORY_PROVIDER', PROVIDERS, marketDataProvider === 'finnhub' ? 'yahoo' : marketDataProvider),
     finnhubWebsocketUrl: r.url('FINNHUB_WS_URL', ['ws:', 'wss:']) ?? 'wss://ws.finnhub.io',
     /** Finnhub's free tier allows 60 calls per minute; shared by all instances through Redis. */
     finnhubCallsPerMinute: r.int('FINNHUB_CALLS_PER_MINUTE', 60, 1, 100_000),
@@ -212,17 +273,71 @@ export function loadConfig(env: Env = process.env) {
     providerRetries: r.int('PROVIDER_RETRIES', 2, 0, 10),
     providerBreakerFailures: r.int('PROVIDER_BREAKER_FAILURES', 5, 1, 1000),
     providerBreakerHalfOpenMs: r.int('PROVIDER_BREAKER_HALF_OPEN_MS', 30_000, 100, 3_600_000),
+    /** Hostile providers (FAIL-017): the largest response body read (bigger ones are abandoned) and the longest Retry-After honoured. */
+    providerMaxResponseBytes: r.int('PROVIDER_MAX_RESPONSE_BYTES', 2 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    providerMaxRetryAfterSeconds: r.int('PROVIDER_MAX_RETRY_AFTER_SECONDS', 300, 1, 86_400),
     /** A quote older than this is flagged `stale: true` (so is any quote served while the provider is down). */
     quoteStaleSeconds: r.int('QUOTE_STALE_SECONDS', 900, 1),
     quoteCacheSeconds: r.int('QUOTE_CACHE_SECONDS', 15, 1, 3600),
     candleCacheSeconds: r.int('CANDLE_CACHE_SECONDS', 60, 1, 86_400),
+    /** Time-series storage: days of one-minute and daily bars kept (0: forever); whole partitions are dropped past it. */
+    barsRetention1mDays: r.int('BARS_RETENTION_1M_DAYS', 0, 0, 365_000),
+    barsRetention1dDays: r.int('BARS_RETENTION_1D_DAYS', 0, 0, 365_000),
+    /** How often partitions are created ahead and expired ones dropped, seconds. */
+    partitionMaintenanceSeconds: r.int('PARTITION_MAINTENANCE_SECONDS', 3600, 10, 86_400),
     healthToken: r.secret('HEALTH_TOKEN', 16),
     metricsToken: r.secret('METRICS_TOKEN', 16),
     logLevel: r.oneOf<LogLevel>('LOG_LEVEL', LOG_LEVELS, 'info'),
+    /** `auto`: readable lines and a start-up banner on a terminal, JSON lines otherwise; `json` / `pretty` force one. */
+    logFormat: r.oneOf<LogFormat>('LOG_FORMAT', LOG_FORMATS, 'auto'),
     /** Per-tier quotas (FAIL-007): `free` and `pro`, each configurable. */
     tiers: Object.freeze({
-      free: Object.freeze(tierLimits('FREE', { requestsPerDay: 10_000, alerts: 10, watchlistSymbols: 20, wsConnections: 2, templates: 5 })),
-      pro: Object.freeze(tierLimits('PRO', { requestsPerDay: 200_000, alerts: 200, watchlistSymbols: 500, wsConnections: 10, templates: 100 })),
+      free: Object.freeze(
+        tierLimits('FREE', { requestsPerDay: 10_000, alerts: 10, watchlistSymbols: 20, wsConnections: 2, templates: 5, portfolios: 20, transactionsPerPortfolio: 50_000, splitsPerPortfolio: 50 }),
+      ),
+      pro: Object.freeze(
+        tierLimits('PRO', { requestsPerDay: 200_000, alerts: 200, watchlistSymbols: 500, wsConnections: 10, templates: 100, portfolios: 200, transactionsPerPortfolio: 100_000, splitsPerPortfolio: 200 }),
+      ),
+    }),
+    /**
+     * Platform speed (issue 14): the daily request quota is counted in memory and added to
+     * the database in batches of QUOTA_FLUSH_BATCH, or after QUOTA_FLUSH_INTERVAL_MS;
+     * several instances may admit up to 2 × batch × instances requests over a quota
+     * (docs/limits.md), one instance none.
+     */
+    quotaFlushBatch: r.int('QUOTA_FLUSH_BATCH', 50, 1, 10_000),
+    quotaFlushIntervalMs: r.int('QUOTA_FLUSH_INTERVAL_MS', 1000, 10, 60_000),
+    /**
+     * Technical indicators (FAIL-023): values one request may compute (candles × output
+     * columns), indicator requests in progress per user at once (shared through Redis),
+     * and how long a computed column is cached.
+     */
+    indicators: Object.freeze({
+      maxValues: r.int('INDICATOR_MAX_VALUES', 60_000, 100, 10_000_000),
+      maxConcurrentPerUser: r.int('INDICATOR_MAX_CONCURRENT', 2, 1, 1000),
+      cacheSeconds: r.int('INDICATOR_CACHE_SECONDS', 300, 1, 86_400),
+    }),
+    /** Real-time gateway (WebSocket /v1/ws, FAIL-005/006/011/012/013); see docs/realtime.md. */
+    ws: Object.freeze({
+      /** Largest inbound frame; a bigger one closes the socket with 1009. */
+      maxPayloadBytes: r.int('WS_MAX_PAYLOAD_BYTES', 16_384, 128, 1_048_576),
+      /** Inbound messages per second per connection, and the burst above it; beyond them: close 4429. */
+      messagesPerSecond: r.int('WS_MESSAGES_PER_SECOND', 20, 1, 10_000),
+      messageBurst: r.int('WS_MESSAGE_BURST', 40, 1, 100_000),
+      /** Channels one connection may hold at once. */
+      maxSubscriptions: r.int('WS_MAX_SUBSCRIPTIONS', 100, 1, 10_000),
+      /** Bytes queued for a client that does not read before it is closed with 1013. */
+      maxBufferedBytes: r.int('WS_MAX_BUFFERED_BYTES', 1_048_576, 1024, 1_073_741_824),
+      /** Ping interval; a peer that has not answered the previous ping by the next is dropped. */
+      heartbeatMs: r.int('WS_HEARTBEAT_MS', 30_000, 100, 3_600_000),
+      /** How long a socket may stay unauthenticated (first-message auth) before close 4408. */
+      authTimeoutMs: r.int('WS_AUTH_TIMEOUT_MS', 5000, 100, 60_000),
+      /** `token_expiring` is sent this long before the access token expires. */
+      expiryWarningSeconds: r.int('WS_EXPIRY_WARNING_SECONDS', 60, 0, 86_400),
+      /** Invalid messages tolerated per connection (each answered with `error`) before close 4400. */
+      maxInvalidMessages: r.int('WS_MAX_INVALID_MESSAGES', 5, 1, 1000),
+      /** At most one `portfolio` message per portfolio per this many ms. */
+      portfolioThrottleMs: r.int('WS_PORTFOLIO_THROTTLE_MS', 1000, 0, 3_600_000),
     }),
     /** Request rate limits (FAIL-014, S-013); Redis-backed when REDIS_URL is set. */
     rateLimits: Object.freeze({
@@ -232,6 +347,74 @@ export function loadConfig(env: Env = process.env) {
       register: rate('RATE_LIMIT_REGISTER', 10, 3600),
       refreshIp: rate('RATE_LIMIT_REFRESH_IP', 60, 60),
       refreshSession: rate('RATE_LIMIT_REFRESH_SESSION', 10, 60),
+    }),
+    // --- durable jobs (pg-boss, FAIL-021): queue schema, polling, retries with exponential
+    // backoff and jitter, the lock expiry after which a dead worker's job runs again,
+    // and how long dead letters are kept.
+    jobs: Object.freeze({
+      schema: jobsSchema,
+      pollIntervalMs: r.int('JOBS_POLL_INTERVAL_MS', 2000, 500, 600_000),
+      retryLimit: r.int('JOBS_RETRY_LIMIT', 5, 0, 100),
+      retryDelaySeconds: r.int('JOBS_RETRY_DELAY_SECONDS', 2, 1, 86_400),
+      retryDelayMaxSeconds: r.int('JOBS_RETRY_DELAY_MAX_SECONDS', 600, 1, 86_400),
+      expireSeconds: r.int('JOBS_EXPIRE_SECONDS', 300, 1, 86_400),
+      superviseIntervalSeconds: r.int('JOBS_SUPERVISE_INTERVAL_SECONDS', 30, 1, 3600),
+      deadLetterRetentionDays: r.int('JOBS_DEAD_LETTER_RETENTION_DAYS', 30, 1, 3650),
+      concurrency: r.int('JOBS_CONCURRENCY', 2, 1, 64),
+      /** How often a worker looks for due schedules (one instance per interval across all does the pass). */
+      cronMonitorSeconds: r.int('JOBS_CRON_MONITOR_SECONDS', 30, 1, 45),
+    }),
+    // --- alerts: how often symbols with active alerts get a fresh quote, and the
+    // per-user webhook policy (HTTPS only and no private addresses, unless a test allows).
+    alerts: Object.freeze({
+      tickSeconds: r.int('ALERTS_TICK_SECONDS', 5, 0, 3600),
+      webhookTimeoutMs: r.int('ALERTS_WEBHOOK_TIMEOUT_MS', 5000, 100, 60_000),
+      webhookAllowHttp: r.bool('ALERTS_WEBHOOK_ALLOW_HTTP', false),
+      webhookAllowPrivate: r.bool('ALERTS_WEBHOOK_ALLOW_PRIVATE', false),
+    }),
+    // --- reports: the optional AI writer (an OpenAI-compatible chat-completions endpoint;
+    // off unless AI_BASE_URL is set) and its bounds. The built-in narrative writer needs none.
+    ai: Object.freeze({
+      baseUrl: r.url('AI_BASE_URL', ['http:', 'https:']),
+      model: r.str('AI_MODEL') ?? 'gpt-4o-mini',
+      apiKey: r.str('AI_API_KEY'),
+      timeoutMs: r.int('AI_TIMEOUT_MS', 20_000, 100, 300_000),
+      maxChars: r.int('AI_MAX_CHARS', 4000, 100, 50_000),
+    }),
+    // --- reports: the wall-clock limit of each step on the render thread (data model,
+    // template + Markdown → HTML); past it the report fails with a note, without retry.
+    reports: Object.freeze({
+      renderTimeoutMs: r.int('REPORT_RENDER_TIMEOUT_MS', 10_000, 100, 600_000),
+    }),
+    // --- scheduled maintenance (pg-boss cron, one runner): purge of expired sessions and
+    // of security events past their retention.
+    maintenance: Object.freeze({
+      securityEventsRetentionDays: r.int('SECURITY_EVENTS_RETENTION_DAYS', 365, 1, 36_500),
+      purgeCron: cron('MAINTENANCE_PURGE_CRON', '17 3 * * *'),
+    }),
+    // --- schedules (pg-boss cron, one runner across instances; docs/jobs.md). Each cron is
+    // UTC; SCHEDULES_ENABLED=false registers none (the job handlers still run when enqueued).
+    schedules: Object.freeze({
+      enabled: r.bool('SCHEDULES_ENABLED', true),
+      /** Quote refresh for watched, held and alerted symbols: every N minutes. */
+      quoteRefreshMinutes: r.int('QUOTE_REFRESH_MINUTES', 1, 1, 59),
+      /**
+       * Share of the live provider's per-minute call budget one scheduled run (quote refresh,
+       * news, warming) may use, percent. The quote refresh runs every minute and news or
+       * warming (never in the same minute by default) on top: at most twice this a minute.
+       */
+      providerBudgetPercent: r.int('SCHEDULE_PROVIDER_BUDGET_PERCENT', 30, 1, 100),
+      /** Upper bound on symbols per run when the provider has no call budget (simulated, Yahoo). */
+      maxSymbolsPerRun: r.int('SCHEDULE_MAX_SYMBOLS', 500, 1, 100_000),
+      /** Daily bars after the US close (21:00 UTC in winter, 20:00 in summer), weekdays. */
+      dailyCandlesCron: cron('DAILY_CANDLES_CRON', '30 22 * * 1-5'),
+      newsCron: cron('NEWS_REFRESH_CRON', '*/15 * * * *'),
+      /** Every five minutes, off the quarter hours news runs at. */
+      cacheWarmCron: cron('CACHE_WARM_CRON', '2-59/5 * * * *'),
+      /** How many of the most watched symbols are kept warm. */
+      cacheWarmSymbols: r.int('CACHE_WARM_SYMBOLS', 50, 1, 10_000),
+      /** A price import or candle fill that writes at least this many bars enqueues ANALYZE of price_bars. */
+      analyzeAfterRows: r.int('ANALYZE_AFTER_ROWS', 10_000, 1),
     }),
   };
   if (config.loginBlockMaxSeconds < config.loginBlockSeconds) {

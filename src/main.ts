@@ -9,7 +9,9 @@ import { indicatorsCommand } from './cli/commands/indicators.ts';
 import { keysGenerateCommand, keysRotateCommand } from './cli/commands/keys.ts';
 import { migrateCommand } from './cli/commands/migrate.ts';
 import { serveCommand } from './cli/commands/serve.ts';
-import { usersCreateCommand } from './cli/commands/users.ts';
+import { jobsDlqListCommand, jobsDlqPurgeCommand, jobsDlqRetryCommand, jobsDlqShowCommand } from './cli/commands/jobs.ts';
+import { workerCommand } from './cli/commands/worker.ts';
+import { usersCreateCommand, usersResetMfaCommand, usersResetPasswordCommand } from './cli/commands/users.ts';
 import { ConfigError } from './config.ts';
 
 const terminal: Io = {
@@ -18,7 +20,23 @@ const terminal: Io = {
   progress: process.stderr,
 };
 
-const commands: Command[] = [serveCommand, migrateCommand, importTransactionsCommand, importPricesCommand, indicatorsCommand, usersCreateCommand, keysRotateCommand, keysGenerateCommand];
+const commands: Command[] = [
+  serveCommand,
+  migrateCommand,
+  importTransactionsCommand,
+  importPricesCommand,
+  indicatorsCommand,
+  usersCreateCommand,
+  usersResetMfaCommand,
+  usersResetPasswordCommand,
+  keysRotateCommand,
+  keysGenerateCommand,
+  workerCommand,
+  jobsDlqListCommand,
+  jobsDlqShowCommand,
+  jobsDlqRetryCommand,
+  jobsDlqPurgeCommand,
+];
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.words.join(' ').length));

@@ -10,8 +10,11 @@ export const RESULTS_DIR = path.join(ROOT, 'bench/results');
 export interface BenchEntry {
   /** What was measured, e.g. `GET /health/live` or `Decimal add`. */
   name: string;
-  /** `ratio`: a dimensionless comparison of two rows measured in the same run (e.g. exact ÷ float time). */
-  unit: 'req/s' | 'ops/s' | 'ratio';
+  /**
+   * `ratio`: a dimensionless comparison of two rows measured in the same run (e.g. exact ÷ float time);
+   * `ms`: a duration (the throughput column holds the worst one, e.g. the longest event-loop stall).
+   */
+  unit: 'req/s' | 'ops/s' | 'msg/s' | 'ratio' | 'ms';
   throughput: number;
   p50_ms: number;
   p99_ms: number;

@@ -9,19 +9,25 @@ import path from 'node:path';
 // One way to find the root, the CLI and a free port, shared with the tests' process helpers.
 import { BIN, freePort, ROOT } from '../../test/helpers/processes.ts';
 
-export { freePort, ROOT };
+export { BIN, freePort, ROOT };
 
 export interface ServerOptions {
   /** Extra environment for the server (strings, as in a real environment). */
   env?: Record<string, string>;
   /** How long to wait for /health/live, ms. */
   startTimeoutMs?: number;
+  /** Another program than `financehub serve` (a script path and its arguments); it reads PORT. */
+  script?: string[];
+  /** The path polled until it answers 2xx; `/health/live` by default. */
+  readyPath?: string;
 }
 
 export interface BenchServer {
   /** Base URL without a trailing slash, e.g. http://127.0.0.1:41234 */
   url: string;
   port: number;
+  /** The server process (for its CPU time: /proc/<pid>/stat). */
+  pid: number;
   dataDir: string;
   logFile: string;
   stop: () => Promise<void>;
@@ -53,7 +59,7 @@ export async function startServer(options: ServerOptions = {}): Promise<BenchSer
   const logFile = path.join(tmp, 'server.log');
   const port = await freePort();
   const log = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [BIN, 'serve'], {
+  const child = spawn(process.execPath, options.script ?? [BIN, 'serve'], {
     cwd: ROOT,
     env: { ...process.env, ...UNLIMITED_ENV, HOST: '127.0.0.1', PORT: String(port), DATA_DIR: dataDir, ...options.env },
     stdio: ['ignore', log, log],
@@ -64,7 +70,7 @@ export async function startServer(options: ServerOptions = {}): Promise<BenchSer
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode} before it was ready:\n${tail()}`);
     try {
-      const res = await fetch(`${url}/health/live`, { signal: AbortSignal.timeout(1000) });
+      const res = await fetch(`${url}${options.readyPath ?? '/health/live'}`, { signal: AbortSignal.timeout(1000) });
       if (res.ok) break;
     } catch {
       // Not listening yet: keep polling until the deadline.
@@ -79,6 +85,7 @@ export async function startServer(options: ServerOptions = {}): Promise<BenchSer
   return {
     url,
     port,
+    pid: child.pid ?? 0,
     dataDir,
     logFile,
     stop: () =>

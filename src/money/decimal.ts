@@ -44,6 +44,8 @@ export function DecimalString(options: { description?: string; unsigned?: boolea
     maxLength: 62,
     description: options.description ?? 'decimal number as a string, e.g. "101.25"',
     examples: ['101.25'],
+    // Read by the validation error handler: a JSON number here is told to send a string.
+    'x-decimal': true,
   });
 }
 

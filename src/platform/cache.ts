@@ -8,6 +8,8 @@ import type { Redis } from './redis.ts';
 export interface Cache {
   readonly backend: 'memory' | 'redis';
   get: <T>(key: string) => Promise<T | undefined>;
+  /** Several keys in one round trip (MGET on Redis); the values in the keys' order. */
+  getMany: <T>(keys: readonly string[]) => Promise<Array<T | undefined>>;
   set: (key: string, value: unknown, ttlSeconds: number) => Promise<void>;
   delete: (key: string) => Promise<void>;
 }
@@ -22,17 +24,19 @@ export interface CacheDeps {
 
 function memoryCache(maxEntries: number, now: () => number): Cache {
   const entries = new Map<string, { value: string; expires: number }>();
+  const read = <T>(key: string): T | undefined => {
+    const entry = entries.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.expires <= now()) {
+      entries.delete(key);
+      return undefined;
+    }
+    return JSON.parse(entry.value) as T;
+  };
   return {
     backend: 'memory',
-    get<T>(key: string) {
-      const entry = entries.get(key);
-      if (entry === undefined) return Promise.resolve(undefined);
-      if (entry.expires <= now()) {
-        entries.delete(key);
-        return Promise.resolve(undefined);
-      }
-      return Promise.resolve(JSON.parse(entry.value) as T);
-    },
+    get: <T>(key: string) => Promise.resolve(read<T>(key)),
+    getMany: <T>(keys: readonly string[]) => Promise.resolve(keys.map((key) => read<T>(key))),
     set(key, value, ttlSeconds) {
       entries.delete(key);
       entries.set(key, { value: JSON.stringify(value), expires: now() + ttlSeconds * 1000 });
@@ -70,6 +74,17 @@ export function createCache(deps: CacheDeps): Cache {
       } catch (err) {
         failed(err, 'get');
         return undefined;
+      }
+    },
+    async getMany<T>(keys: readonly string[]) {
+      if (keys.length === 0) return [];
+      try {
+        const texts = await redis.mget(...keys);
+        warned = false;
+        return texts.map((text) => (text === null ? undefined : (JSON.parse(text) as T)));
+      } catch (err) {
+        failed(err, 'getMany');
+        return keys.map(() => undefined);
       }
     },
     async set(key, value, ttlSeconds) {

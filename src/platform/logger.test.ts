@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { runWithContext } from './context.ts';
-import { createLogger, stripQuery } from './logger.ts';
+import { createLogger, isPretty, stripQuery } from './logger.ts';
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
@@ -16,6 +16,14 @@ function capture() {
 }
 
 describe('logger', () => {
+  it('LOG_FORMAT: auto is readable on a terminal and JSON otherwise; json and pretty force one', () => {
+    assert.equal(isPretty('auto', { isTTY: true }), true);
+    assert.equal(isPretty('auto', { isTTY: false }), false);
+    assert.equal(isPretty('auto', {}), false);
+    assert.equal(isPretty('json', { isTTY: true }), false);
+    assert.equal(isPretty('pretty', { isTTY: false }), true);
+  });
+
   it('stripQuery drops the query string and keeps the path', () => {
     assert.equal(stripQuery('/v1/x?token=abc&y=1'), '/v1/x');
     assert.equal(stripQuery('/v1/x'), '/v1/x');

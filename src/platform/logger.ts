@@ -1,8 +1,11 @@
 // The one logger (FAIL-003, FAIL-019): JSON lines with ISO UTC time, level as a word,
 // msg, requestId and userId where known, and an `event` name for notable events.
 // Secrets are redacted by path; URLs lose their query strings before they are logged.
+import { isatty } from 'node:tty';
+import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
-import type { LogLevel } from '../config.ts';
+import PinoPretty from 'pino-pretty';
+import type { LogFormat, LogLevel } from '../config.ts';
 import { currentContext } from './context.ts';
 
 export type { Logger } from 'pino';
@@ -43,14 +46,16 @@ export function loggerOptions(level: LogLevel): LoggerOptions {
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
-    // Code outside a request handler (jobs, outbound calls) still gets the request id.
+    // Code outside a request handler (jobs, outbound calls) still gets the request id, and
+    // every line after authentication the user. Whether the logger already binds them is
+    // read from its serialized bindings (a substring test, not pino's JSON parse of them).
     mixin: (_context, _level, logger) => {
       const ctx = currentContext();
       if (ctx === undefined) return {};
-      const bindings = logger.bindings();
+      const bound = (logger as unknown as Record<symbol, string | undefined>)[pino.symbols.chindingsSym] ?? '';
       const extra: Record<string, string> = {};
-      if (bindings.requestId === undefined) extra.requestId = ctx.requestId;
-      if (ctx.userId !== undefined && bindings.userId === undefined) extra.userId = ctx.userId;
+      if (!bound.includes('"requestId":')) extra.requestId = ctx.requestId;
+      if (ctx.userId !== undefined && !bound.includes('"userId":')) extra.userId = ctx.userId;
       return extra;
     },
     serializers: {
@@ -68,4 +73,60 @@ export function loggerOptions(level: LogLevel): LoggerOptions {
 
 export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
   return destination === undefined ? pino(loggerOptions(level)) : pino(loggerOptions(level), destination);
+}
+
+/** Whether `format` means readable lines on this output: `auto` follows whether it is a terminal. */
+export function isPretty(format: LogFormat, output: { isTTY?: boolean } = { isTTY: isatty(1) }): boolean {
+  return format === 'pretty' || (format === 'auto' && output.isTTY === true);
+}
+
+/**
+ * The logger of a long-running command (serve, worker): JSON lines, or for a person at a
+ * terminal readable lines (time, level, message, then the fields). The same redaction and
+ * fields apply either way. pino-pretty runs as a synchronous stream in this thread, not as
+ * a worker-thread transport, so nothing is left to flush or stop at shutdown.
+ */
+export function createProcessLogger(level: LogLevel, format: LogFormat, output: { isTTY?: boolean; fd?: number } = { isTTY: isatty(1), fd: 1 }): { logger: Logger; pretty: boolean } {
+  if (!isPretty(format, output)) return { logger: createLogger(level), pretty: false };
+  const stream = PinoPretty({ colorize: output.isTTY === true, sync: true, destination: output.fd ?? 1, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname', singleLine: true });
+  return { logger: createLogger(level, stream), pretty: true };
+}
+
+/**
+ * One line per request at `info`: `request completed` with method, URL without its query,
+ * client address, status, response time and, once authenticated, the user. The fields are
+ * flat primitives the server chose (nothing from headers or bodies), so the line costs half
+ * of one with nested objects, which redaction has to walk and copy (measured in
+ * docs/performance.md). `incoming request`, with the (redacted) headers, only at `debug`.
+ * Failed responses keep Fastify's `request errored` line at `error`. Every line of a request
+ * carries its requestId (the request's child logger) and, after the guard, its userId (the
+ * mixin above, from the request's async context).
+ */
+// The app's logger is pino (createLogger), so its level checks are there to use.
+export class RequestLogController extends LogController {
+  override incomingRequest(request: FastifyRequest): void {
+    if ((request.log as Logger).isLevelEnabled('debug')) request.log.debug({ req: request }, 'incoming request');
+  }
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const userId = request.principal?.userId;
+    if (error !== null && error !== undefined) {
+      reply.log.error(
+        { req: { method: request.method, url: request.url, ip: request.ip }, res: reply, err: error, responseTime: reply.elapsedTime, ...(userId === undefined ? {} : { userId }) },
+        'request errored',
+      );
+    } else if ((reply.log as Logger).isLevelEnabled('info')) {
+      reply.log.info(
+        {
+          method: request.method,
+          url: stripQuery(request.url),
+          remoteAddress: request.ip,
+          statusCode: reply.statusCode,
+          responseTime: reply.elapsedTime,
+          ...(userId === undefined ? {} : { userId }),
+        },
+        'request completed',
+      );
+    }
+  }
 }

@@ -12,8 +12,25 @@ export type EventHandler = (message: unknown) => void;
 
 export interface PubSub {
   readonly backend: 'memory' | 'redis';
-  /** Publishes a JSON-serialisable message on `channel` (e.g. `market.quote`). */
-  publish: (channel: string, message: unknown) => Promise<void>;
+  /**
+   * Publishes a JSON-serialisable message on `channel` (e.g. `market.quote`). Resolves to
+   * true when every instance will see it (Redis took it, or there is no Redis), false when
+   * only this instance's subscribers got it (Redis failed): a caller whose message must
+   * reach every instance retries.
+   */
+  publish: (channel: string, message: unknown) => Promise<boolean>;
+  /**
+   * True while events published on other instances reach this one: always without Redis;
+   * with Redis while both connections are up. When false, state cached on the strength of
+   * invalidation events may be stale, and its owner must not trust it.
+   */
+  connected: () => boolean;
+  /**
+   * Calls `handler` each time the subscriber connection comes back after a loss: events
+   * published meanwhile were missed, so state kept on the strength of them must be
+   * re-read from its source of truth.
+   */
+  onReconnect: (handler: () => void) => void;
   /** Calls `handler` for every message on `channel`; returns the unsubscribe function. */
   subscribe: (channel: string, handler: EventHandler) => Promise<() => Promise<void>>;
   close: () => Promise<void>;
@@ -25,6 +42,8 @@ export interface PubSubDeps {
 }
 
 const CHANNEL = /^[a-z][a-z0-9_.-]{0,63}$/;
+/** How long subscribe() waits for Redis to confirm a subscription before returning anyway. */
+const SUBSCRIBE_WAIT_MS = 2000;
 
 function checkChannel(channel: string): void {
   if (!CHANNEL.test(channel)) throw new TypeError(`pub/sub channel must match ${String(CHANNEL)}, got "${channel}"`);
@@ -55,7 +74,10 @@ export function createPubSub(deps: PubSubDeps): PubSub {
         const copy: unknown = JSON.parse(JSON.stringify(message));
         await Promise.resolve();
         queueMicrotask(() => deliver(channel, copy));
+        return true;
       },
+      connected: () => true,
+      onReconnect: () => undefined,
       subscribe: async (channel, handler) => {
         checkChannel(channel);
         local.on(channel, handler);
@@ -79,11 +101,36 @@ export function createPubSub(deps: PubSubDeps): PubSub {
   const byWire = new Map<string, string>();
   let subscriber: Redis | undefined;
   let warned = false;
+  let lost = false;
+  const reconnectHandlers: (() => void)[] = [];
 
   const subscriberConnection = (): Redis => {
     if (subscriber !== undefined) return subscriber;
-    const sub = redis.duplicate({ keyPrefix: '', enableOfflineQueue: true, maxRetriesPerRequest: null });
-    sub.on('error', (err: Error) => logger.warn({ err, event: 'pubsub_redis_error' }, 'pub/sub subscriber connection error'));
+    // No command timeout: a SUBSCRIBE waits for Redis (offline queue) instead of failing,
+    // and ioredis would otherwise time subscriptions out on a busy machine.
+    const sub = redis.duplicate({ keyPrefix: '', enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined });
+    // Without this listener ioredis would print its errors to stderr; logged once per
+    // outage (every reconnect attempt fails with one while Redis is down).
+    let erred = false;
+    sub.on('error', (err: Error) => {
+      if (!erred) logger.warn({ err, event: 'pubsub_redis_error' }, 'pub/sub subscriber connection error');
+      erred = true;
+    });
+    sub.on('close', () => {
+      lost = true;
+    });
+    sub.on('ready', () => {
+      erred = false;
+      if (!lost) return;
+      lost = false;
+      for (const handler of reconnectHandlers) {
+        try {
+          handler();
+        } catch (err) {
+          logger.error({ err, event: 'pubsub_reconnect_handler_failed' }, 'reconnect handler failed');
+        }
+      }
+    });
     sub.on('message', (wireChannel: string, payload: string) => {
       const channel = byWire.get(wireChannel);
       if (channel === undefined) return;
@@ -108,26 +155,42 @@ export function createPubSub(deps: PubSubDeps): PubSub {
       try {
         await redis.publish(wire(channel), payload);
         warned = false;
+        return true;
       } catch (err) {
         if (!warned) logger.warn({ err, event: 'pubsub_publish_failed', channel }, 'redis publish failed; delivering in process only');
         warned = true;
         const copy: unknown = JSON.parse(payload);
         queueMicrotask(() => deliver(channel, copy));
+        return false;
       }
     },
+    connected: () => redis.status === 'ready' && subscriber?.status === 'ready' && !lost,
+    onReconnect: (handler) => void reconnectHandlers.push(handler),
     async subscribe(channel, handler) {
       checkChannel(channel);
       const first = local.listenerCount(channel) === 0;
       local.on(channel, handler);
       if (first) {
         byWire.set(wire(channel), channel);
-        await subscriberConnection().subscribe(wire(channel));
+        const subscribed = subscriberConnection()
+          .subscribe(wire(channel))
+          .then(
+            () => undefined,
+            (err: unknown) => logger.warn({ err, event: 'pubsub_subscribe_failed', channel }, 'pub/sub subscription failed'),
+          );
+        // The caller waits until the subscription is active (so no event published after it
+        // returns is missed) — but only so long: while Redis is down the SUBSCRIBE waits in
+        // the offline queue and runs when it comes back, and a module starting up must not
+        // wait for that (this instance's events are delivered in process meanwhile).
+        await Promise.race([subscribed, new Promise((resolve) => setTimeout(resolve, SUBSCRIBE_WAIT_MS).unref())]);
       }
       return async () => {
         local.off(channel, handler);
         if (local.listenerCount(channel) === 0 && subscriber !== undefined) {
           byWire.delete(wire(channel));
-          await subscriber.unsubscribe(wire(channel));
+          // Only on a live connection: queued while Redis is down it would wait for ever
+          // (and the channel's messages are ignored from now on anyway).
+          if (subscriber.status === 'ready') await subscriber.unsubscribe(wire(channel));
         }
       };
     },
@@ -137,7 +200,11 @@ export function createPubSub(deps: PubSubDeps): PubSub {
       if (subscriber !== undefined) {
         const sub = subscriber;
         subscriber = undefined;
-        await sub.quit().catch(() => sub.disconnect());
+        // QUIT is queued while Redis is down: bounded, then the socket is dropped.
+        if (sub.status === 'ready') {
+          await Promise.race([sub.quit().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+        }
+        sub.disconnect();
       }
     },
   };

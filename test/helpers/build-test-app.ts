@@ -8,7 +8,9 @@ import type { Clock } from '../../src/platform/clock.ts';
 import type { Database } from '../../src/platform/db/index.ts';
 import { migrate } from '../../src/platform/db/migrations.ts';
 import type { App } from '../../src/platform/http/types.ts';
+import type { JobQueue } from '../../src/platform/jobs/index.ts';
 import { createLogger } from '../../src/platform/logger.ts';
+import { createPubSub, type PubSub } from '../../src/platform/pubsub.ts';
 import type { Redis } from '../../src/platform/redis.ts';
 import { openRuntime } from '../../src/runtime.ts';
 import { LogCapture } from './logs.ts';
@@ -23,12 +25,17 @@ export interface TestAppOptions {
   shareWith?: TestApp;
   clock?: Clock;
   /** Runs after the app is built and before `ready()`: register test-only routes or hooks. */
-  beforeReady?: (app: App) => void | Promise<void>;
+  beforeReady?: (app: App, runtime: { db: Database; jobs: JobQueue }) => void | Promise<void>;
+  /** Work the job queues in this app (default: enqueue only, so idle test apps do not poll). */
+  worker?: boolean;
 }
 
 export interface TestApp {
   app: App;
   db: Database;
+  jobs: JobQueue;
+  /** The app's event bus (publish market ticks, listen to alerts.fired). */
+  pubsub: PubSub;
   redis: Redis | undefined;
   config: Config;
   logs: LogCapture;
@@ -41,6 +48,9 @@ export function testEnv(extra: Record<string, string> = {}): Record<string, stri
   return {
     DATA_DIR: 'memory',
     LOG_LEVEL: 'info',
+    // The default provider is a real one (internet); tests use the simulation or a local
+    // fake provider server (test/helpers/fake-providers.ts), chosen explicitly.
+    MARKET_DATA_PROVIDER: 'simulated',
     // Rate limits high enough that tests registering and logging in many users from
     // 127.0.0.1 are not throttled; rate-limit tests pass small ones (FAIL-014).
     RATE_LIMIT_PUBLIC: '100000/60',
@@ -52,6 +62,9 @@ export function testEnv(extra: Record<string, string> = {}): Record<string, stri
     // loop for seconds, which would make the first app shed load; load-shedding tests
     // set their own threshold.
     SHED_EVENT_LOOP_DELAY_MS: '0',
+    // No cron schedules in worker test apps (their passes and runs would slow every file);
+    // schedule tests turn them on, or enqueue the scheduled jobs themselves.
+    SCHEDULES_ENABLED: 'false',
     ...(usingPostgres ? { DATABASE_URL: process.env.TEST_DATABASE_URL ?? '', DATABASE_POOL_MIN: '0', DATABASE_POOL_MAX: '5' } : {}),
     ...(usingRedis ? { REDIS_URL: process.env.TEST_REDIS_URL ?? '' } : {}),
     ...extra,
@@ -65,21 +78,28 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
   const suffix = randomBytes(6).toString('hex');
   const schema = options.shareWith?.schema ?? `t_${suffix}`;
   const redisPrefix = options.shareWith?.redisPrefix ?? `t_${suffix}:`;
-  const runtime = await openRuntime(config, logger, { ...(usingPostgres ? { schema } : {}), redisPrefix });
+  // On PostgreSQL the job queue lives in the app's own schema, so parallel files never share jobs.
+  const runtime = await openRuntime(config, logger, { ...(usingPostgres ? { schema, jobsSchema: schema } : {}), redisPrefix });
   await migrate(runtime.db, logger);
+  const pubsub = createPubSub({ logger, redis: runtime.redis });
   const app = await buildApp({
+    pubsub,
     config,
     logger,
     db: runtime.db,
+    jobs: runtime.jobs,
+    worker: options.worker === true,
     ...(runtime.redis === undefined ? {} : { redis: runtime.redis }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
-  if (options.beforeReady !== undefined) await options.beforeReady(app);
+  if (options.beforeReady !== undefined) await options.beforeReady(app, { db: runtime.db, jobs: runtime.jobs });
   await app.ready();
   const owner = options.shareWith === undefined;
   return {
     app,
     db: runtime.db,
+    jobs: runtime.jobs,
+    pubsub,
     redis: runtime.redis,
     config,
     logs,
@@ -87,6 +107,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
     redisPrefix,
     async close() {
       await app.close();
+      await pubsub.close();
       if (owner && usingPostgres) await runtime.db.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
       await runtime.close();
     },

@@ -1,13 +1,16 @@
 // Local stand-ins for Finnhub and Yahoo: real HTTP servers on 127.0.0.1 answering with
 // the providers' documented JSON shapes, so provider code is exercised over the network
-// without the internet. A `mode` switches the whole server into a failure: 429, 500,
-// malformed JSON, or never answering at all. Every request is recorded (path, query,
-// headers) so tests can check what was sent.
+// without the internet. A `mode` switches the whole server into a failure: 429 (with
+// `retryAfter` as its Retry-After, or none), 500, malformed JSON, never answering at all,
+// or `huge`: a 200 whose JSON body streams on for `hugeBytes` (a hostile provider);
+// hostile values (1e999999999, negative or 401-digit prices) are set per symbol as raw
+// JSON text. Every request is recorded (path, query, headers) so tests can check what
+// was sent, and `bytesSent` counts what the server managed to write.
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type FakeMode = 'ok' | 'hang' | 'malformed' | '429' | '500';
+export type FakeMode = 'ok' | 'hang' | 'malformed' | '429' | '500' | 'huge';
 
 export interface RecordedRequest {
   path: string;
@@ -18,13 +21,51 @@ export interface RecordedRequest {
 export interface FakeServer {
   url: string;
   mode: FakeMode;
+  /** The Retry-After header of a 429 (null: none); '1' unless set. */
+  retryAfter: string | null;
+  /** The size of a `huge` body, bytes. */
+  hugeBytes: number;
+  /** Body bytes written so far (all responses). */
+  bytesSent: number;
+  /** Answers in 'ok' mode this late, ms. */
+  delayMs?: number;
+  /** While set, 'ok' answers wait for it (a provider the test holds, then lets go). */
+  hold?: Promise<void> | undefined;
   requests: RecordedRequest[];
   close: () => Promise<void>;
 }
 
+type FakeState = Pick<FakeServer, 'mode' | 'retryAfter' | 'hugeBytes' | 'bytesSent' | 'requests' | 'delayMs' | 'hold'>;
+
+const fakeState = (): FakeState => ({ mode: 'ok', retryAfter: '1', hugeBytes: 50 * 1024 * 1024, bytesSent: 0, requests: [] });
+
+/** A valid JSON quote padded with one string member until it is `size` bytes, written as the client reads it. */
+function streamHuge(res: ServerResponse, size: number, fake: FakeState): void {
+  const head = '{"c":1,"pc":1,"t":1700000000,"pad":"';
+  const tail = '"}';
+  const chunk = 'x'.repeat(64 * 1024);
+  let left = Math.max(0, size - head.length - tail.length);
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.write(head);
+  const pump = () => {
+    while (left > 0 && !res.destroyed) {
+      const piece = left >= chunk.length ? chunk : chunk.slice(0, left);
+      left -= piece.length;
+      fake.bytesSent += piece.length;
+      if (!res.write(piece)) {
+        res.once('drain', pump);
+        return;
+      }
+    }
+    if (!res.destroyed) res.end(tail);
+  };
+  res.on('error', () => undefined); // the client hanging up mid-body is the point
+  pump();
+}
+
 type Handler = (path: string, query: URLSearchParams) => { status: number; body: string };
 
-async function serve(handler: Handler, fake: { mode: FakeMode; requests: RecordedRequest[] }): Promise<{ server: Server; url: string; hanging: Set<ServerResponse> }> {
+async function serve(handler: Handler, fake: FakeState): Promise<{ server: Server; url: string; hanging: Set<ServerResponse> }> {
   const hanging = new Set<ServerResponse>();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://fake');
@@ -37,14 +78,22 @@ async function serve(handler: Handler, fake: { mode: FakeMode; requests: Recorde
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"c": 1.5, "pc": ');
         return;
       case '429':
-        res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' }).end('{"error":"API limit reached. Please try again later."}');
+        res
+          .writeHead(429, { 'content-type': 'application/json', ...(fake.retryAfter === null ? {} : { 'retry-after': fake.retryAfter }) })
+          .end('{"error":"API limit reached. Please try again later."}');
+        return;
+      case 'huge':
+        streamHuge(res, fake.hugeBytes, fake);
         return;
       case '500':
         res.writeHead(500, { 'content-type': 'text/plain' }).end('upstream exploded');
         return;
       case 'ok': {
         const { status, body } = handler(url.pathname, url.searchParams);
-        res.writeHead(status, { 'content-type': 'application/json' }).end(body);
+        // A slow provider (delayMs) keeps concurrent callers overlapping.
+        const answer = () => setTimeout(() => res.writeHead(status, { 'content-type': 'application/json' }).end(body), fake.delayMs ?? 0);
+        if (fake.hold === undefined) answer();
+        else void fake.hold.then(answer);
         return;
       }
     }
@@ -74,6 +123,8 @@ export interface FakeFinnhub extends FakeServer {
   quotes: Map<string, FinnhubQuoteText>;
   /** Symbols the candle endpoint serves; any other → 403 like a free key gets. */
   premium: boolean;
+  /** Raw /company-news answers per symbol (JSON text); others get one default item. */
+  news: Map<string, string>;
 }
 
 /**
@@ -82,10 +133,10 @@ export interface FakeFinnhub extends FakeServer {
  */
 export async function startFakeFinnhub(): Promise<FakeFinnhub> {
   const fake = {
-    mode: 'ok' as FakeMode,
-    requests: [] as RecordedRequest[],
+    ...fakeState(),
     quotes: new Map<string, FinnhubQuoteText>(),
     premium: false,
+    news: new Map<string, string>(),
   };
   const handler: Handler = (path, query) => {
     const symbol = query.get('symbol') ?? '';
@@ -107,6 +158,7 @@ export async function startFakeFinnhub(): Promise<FakeFinnhub> {
           body: `{"country":"US","currency":"USD","exchange":"NASDAQ NMS - GLOBAL MARKET","finnhubIndustry":"Technology","ipo":"1980-12-12","logo":"https://static.example/AAPL.png","marketCapitalization":1415993.2000000000000001,"name":"Apple Inc","phone":"14089961010","shareOutstanding":4375.47998046875,"ticker":"${symbol}","weburl":"https://www.apple.com/"}`,
         };
       case '/company-news':
+        if (fake.news.has(symbol)) return { status: 200, body: fake.news.get(symbol) ?? '[]' };
         return {
           status: 200,
           body: `[{"category":"company news","datetime":1700000000,"headline":"${symbol} does a thing","id":25286,"image":"","related":"${symbol}","source":"Example Wire","summary":"Something happened.","url":"https://news.example/1"}]`,
@@ -139,20 +191,25 @@ export interface FakeYahoo extends FakeServer {
   charts: Map<string, { gmtoffset: number; days: YahooDay[]; price: string; previousClose: string; time: number }>;
 }
 
-/** Yahoo: /v8/finance/chart/<symbol> (unknown symbol → 404 with chart.error, as Yahoo does). */
+/**
+ * Yahoo: /v8/finance/chart/<symbol> (unknown symbol → 404 with chart.error, as Yahoo does);
+ * with period1/period2 (epoch seconds) only the days stamped within them, as Yahoo does.
+ */
 export async function startFakeYahoo(): Promise<FakeYahoo> {
   const fake = {
-    mode: 'ok' as FakeMode,
-    requests: [] as RecordedRequest[],
+    ...fakeState(),
     charts: new Map<string, { gmtoffset: number; days: YahooDay[]; price: string; previousClose: string; time: number }>(),
   };
-  const handler: Handler = (path) => {
+  const handler: Handler = (path, query) => {
     const match = /^\/v8\/finance\/chart\/([^/]+)$/.exec(path);
     const symbol = decodeURIComponent(match?.[1] ?? '');
-    const chart = fake.charts.get(symbol);
-    if (match === null || chart === undefined) {
+    const found = fake.charts.get(symbol);
+    if (match === null || found === undefined) {
       return { status: 404, body: '{"chart":{"result":null,"error":{"code":"Not Found","description":"No data found, symbol may be delisted"}}}' };
     }
+    const period1 = Number(query.get('period1') ?? Number.NEGATIVE_INFINITY);
+    const period2 = Number(query.get('period2') ?? Number.POSITIVE_INFINITY);
+    const chart = { ...found, days: found.days.filter((d) => d.t >= period1 && d.t <= period2) };
     const col = (pick: (d: YahooDay) => string | null) => `[${chart.days.map((d) => pick(d) ?? 'null').join(',')}]`;
     return {
       status: 200,

@@ -30,10 +30,11 @@ export function tempDir(prefix = 'financehub-test-'): { dir: string; remove: () 
 
 /**
  * The environment of a child: the parent's PATH and HOME only (so no TEST_* or
- * DATABASE_URL leaks in by accident), plus `env`.
+ * DATABASE_URL leaks in by accident), the simulated market data provider (so no test
+ * process reaches the internet), plus `env`.
  */
 export function childEnv(env: Record<string, string>): Record<string, string> {
-  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env };
+  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', MARKET_DATA_PROVIDER: 'simulated', ...env };
 }
 
 export interface Finished {
@@ -50,8 +51,10 @@ export interface Running {
   finished: Promise<Finished>;
 }
 
-export function startCli(args: string[], env: Record<string, string>): Running {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `financehub …args`; `input`, when given, is written to its stdin (then closed). */
+export function startCli(args: string[], env: Record<string, string>, input?: string): Running {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: childEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin.end(input ?? '');
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
@@ -63,8 +66,8 @@ export function startCli(args: string[], env: Record<string, string>): Running {
 }
 
 /** Runs `financehub …args` to completion (killed after `timeoutMs`). */
-export async function runCli(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<Finished> {
-  const running = startCli(args, env);
+export async function runCli(args: string[], env: Record<string, string>, timeoutMs = 60_000, input?: string): Promise<Finished> {
+  const running = startCli(args, env, input);
   const timer = setTimeout(() => running.child.kill('SIGKILL'), timeoutMs);
   try {
     return await running.finished;

@@ -5,8 +5,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { parse } from 'csv-parse/sync';
 import {
-  computeIndicators, DEFAULT_INDICATORS, MAX_ABS_PRICE, MAX_DECIMALS, parseIndicatorList, type IndicatorBar, type IndicatorSpec,
+  computeIndicators, DEFAULT_INDICATORS, MAX_ABS_PRICE, MAX_DECIMALS, parseIndicatorList, roundToPlaces, SCALE_DIGITS, type IndicatorBar, type IndicatorSpec,
 } from '../../modules/indicators/index.ts';
+import { csvCell } from '../../platform/csv.ts';
 import { AppError } from '../../platform/errors.ts';
 import type { Command, Io } from '../command.ts';
 
@@ -91,16 +92,21 @@ function compareDecimal(a: string, b: string): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-const csvCell = (value: string) => (/[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
-
-/** The output CSV: date, close, then every indicator column; empty where the window is not full. */
-export function indicatorsCsv(rows: readonly Row[], specs: readonly IndicatorSpec[]): string {
+/**
+ * The output CSV: date, close, then every indicator column; empty where the window is
+ * not full. With `places`, each value is rounded half up to exactly that many decimals
+ * from its full-precision (30-place) value.
+ */
+export function indicatorsCsv(rows: readonly Row[], specs: readonly IndicatorSpec[], places?: number): string {
   const columns = computeIndicators(rows.map((r) => r.bar), specs);
-  const lines = [['date', 'close', ...columns.map((c) => c.name)].join(',')];
+  const lines = [['date', 'close', ...columns.map((c) => c.name)].map(csvCell).join(',')];
   rows.forEach((row, i) => {
-    const cells = [csvCell(row.date), row.bar.close];
-    for (const column of columns) cells.push(column.values[i] ?? '');
-    lines.push(cells.join(','));
+    const cells = [row.date, row.bar.close];
+    for (const column of columns) {
+      const value = column.values[i];
+      cells.push(value === null || value === undefined ? '' : places === undefined ? value : roundToPlaces(value, places));
+    }
+    lines.push(cells.map(csvCell).join(','));
   });
   return `${lines.join('\n')}\n`;
 }
@@ -119,6 +125,15 @@ async function run(values: Record<string, string | boolean | undefined>, io: Io)
     io.err(`${NAME}: --indicators: ${err.detail ?? err.message}`);
     return 2;
   }
+  let places: number | undefined;
+  if (values.places !== undefined) {
+    const raw = String(values.places);
+    places = /^\d{1,2}$/.test(raw) ? Number(raw) : Number.NaN;
+    if (!(places >= 0 && places <= SCALE_DIGITS)) {
+      io.err(`${NAME}: --places must be a whole number from 0 to ${SCALE_DIGITS}, got "${raw.slice(0, 20)}"`);
+      return 2;
+    }
+  }
   let text: string;
   try {
     text = await readFile(input, 'utf8');
@@ -130,7 +145,7 @@ async function run(values: Record<string, string | boolean | undefined>, io: Io)
   let rows: Row[] = [];
   try {
     rows = readPriceCsv(text, specs);
-    csv = indicatorsCsv(rows, specs);
+    csv = indicatorsCsv(rows, specs, places);
   } catch (err) {
     if (err instanceof InputProblem) {
       io.err(`${NAME}: ${input}${err.line > 0 ? `: line ${err.line}` : ''}: ${err.message}`);
@@ -159,7 +174,7 @@ async function run(values: Record<string, string | boolean | undefined>, io: Io)
   return 0;
 }
 
-const usage = `financehub indicators --input FILE.csv [--output OUT.csv] [--indicators LIST]
+const usage = `financehub indicators --input FILE.csv [--output OUT.csv] [--indicators LIST] [--places N]
 
 Computes technical indicators over a daily price file, exactly (decimal arithmetic, see
 docs/indicators.md), and writes a CSV: date,close then one column per output.
@@ -170,6 +185,8 @@ docs/indicators.md), and writes a CSV: date,close then one column per output.
   --indicators LIST   comma-separated specs, default ${DEFAULT_INDICATORS}
                       sma:N  ema:N  rsi:N  atr:N  macd:FAST:SLOW:SIGNAL  bbands:N:K
                       (periods 1..1000, K a decimal with 0 < K <= 10)
+  --places N          round every value half up to exactly N decimals (0..30) from
+                      its full-precision value; default: full precision
 
 Output columns are named after the parameters (sma_20, macd_signal_12_26_9,
 bb_upper_20_2, atr_14, ...); a cell is empty where the window is not yet full. Values are
@@ -185,6 +202,7 @@ export const indicatorsCommand: Command = {
     input: { type: 'string', short: 'i' },
     output: { type: 'string', short: 'o' },
     indicators: { type: 'string' },
+    places: { type: 'string' },
   },
   run: ({ values, io }) => run(values, io),
 };

@@ -2,15 +2,16 @@ import { loadConfig } from '../../config.ts';
 import { systemClock } from '../../platform/clock.ts';
 import type { Database } from '../../platform/db/index.ts';
 import { createLogger } from '../../platform/logger.ts';
-import { createKeysRepository, generateKeyRecord, KEY_RELOAD_INTERVAL_MS, type KeyRecord } from '../../modules/auth/keys.ts';
+import { createKeysRepository, generateKeyRecord, jwtKeysBox, KEY_RELOAD_INTERVAL_MS, type KeyRecord } from '../../modules/auth/keys.ts';
 import { createSecurityEvents, createSecurityEventsRepository } from '../../modules/auth/security-events.ts';
 import type { Command } from '../command.ts';
 import { withRuntime } from '../runtime.ts';
 
 /** Adds a new signing key and retires the current one (it keeps verifying for a while). */
-export async function rotateSigningKey(db: Database, now: Date): Promise<{ added: KeyRecord; all: KeyRecord[] }> {
+export async function rotateSigningKey(db: Database, now: Date, jwtKeysEncryptionKey?: string): Promise<{ added: KeyRecord; all: KeyRecord[] }> {
   const added = await generateKeyRecord('EdDSA', now);
-  const all = await createKeysRepository(db).rotate(added);
+  // Sealed like the keys the server writes when JWT_KEYS_ENCRYPTION_KEY is set.
+  const all = await createKeysRepository(db, jwtKeysBox(jwtKeysEncryptionKey)).rotate(added);
   return { added, all };
 }
 
@@ -31,8 +32,8 @@ rotate those by adding the new key first in the list (see docs/auth.md).`,
       return 1;
     }
     const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-    return await withRuntime(config, logger, async (runtime) => {
-      const { added, all } = await rotateSigningKey(runtime.db, systemClock.now());
+    return await withRuntime(config, logger, io, async (runtime) => {
+      const { added, all } = await rotateSigningKey(runtime.db, systemClock.now(), config.jwtKeysEncryptionKey);
       const events = createSecurityEvents({ repo: createSecurityEventsRepository(runtime.db), clock: systemClock, logger });
       await events.recordSecurityEvent({ event: 'signing_key_rotated', details: { kid: added.kid, source: 'cli' } });
       const graceSeconds = config.accessTokenTtl + KEY_RELOAD_INTERVAL_MS / 1000;

@@ -2,6 +2,7 @@
 // request is even validated, so a non-admin learns nothing (403, no data); `:userId`
 // must be a UUID (400), and an unknown user is 404.
 import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
 import { principalOf, type Guards } from '../../platform/http/principal.ts';
 import { problemResponses } from '../../platform/http/problem.ts';
 import type { App } from '../../platform/http/types.ts';
@@ -58,8 +59,8 @@ function actorOf(request: FastifyRequest): Actor {
 
 export function adminRoutes(app: App, deps: AdminRouteDeps): void {
   const { admin } = deps;
-  // preValidation: the role is checked before params, query and body are looked at.
-  const common = { preValidation: deps.guards.requireAdmin };
+  // onRequest: the role is checked before the body is read and before params, query and body are looked at.
+  const common = { onRequest: deps.guards.requireAdmin };
   const meta = { tags: ['admin'], security: [{ bearer: [] }] };
 
   app.get(
@@ -96,6 +97,23 @@ export function adminRoutes(app: App, deps: AdminRouteDeps): void {
       },
     },
     async (request) => userJson(await admin.updateUser(actorOf(request), request.params.userId, request.body)),
+  );
+
+  app.delete(
+    '/v1/admin/users/:userId',
+    {
+      ...common,
+      schema: {
+        ...meta,
+        summary: 'Delete a user with everything they own (sessions revoked first, on every instance)',
+        params: UserIdParams,
+        response: { 204: Type.Null(), ...problemResponses },
+      },
+    },
+    async (request, reply) => {
+      await admin.deleteUser(actorOf(request), request.params.userId);
+      return reply.code(204).send(null);
+    },
   );
 
   app.get(

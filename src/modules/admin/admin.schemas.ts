@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { CursorParam } from '../../platform/http/cursor.ts';
 import type { SecurityEventName } from '../auth/index.ts';
 
 /** Every security event name, for the filter enum; the check below keeps it complete. */
@@ -18,6 +19,16 @@ export const SECURITY_EVENT_NAMES = [
   'user_disabled',
   'user_enabled',
   'signing_key_rotated',
+  'registration_email_taken',
+  'password_changed',
+  'reauthentication_failed',
+  'user_deleted',
+  'mfa_enabled',
+  'mfa_disabled',
+  'mfa_reset',
+  'mfa_challenge_issued',
+  'mfa_failed',
+  'email_verified',
 ] as const satisfies readonly SecurityEventName[];
 // Fails to compile when the auth module adds an event name this list lacks.
 const everyEventListed: Exclude<SecurityEventName, (typeof SECURITY_EVENT_NAMES)[number]> extends never ? true : false = true;
@@ -26,7 +37,7 @@ void everyEventListed;
 const Role = Type.Union([Type.Literal('user'), Type.Literal('admin')]);
 const Tier = Type.Union([Type.Literal('free'), Type.Literal('pro')]);
 const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 50, description: 'page size' });
-const Cursor = Type.String({ minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9_-]+$', description: 'next_cursor of the previous page' });
+const Cursor = CursorParam();
 
 export const UserIdParams = Type.Object({ userId: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
 

@@ -3,6 +3,7 @@
 import { parseDecimal } from '../../money/index.ts';
 import { principalOf, type Guards } from '../../platform/http/principal.ts';
 import { problemResponses } from '../../platform/http/problem.ts';
+import { utcDayOf } from '../../platform/http/time-params.ts';
 import type { App } from '../../platform/http/types.ts';
 import { DashboardOut, DashboardQuery, PerformanceOut, PerformanceParams, PerformanceQuery } from './analytics.schemas.ts';
 import type { AnalyticsService } from './analytics.service.ts';
@@ -16,12 +17,12 @@ const security = [{ bearer: [] }];
 
 export function analyticsRoutes(app: App, deps: AnalyticsRouteDeps): void {
   const { guards, analytics } = deps;
-  const preHandler = guards.requireUser;
+  const onRequest = guards.requireUser;
 
   app.get(
     '/v1/portfolios/:id/performance',
     {
-      preHandler,
+      onRequest,
       schema: {
         tags: ['portfolios'],
         security,
@@ -34,15 +35,15 @@ export function analyticsRoutes(app: App, deps: AnalyticsRouteDeps): void {
     async (request) =>
       analytics.performance(principalOf(request).userId, request.params.id, {
         range: request.query.range ?? '1y',
-        from: request.query.from,
-        to: request.query.to,
+        from: request.query.from === undefined ? undefined : utcDayOf(request.query.from),
+        to: request.query.to === undefined ? undefined : utcDayOf(request.query.to),
       }),
   );
 
   app.get(
     '/v1/dashboard',
     {
-      preHandler,
+      onRequest,
       schema: {
         tags: ['dashboard'],
         security,

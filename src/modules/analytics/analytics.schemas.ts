@@ -1,9 +1,10 @@
 // Request and response schemas of the analytics routes. Every sort and filter is an enum
 // or a value with a strict grammar, so a payload such as `name;DROP TABLE …` or
 // `1 OR 1=1` fails validation with a 400 before any code runs (FAIL-016).
+import { DateOrDateTime } from '../../platform/http/time-params.ts';
 import { Type, type Static } from 'typebox';
+import { CursorParam } from '../../platform/http/cursor.ts';
 import { SYMBOL_INPUT_PATTERN } from '../market/symbols.ts';
-import { PERFORMANCE_RANGES } from './analytics.service.ts';
 import { DASHBOARD_SORTS, SORT_ORDERS } from './dashboard.ts';
 
 /** Market values are never negative, so the minimum is an unsigned decimal. */
@@ -11,20 +12,21 @@ const UNSIGNED_DECIMAL_PATTERN = '^[0-9]{1,30}(\\.[0-9]{1,30})?$';
 
 const Uuid = () => Type.String({ format: 'uuid' });
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
-const Day = (description: string) => Type.String({ format: 'date', pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$', description });
 const Amount = (description = 'amount in the base currency, rounded half-up to its minor unit') => Type.String({ description });
 const Rate = (description: string) => Nullable(Type.String({ description: `${description}; a fraction (0.05 = 5 %), 10 decimal places` }));
 
-/** An opaque cursor from a previous page's next_cursor (base64url). */
-export const CursorParam = () => Type.String({ minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9_-]+$', description: 'next_cursor of the previous page' });
+
+/** The periods of `GET …/performance`; the service resolves each to dates. */
+export const PERFORMANCE_RANGES = ['1m', '3m', 'ytd', '1y', 'max', 'custom'] as const;
+export type PerformanceRange = (typeof PERFORMANCE_RANGES)[number];
 
 export const PerformanceParams = Type.Object({ id: Uuid() }, { additionalProperties: false });
 
 export const PerformanceQuery = Type.Object(
   {
     range: Type.Optional(Type.Union(PERFORMANCE_RANGES.map((r) => Type.Literal(r)), { default: '1y', description: 'period; custom needs from and to' })),
-    from: Type.Optional(Day('first day (UTC), inclusive; range=custom only')),
-    to: Type.Optional(Day('last day (UTC), inclusive, not in the future; range=custom only')),
+    from: Type.Optional(DateOrDateTime('first day (UTC; a date-time means its UTC day), inclusive; range=custom only')),
+    to: Type.Optional(DateOrDateTime('last day (UTC; a date-time means its UTC day), inclusive, not in the future; range=custom only')),
   },
   { additionalProperties: false },
 );
@@ -37,6 +39,9 @@ export const PerformanceOut = Type.Object({
   from: Type.String({ format: 'date' }),
   to: Type.String({ format: 'date' }),
   days: Type.Integer({ description: 'calendar days in the period, inclusive' }),
+  step: Type.Union([Type.Literal('day'), Type.Literal('week'), Type.Literal('month')], {
+    description: 'spacing of series: daily up to 1,100 days, then weekly (ending on to) up to 1,100 weeks, then the last day of each month and to',
+  }),
   start_value: Amount('value at the end of the day before the period'),
   end_value: Amount('value at the end of the last day'),
   contributions: Amount('deposits plus implicit contributions during the period'),
@@ -52,6 +57,28 @@ export const PerformanceOut = Type.Object({
     method: Nullable(Type.Union([Type.Literal('newton'), Type.Literal('bisection')])),
     iterations: Type.Integer(),
   }),
+  data_quality: Type.Object(
+    {
+      complete: Type.Boolean({
+        description: 'true when every day each symbol was held is valued from that day’s close or a close carried over a market closure of at most 5 days',
+      }),
+      symbols: Type.Array(
+        Type.Object({
+          symbol: Type.String(),
+          days_held: Type.Integer({ description: 'days of the period on which the symbol was held' }),
+          close_days: Type.Integer({ description: 'days valued at that day’s close' }),
+          carried_forward_days: Type.Integer({ description: 'days valued at an earlier close (the last one before the day)' }),
+          longest_carry_days: Type.Integer({ description: 'the most days one close was carried over' }),
+          trade_price_days: Type.Integer({ description: 'days valued at the last trade price: no close since that trade' }),
+          unpriced_days: Type.Integer({ description: 'days with no price at all: the holding counted as 0' }),
+          split_adjusted_history_restored: Type.Integer({
+            description: 'recorded splits across which the stored closes were split-adjusted; the closes before each were restored to as-traded prices',
+          }),
+        }),
+      ),
+    },
+    { description: 'how the values were priced, per symbol held during the period (docs/performance.md, "Data quality")' },
+  ),
   series: Type.Array(
     Type.Object({
       date: Type.String({ format: 'date' }),

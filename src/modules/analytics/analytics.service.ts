@@ -6,10 +6,10 @@ import { exactFromPlain, exactMinus, formatAmount, formatAmountFixed, formatDeci
 import type { Clock } from '../../platform/clock.ts';
 import { AppError } from '../../platform/errors.ts';
 import type { Logger } from '../../platform/logger.ts';
-import { sortForReplay, valueHoldings, WEIGHT_SCALE, type Ledger, type Portfolio, type TransactionFields } from '../portfolios/index.ts';
-import type { DashboardOut, PerformanceOut } from './analytics.schemas.ts';
+import { valueHoldings, WEIGHT_SCALE, type Ledger, type Portfolio, type TransactionFields } from '../portfolios/index.ts';
+import type { DashboardOut, PerformanceOut, PerformanceRange } from './analytics.schemas.ts';
 import { pageHoldings, type DashboardHolding, type HoldingsPageQuery } from './dashboard.ts';
-import { computePerformance, dayNumber, dayString, utcDay, type DailyClose } from './performance.ts';
+import { computePerformanceAsync, dayNumber, isComplete, dayString, utcDay, type DailyClose } from './performance.ts';
 
 /** The sum of the amounts present (nulls are unpriced holdings). */
 const sum = (values: ReadonlyArray<Amount | null>): Amount => values.reduce<Amount>((total, value) => total + (value ?? 0n), 0n);
@@ -28,6 +28,8 @@ export interface LatestQuote {
 export interface MarketPrices {
   latestQuotes: (symbols: string[]) => Promise<Map<string, LatestQuote>>;
   dailyCloses: (symbols: string[], from: Date, to: Date) => Promise<Map<string, Array<{ date: string; close: string }>>>;
+  /** Asks the history provider for whatever part of [from, to] is not yet covered (stored history only when there is none). */
+  fillDailyHistory: (symbols: string[], from: Date, to: Date) => Promise<void>;
 }
 
 export interface AnalyticsServiceDeps {
@@ -44,8 +46,6 @@ export interface AnalyticsServiceDeps {
   logger: Logger;
 }
 
-export const PERFORMANCE_RANGES = ['1m', '3m', 'ytd', '1y', 'max', 'custom'] as const;
-export type PerformanceRange = (typeof PERFORMANCE_RANGES)[number];
 
 export interface PerformanceQuery {
   range: PerformanceRange;
@@ -115,11 +115,16 @@ export function resolveRange(query: PerformanceQuery, today: string, firstDay: s
 export function createAnalyticsService(deps: AnalyticsServiceDeps) {
   const { market, clock, logger } = deps;
 
-  /** Stored closes from shortly before `from` to `to`; for a symbol with none there, all its history up to `to`. */
+  /**
+   * Closes from shortly before `from` to `to`, fetched from the history provider first
+   * where not yet covered (so the answer does not depend on which candles were requested
+   * before); for a symbol with none in that window, all its stored history up to `to`.
+   */
   async function closesFor(symbols: string[], from: string, to: string, firstDay: string): Promise<Map<string, DailyClose[]>> {
     if (market === undefined || symbols.length === 0) return new Map();
     const toDate = new Date(`${to}T23:59:59.999Z`);
     const windowStart = new Date((dayNumber(from) - CLOSE_LOOKBACK_DAYS) * 86_400_000);
+    await market.fillDailyHistory(symbols, windowStart, new Date((dayNumber(to) + 1) * 86_400_000));
     const closes = await market.dailyCloses(symbols, windowStart, toDate);
     const missing = symbols.filter((s) => (closes.get(s) ?? []).every((c) => dayNumber(c.date) >= dayNumber(from)));
     if (missing.length > 0 && dayNumber(firstDay) < dayNumber(from)) {
@@ -132,12 +137,14 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
   async function performance(userId: string, portfolioId: string, query: PerformanceQuery): Promise<PerformanceOut> {
     const portfolio = await deps.ownedPortfolio(userId, portfolioId);
     const transactions = await deps.portfolioTransactions(userId, portfolioId);
-    const first = sortForReplay(transactions)[0];
+    // The first transaction in replay order (earliest; the earlier-listed of a tie), in one pass rather than a sort.
+    let first: TransactionFields | undefined;
+    for (const tx of transactions) if (first === undefined || tx.executedAt.getTime() < first.executedAt.getTime()) first = tx;
     const firstDay = first === undefined ? null : utcDay(first.executedAt);
     const { from, to } = resolveRange(query, utcDay(clock.now()), firstDay);
     const symbols = [...new Set(transactions.flatMap((tx) => (tx.symbol !== null && (tx.type === 'buy' || tx.type === 'sell' || tx.type === 'split') ? [tx.symbol] : [])))].sort();
     const closes = await closesFor(symbols, from, to, firstDay ?? from);
-    const result = computePerformance({ transactions, closes, from, to });
+    const result = await computePerformanceAsync({ transactions, closes, from, to });
     logger.debug({ event: 'performance_computed', portfolioId, days: result.days, symbols: symbols.length }, 'performance computed');
 
     const ccy = portfolio.baseCurrency;
@@ -150,6 +157,7 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
       from: result.from,
       to: result.to,
       days: result.days,
+      step: result.step,
       start_value: amount(result.startValue),
       end_value: amount(result.endValue),
       contributions: amount(result.contributions),
@@ -164,6 +172,19 @@ export function createAnalyticsService(deps: AnalyticsServiceDeps) {
         rate: rate(result.xirr.rate),
         method: result.xirr.method,
         iterations: result.xirr.iterations,
+      },
+      data_quality: {
+        complete: isComplete(result.quality),
+        symbols: result.quality.map((q) => ({
+          symbol: q.symbol,
+          days_held: q.daysHeld,
+          close_days: q.closeDays,
+          carried_forward_days: q.carriedForwardDays,
+          longest_carry_days: q.longestCarryDays,
+          trade_price_days: q.tradePriceDays,
+          unpriced_days: q.unpricedDays,
+          split_adjusted_history_restored: q.splitAdjustedHistoryRestored,
+        })),
       },
       series: result.series.map((p) => ({
         date: p.date,

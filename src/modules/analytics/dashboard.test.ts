@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { Decimal, EXACT_ONE, fixedFromPlain, parseExact } from '../../money/index.ts';
 import { Quantity, WEIGHT_SCALE } from '../portfolios/index.ts';
 import { AppError } from '../../platform/errors.ts';
-import { encodeCursor } from './cursor.ts';
+import { encodeCursor } from '../../platform/http/cursor.ts';
 import { DASHBOARD_SORTS, holdingId, pageHoldings, type DashboardHolding, type DashboardSort, type SortOrder } from './dashboard.ts';
 
 const P1 = '11111111-1111-4111-8111-111111111111';

@@ -5,7 +5,7 @@
 // up from the request (FAIL-016).
 import { exactFromDecimal, fixedFromPlain, plainFixed, rescale, type Amount, type Decimal, type Exact } from '../../money/index.ts';
 import { WEIGHT_SCALE, type Quantity } from '../portfolios/index.ts';
-import { decodeCursor, encodeCursor, invalidCursor, UUID_RE } from './cursor.ts';
+import { decodeCursor, encodeCursor, invalidCursor, UUID_RE } from '../../platform/http/cursor.ts';
 
 /** A sort key in a cursor: a plain decimal, at most 90 fraction digits (the finest an amount can need: three entered values of 30). */
 const KEY_DECIMAL_RE = /^-?[0-9]{1,70}(\.[0-9]{1,90})?$/;

@@ -12,7 +12,6 @@ import { createAnalyticsService, type AnalyticsService, type MarketPrices } from
 
 export { computePerformance, xirr, npv, type PerformanceResult, type PerfTransaction } from './performance.ts';
 export { createAnalyticsService, resolveRange, type AnalyticsService, type MarketPrices } from './analytics.service.ts';
-export { decodeCursor, encodeCursor, invalidCursor } from './cursor.ts';
 
 export interface AnalyticsDeps {
   db: Database;
@@ -28,7 +27,13 @@ export function registerAnalytics(app: App, deps: AnalyticsDeps): AnalyticsServi
   const analytics = createAnalyticsService({
     ownedPortfolio: (userId, id) => portfolios.portfolios.ownedPortfolio(userId, id),
     listPortfolios: (userId) => portfolios.portfolios.listPortfolios(userId),
-    portfolioTransactions: (userId, id) => portfolios.repo.allTransactions(db, userId, id),
+    // Read in pages (no statement holds the event loop for a whole large portfolio), all
+    // from one snapshot, so a write committed meanwhile is wholly in or wholly out.
+    portfolioTransactions: (userId, id) =>
+      db.transaction(async (q) => {
+        await q.exec('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+        return portfolios.repo.allTransactions(q, userId, id);
+      }),
     ledgerOf: (userId, id) => portfolios.portfolios.ledger(userId, id),
     market: deps.market,
     clock: deps.clock,

@@ -6,6 +6,10 @@ import fc from 'fast-check';
 import { Decimal } from '../../money/index.ts';
 import {
   computePerformance,
+  computePerformanceAsync,
+  DAILY_POINTS_MAX,
+  seriesStep,
+  WEEKLY_POINTS_MAX,
   npv,
   xirr,
   XIRR_RATE_TOLERANCE,
@@ -214,6 +218,25 @@ describe('computePerformance', () => {
     ratioDenominator: null,
   });
 
+  it('the sliced computation (yielding to the event loop every slice, here every step) gives the identical result, every decimal digit', async () => {
+    const deposit = (at: string, amount: string): PerfTransaction => ({ ...buy(at, '1', '1'), type: 'deposit', symbol: null, quantity: null, price: null, amount: new Decimal(amount) });
+    const transactions = [
+      deposit('1990-01-01T00:00:00Z', '1000'),
+      buy('1990-01-03T00:00:00Z', '10', '10.5'),
+      deposit('1995-06-01T00:00:00Z', '250.25'),
+      buy('1995-06-02T00:00:00Z', '7', '31.125'),
+      { ...buy('2001-03-04T00:00:00Z', '4', '40'), type: 'sell' as const },
+    ];
+    const closes = new Map([['ABC', [{ date: '1990-02-01', close: '11' }, { date: '1999-12-31', close: '47.75' }, { date: '2010-05-05', close: '33.3' }]]]);
+    const input = { transactions, closes, from: '1990-01-01', to: '2012-12-31' };
+    const sync = computePerformance(input);
+    const sliced = await computePerformanceAsync(input, 0);
+    // A Decimal serialises as its exact string (toJSON), so equal JSON means equal digits.
+    const digits = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
+    assert.deepEqual(digits(sliced), digits(sync));
+    assert.equal(sync.xirr.status, 'ok');
+  });
+
   it('uses transactions before the period only for the starting value, and carries closes forward into the period', () => {
     const result = computePerformance({
       transactions: [buy('2024-01-02T10:00:00Z', '4', '25')],
@@ -239,6 +262,42 @@ describe('computePerformance', () => {
     assert.ok(result.twr !== null && result.xirr.rate !== null);
     const annualised = result.twr.plus(1).pow(new Decimal(365).div(result.days)).minus(1);
     assert.ok(result.xirr.rate.minus(annualised).abs().lte(annualised.abs().times('1e-20')));
+  });
+
+  it('thins long series to weekly, then monthly points; each point keeps the cumulative values of its day and the flows since the last point', () => {
+    const deposit = (at: string, amount: string): PerfTransaction => ({ ...buy(at, '1', '1'), type: 'deposit', symbol: null, quantity: null, price: null, amount: new Decimal(amount) });
+    const transactions = [deposit('2000-01-01T00:00:00Z', '100'), buy('2000-01-03T00:00:00Z', '10', '10'), deposit('2000-01-04T00:00:00Z', '5')];
+    const closes = new Map([['ABC', [{ date: '2001-01-01', close: '12' }]]]);
+    assert.equal(seriesStep(DAILY_POINTS_MAX), 'day');
+    assert.equal(seriesStep(DAILY_POINTS_MAX + 1), 'week');
+    assert.equal(seriesStep(WEEKLY_POINTS_MAX * 7 + 1), 'month');
+
+    const byDate = (from: string, to: string) => computePerformance({ transactions, closes, from, to });
+    const weekly = byDate('2000-01-01', '2005-12-31');
+    assert.equal(weekly.step, 'week');
+    const days = byDate('2000-01-01', '2002-12-31');
+    assert.equal(days.step, 'day');
+    assert.equal(days.series.length, days.days);
+    assert.equal(weekly.series.length, Math.ceil(weekly.days / 7));
+    assert.equal(weekly.series.at(-1)?.date, '2005-12-31');
+    assert.equal(weekly.series.at(-2)?.date, '2005-12-24');
+    // Points fall every 7 days back from `to`; the second carries the flows since the first.
+    assert.equal(weekly.series[0]?.date, '2000-01-01');
+    assert.ok(weekly.series[0]?.flow.eq(100));
+    assert.equal(weekly.series[1]?.date, '2000-01-08');
+    assert.ok(weekly.series[1]?.flow.eq(5));
+    assert.ok(weekly.series.at(-1)?.twr.eq(weekly.twr ?? 0));
+
+    const monthly = byDate('2000-01-01', '2024-06-15');
+    assert.equal(monthly.step, 'month');
+    assert.deepEqual(
+      monthly.series.slice(0, 3).map((p) => p.date),
+      ['2000-01-31', '2000-02-29', '2000-03-31'],
+    );
+    assert.equal(monthly.series.at(-1)?.date, '2024-06-15');
+    assert.equal(monthly.series.length, 24 * 12 + 6);
+    assert.ok(monthly.series.at(-1)?.value.eq(monthly.endValue));
+    assert.ok(monthly.series.at(-1)?.netContributions.eq(105));
   });
 
   it('refuses a period that ends before it starts', () => {

@@ -2,7 +2,36 @@
 // series, time-weighted return (TWR), money-weighted return (XIRR), simple total return
 // and net contributions. docs/performance.md states every definition and convention;
 // the comments here say why the code follows them. Nothing in this file does I/O.
-import { Decimal } from '../../money/index.ts';
+// The long loops (one step per day of the period, one per cash flow of an XIRR iteration)
+// are generators: computePerformance runs them straight through, computePerformanceAsync
+// gives the event loop a turn whenever a slice has run SLICE_MS (FAIL-023).
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { Decimal, toPlain } from '../../money/index.ts';
+
+/** A computation that pauses (yields) at points where it may give the event loop a turn. */
+type Steps<T> = Generator<undefined, T, undefined>;
+
+function runSync<T>(steps: Steps<T>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+  }
+}
+
+/** Longest run of computation between two turns of the event loop, ms. */
+export const SLICE_MS = 10;
+
+async function runSliced<T>(steps: Steps<T>, sliceMs: number): Promise<T> {
+  let sliceStart = performance.now();
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+    if (performance.now() - sliceStart >= sliceMs) {
+      await nextTurn();
+      sliceStart = performance.now();
+    }
+  }
+}
 
 export type PerfTransactionType = 'buy' | 'sell' | 'dividend' | 'interest' | 'fee' | 'split' | 'deposit' | 'withdrawal';
 
@@ -35,11 +64,27 @@ export interface PerformanceInput {
   to: string;
 }
 
+/**
+ * Spacing of the series: one point per day up to DAILY_POINTS_MAX days, then one per week
+ * (ending on `to`) up to WEEKLY_POINTS_MAX weeks, then one per calendar month (its last
+ * day, and `to`). Returns are still chained daily; only the points reported thin out, so a
+ * long period (back to 1900: ~46,000 days) answers ~1,500 points instead of one per day.
+ */
+export type SeriesStep = 'day' | 'week' | 'month';
+export const DAILY_POINTS_MAX = 1_100;
+export const WEEKLY_POINTS_MAX = 1_100;
+
+export function seriesStep(days: number): SeriesStep {
+  if (days <= DAILY_POINTS_MAX) return 'day';
+  if (days <= WEEKLY_POINTS_MAX * 7) return 'week';
+  return 'month';
+}
+
 export interface SeriesPoint {
   date: string;
   /** Portfolio value at the end of the day, in the base currency. */
   value: Decimal;
-  /** External flow of the day (deposits − withdrawals + implicit contributions). */
+  /** External flow since the previous point (deposits − withdrawals + implicit contributions); a day's with step `day`. */
   flow: Decimal;
   /** Net contributions since the start of the period, cumulative. */
   netContributions: Decimal;
@@ -68,6 +113,8 @@ export interface PerformanceResult {
   from: string;
   to: string;
   days: number;
+  /** Spacing of `series`. */
+  step: SeriesStep;
   startValue: Decimal;
   endValue: Decimal;
   /** Money put in during the period: deposits plus implicit contributions. */
@@ -85,6 +132,8 @@ export interface PerformanceResult {
   xirr: XirrResult;
   cashFlows: CashFlow[];
   series: SeriesPoint[];
+  /** Per symbol held during the period, by symbol: how its days were priced. */
+  quality: SymbolQuality[];
 }
 
 const ZERO = new Decimal(0);
@@ -120,19 +169,23 @@ const UPPER_BOUNDS = ['1', '10', '100', '1000', '1000000'].map((v) => new Decima
 
 /** NPV(r) = Σ c_i · (1 + r)^(−t_i), t_i = days_i / 365. */
 export function npv(flows: readonly CashFlow[], rate: Decimal): Decimal {
-  return npvAndSlope(flows, rate).value;
+  return runSync(npvAndSlope(flows, rate)).value;
 }
+
+/** Flows discounted between two pauses (each is an exp and a ln-sized multiplication). */
+const FLOWS_PER_STEP = 16;
 
 /**
  * NPV and dNPV/dr = Σ −t_i · c_i · (1 + r)^(−t_i − 1) in one pass: ln(1 + r) once, then
  * one exp per flow (fractional powers are the expensive part of exact arithmetic).
  */
-function npvAndSlope(flows: readonly CashFlow[], rate: Decimal): { value: Decimal; slope: Decimal } {
+function* npvAndSlope(flows: readonly CashFlow[], rate: Decimal): Steps<{ value: Decimal; slope: Decimal }> {
   const base = ONE.plus(rate);
   const logBase = base.ln();
   let value = ZERO;
   let slope = ZERO;
-  for (const flow of flows) {
+  for (const [index, flow] of flows.entries()) {
+    if (index % FLOWS_PER_STEP === FLOWS_PER_STEP - 1) yield;
     if (flow.amount.isZero()) continue;
     if (flow.days === 0) {
       value = value.plus(flow.amount);
@@ -156,6 +209,10 @@ function npvAndSlope(flows: readonly CashFlow[], rate: Decimal): { value: Decima
  * reported.
  */
 export function xirr(flows: readonly CashFlow[], guess: Decimal = new Decimal('0.1')): XirrResult {
+  return runSync(xirrSteps(flows, guess));
+}
+
+function* xirrSteps(flows: readonly CashFlow[], guess: Decimal): Steps<XirrResult> {
   const nonZero = flows.filter((f) => !f.amount.isZero());
   if (nonZero.length === 0) return { status: 'no_cash_flows', rate: null, iterations: 0, method: null };
   const hasIn = nonZero.some((f) => f.amount.lt(ZERO));
@@ -166,7 +223,7 @@ export function xirr(flows: readonly CashFlow[], guess: Decimal = new Decimal('0
 
   let rate = guess.lte(LOWER_BOUND) ? new Decimal('0.1') : guess;
   for (let i = 1; i <= NEWTON_MAX_ITERATIONS; i++) {
-    const { value, slope } = npvAndSlope(nonZero, rate);
+    const { value, slope } = yield* npvAndSlope(nonZero, rate);
     if (value.isZero()) return { status: 'ok', rate, iterations: i, method: 'newton' };
     if (slope.isZero()) break;
     const next = rate.minus(value.div(slope));
@@ -174,15 +231,15 @@ export function xirr(flows: readonly CashFlow[], guess: Decimal = new Decimal('0
     if (next.minus(rate).abs().lte(XIRR_RATE_TOLERANCE)) return { status: 'ok', rate: next, iterations: i, method: 'newton' };
     rate = next;
   }
-  return bracketed(nonZero);
+  return yield* bracketed(nonZero);
 }
 
-function bracketed(flows: readonly CashFlow[]): XirrResult {
+function* bracketed(flows: readonly CashFlow[]): Steps<XirrResult> {
   let lo = LOWER_BOUND;
-  const loNegative = npv(flows, lo).lt(ZERO);
+  const loNegative = (yield* npvAndSlope(flows, lo)).value.lt(ZERO);
   let hi: Decimal | undefined;
   for (const candidate of UPPER_BOUNDS) {
-    const value = npv(flows, candidate);
+    const { value } = yield* npvAndSlope(flows, candidate);
     if (value.isZero()) return { status: 'ok', rate: candidate, iterations: 0, method: 'bisection' };
     if (value.lt(ZERO) !== loNegative) {
       hi = candidate;
@@ -192,7 +249,7 @@ function bracketed(flows: readonly CashFlow[]): XirrResult {
   if (hi === undefined) return { status: 'no_solution', rate: null, iterations: 0, method: 'bisection' };
   let rate = lo.plus(hi).div(2);
   for (let i = 1; i <= BISECTION_MAX_ITERATIONS; i++) {
-    const { value, slope } = npvAndSlope(flows, rate);
+    const { value, slope } = yield* npvAndSlope(flows, rate);
     if (value.isZero()) return { status: 'ok', rate, iterations: i, method: 'bisection' };
     if (value.lt(ZERO) === loNegative) lo = rate;
     else hi = rate;
@@ -305,8 +362,15 @@ class Replay {
   }
 }
 
-/** Price of a symbol at the end of `day`: the most recent of its last close and its last trade. */
-function priceAt(position: Position, cursor: CloseCursor | undefined, day: number): Decimal | null {
+/** How a held position's price at the end of a day was found. */
+export type PriceBasis = 'close' | 'carried_forward' | 'trade_price' | 'unpriced';
+
+/**
+ * Price of a symbol at the end of `day`: the most recent of its last close and its last
+ * trade, and how it was found: that day's close, an earlier close carried forward, the
+ * last trade price (no close since the trade), or none at all.
+ */
+function priceAt(position: Position, cursor: CloseCursor | undefined, day: number): { price: Decimal | null; basis: PriceBasis; carriedDays: number } {
   if (cursor !== undefined) {
     while (cursor.next < cursor.closes.length) {
       const bar = cursor.closes[cursor.next];
@@ -318,20 +382,102 @@ function priceAt(position: Position, cursor: CloseCursor | undefined, day: numbe
       cursor.next++;
     }
     // A close on the same day as a trade is the later price (it is the end of that day).
-    if (cursor.price !== null && cursor.day >= position.tradeDay) return cursor.price;
+    if (cursor.price !== null && cursor.day >= position.tradeDay) {
+      return cursor.day === day ? { price: cursor.price, basis: 'close', carriedDays: 0 } : { price: cursor.price, basis: 'carried_forward', carriedDays: day - cursor.day };
+    }
   }
-  return position.tradePrice;
+  return position.tradePrice === null ? { price: null, basis: 'unpriced', carriedDays: 0 } : { price: position.tradePrice, basis: 'trade_price', carriedDays: 0 };
 }
 
-function valueAt(replay: Replay, cursors: Map<string, CloseCursor>, day: number): Decimal {
+/** Per symbol: how each day of the period on which it was held was priced. */
+export interface SymbolQuality {
+  symbol: string;
+  daysHeld: number;
+  closeDays: number;
+  carriedForwardDays: number;
+  /** The longest run of days one close was carried over (weekends and holidays: 1–4). */
+  longestCarryDays: number;
+  tradePriceDays: number;
+  unpricedDays: number;
+  /** Recorded splits across which the stored closes were split-adjusted and were restored to as-traded prices. */
+  splitAdjustedHistoryRestored: number;
+}
+
+/** A close carried over more days than this means missing history, not a market closure. */
+export const MAX_NORMAL_CARRY_DAYS = 5;
+
+type QualityTracker = Map<string, SymbolQuality>;
+
+function track(quality: QualityTracker, symbol: string, basis: PriceBasis, carriedDays: number): void {
+  let q = quality.get(symbol);
+  if (q === undefined) {
+    q = { symbol, daysHeld: 0, closeDays: 0, carriedForwardDays: 0, longestCarryDays: 0, tradePriceDays: 0, unpricedDays: 0, splitAdjustedHistoryRestored: 0 };
+    quality.set(symbol, q);
+  }
+  q.daysHeld++;
+  switch (basis) {
+    case 'close':
+      q.closeDays++;
+      break;
+    case 'carried_forward':
+      q.carriedForwardDays++;
+      if (carriedDays > q.longestCarryDays) q.longestCarryDays = carriedDays;
+      break;
+    case 'trade_price':
+      q.tradePriceDays++;
+      break;
+    case 'unpriced':
+      q.unpricedDays++;
+      break;
+  }
+}
+
+/** Complete: every held day priced from a close of that day or one carried over a normal market closure. */
+export function isComplete(quality: Iterable<SymbolQuality>): boolean {
+  for (const q of quality) if (q.tradePriceDays > 0 || q.unpricedDays > 0 || q.longestCarryDays > MAX_NORMAL_CARRY_DAYS) return false;
+  return true;
+}
+
+function valueAt(replay: Replay, cursors: Map<string, CloseCursor>, day: number, quality?: QualityTracker): Decimal {
   let value = replay.cash;
   for (const [symbol, position] of replay.positions) {
     if (position.quantity.isZero()) continue;
-    const price = priceAt(position, cursors.get(symbol), day);
+    const { price, basis, carriedDays } = priceAt(position, cursors.get(symbol), day);
+    if (quality !== undefined) track(quality, symbol, basis, carriedDays);
     if (price === null) continue;
     value = value.plus(position.quantity.times(price).times(position.fxRate));
   }
   return value;
+}
+
+/**
+ * Closes on one basis: as traded. A split the user recorded halves (2:1) the traded price
+ * on its day, and the quantity doubles in the replay, so the value does not move. A
+ * provider's split-adjusted history (Yahoo's closes) instead shows the earlier days at the
+ * post-split scale; that is recognised at each recorded split from the closes either side:
+ * last close before ÷ first close on or after the split day is nearer 1 than the ratio
+ * (x² < ratio for a split, x² > ratio for a reverse split: the geometric midpoint), and then
+ * every earlier close is multiplied by the ratio. Splits are taken latest first, so an earlier
+ * split is judged on closes already restored for the later ones.
+ */
+export function closesAsTraded(closes: readonly DailyClose[], splits: ReadonlyArray<{ day: number; ratio: Decimal }>): { closes: DailyClose[]; restored: number } {
+  let prices = closes.map((c) => ({ date: c.date, day: dayNumber(c.date), close: new Decimal(c.close) }));
+  let restored = 0;
+  for (const split of [...splits].sort((a, b) => b.day - a.day)) {
+    if (split.ratio.eq(ONE) || !split.ratio.gt(ZERO)) continue;
+    const after = prices.findIndex((p) => p.day >= split.day);
+    if (after <= 0) continue; // no close on one side of the split
+    const before = prices[after - 1];
+    const first = prices[after];
+    if (before === undefined || first === undefined || !first.close.gt(ZERO)) continue;
+    const x = before.close.div(first.close);
+    const adjusted = split.ratio.gt(ONE) ? x.times(x).lt(split.ratio) : x.times(x).gt(split.ratio);
+    if (!adjusted) continue;
+    restored++;
+    prices = prices.map((p, i) => (i < after ? { ...p, close: p.close.times(split.ratio) } : p));
+  }
+  if (restored === 0) return { closes: [...closes], restored };
+  return { closes: prices.map((p) => ({ date: p.date, close: toPlain(p.close) })), restored };
 }
 
 /** Transactions in time order; ties keep their given order (the caller's stable order). */
@@ -351,13 +497,40 @@ function chronological(transactions: readonly PerfTransaction[]): PerfTransactio
  * has no capital at work and contributes r_d = 0.
  */
 export function computePerformance(input: PerformanceInput): PerformanceResult {
+  return runSync(performanceSteps(input));
+}
+
+/**
+ * The same result as computePerformance, computed in slices of at most `sliceMs` of work
+ * (give or take one day's valuation or one cash flow's discounting) with a turn of the
+ * event loop between them: a period of decades over many transactions never holds the
+ * loop for long (FAIL-023). The arithmetic is identical; only when it runs differs.
+ */
+export function computePerformanceAsync(input: PerformanceInput, sliceMs: number = SLICE_MS): Promise<PerformanceResult> {
+  return runSliced(performanceSteps(input), sliceMs);
+}
+
+function* performanceSteps(input: PerformanceInput): Steps<PerformanceResult> {
   const fromDay = dayNumber(input.from);
   const toDay = dayNumber(input.to);
   if (!(fromDay <= toDay)) throw new RangeError(`from (${input.from}) must not be after to (${input.to})`);
 
   const replay = new Replay();
   const cursors = new Map<string, CloseCursor>();
-  for (const [symbol, closes] of input.closes) cursors.set(symbol, { closes, next: 0, price: null, day: Number.NEGATIVE_INFINITY });
+  const splitsOf = new Map<string, Array<{ day: number; ratio: Decimal }>>();
+  for (const tx of input.transactions) {
+    if (tx.type !== 'split' || tx.symbol === null) continue;
+    const list = splitsOf.get(tx.symbol) ?? [];
+    list.push({ day: dayNumber(utcDay(tx.executedAt)), ratio: new Decimal(tx.ratioNumerator ?? 1).div(tx.ratioDenominator ?? 1) });
+    splitsOf.set(tx.symbol, list);
+  }
+  const restoredSplits = new Map<string, number>();
+  for (const [symbol, stored] of input.closes) {
+    yield;
+    const { closes, restored } = closesAsTraded(stored, splitsOf.get(symbol) ?? []);
+    if (restored > 0) restoredSplits.set(symbol, restored);
+    cursors.set(symbol, { closes, next: 0, price: null, day: Number.NEGATIVE_INFINITY });
+  }
 
   const ordered = chronological(input.transactions);
   let next = 0;
@@ -367,9 +540,11 @@ export function computePerformance(input: PerformanceInput): PerformanceResult {
     if (tx === undefined || dayNumber(utcDay(tx.executedAt)) >= fromDay) break;
     replay.apply(tx);
     next++;
+    if (next % 256 === 0) yield;
   }
   const startValue = valueAt(replay, cursors, fromDay - 1);
 
+  const quality: QualityTracker = new Map();
   const series: SeriesPoint[] = [];
   const cashFlows: CashFlow[] = [];
   let previous = startValue;
@@ -379,12 +554,21 @@ export function computePerformance(input: PerformanceInput): PerformanceResult {
   let withdrawals = ZERO;
   let netContributions = ZERO;
   if (!startValue.isZero()) cashFlows.push({ days: 0, amount: startValue.negated() });
+  const step = seriesStep(toDay - fromDay + 1);
+  const isPoint = (day: number): boolean => {
+    if (step === 'day' || day === toDay) return true;
+    if (step === 'week') return (toDay - day) % 7 === 0;
+    return new Date((day + 1) * 86_400_000).getUTCDate() === 1; // the last day of its month
+  };
+  let flowSincePoint = ZERO;
 
   for (let day = fromDay; day <= toDay; day++) {
+    yield;
     let flow = ZERO;
     while (next < ordered.length) {
       const tx = ordered[next];
       if (tx === undefined || dayNumber(utcDay(tx.executedAt)) > day) break;
+      if (next % 256 === 255) yield;
       const txFlow = replay.apply(tx);
       if (tx.type === 'withdrawal') {
         // A withdrawal's flow is −amount plus whatever had to be brought in to cover it.
@@ -397,7 +581,7 @@ export function computePerformance(input: PerformanceInput): PerformanceResult {
       flow = flow.plus(txFlow);
       next++;
     }
-    const value = valueAt(replay, cursors, day);
+    const value = valueAt(replay, cursors, day, quality);
     const base = previous.plus(flow);
     if (base.gt(ZERO)) {
       growth = growth.times(value.div(base));
@@ -405,7 +589,11 @@ export function computePerformance(input: PerformanceInput): PerformanceResult {
     }
     netContributions = netContributions.plus(flow);
     if (!flow.isZero()) cashFlows.push({ days: day - fromDay, amount: flow.negated() });
-    series.push({ date: dayString(day), value, flow, netContributions, twr: growth.minus(ONE) });
+    flowSincePoint = flowSincePoint.plus(flow);
+    if (isPoint(day)) {
+      series.push({ date: dayString(day), value, flow: flowSincePoint, netContributions, twr: growth.minus(ONE) });
+      flowSincePoint = ZERO;
+    }
     previous = value;
   }
 
@@ -421,6 +609,7 @@ export function computePerformance(input: PerformanceInput): PerformanceResult {
     from: input.from,
     to: input.to,
     days,
+    step,
     startValue,
     endValue,
     contributions,
@@ -430,9 +619,10 @@ export function computePerformance(input: PerformanceInput): PerformanceResult {
     simpleReturn: invested.gt(ZERO) ? gain.div(invested) : null,
     twr,
     twrAnnualized,
-    xirr: xirr(mergeSameDay(cashFlows), simpleGuess(gain, invested, days)),
+    xirr: yield* xirrSteps(mergeSameDay(cashFlows), simpleGuess(gain, invested, days)),
     cashFlows,
     series,
+    quality: [...quality.values()].map((q) => ({ ...q, splitAdjustedHistoryRestored: restoredSplits.get(q.symbol) ?? 0 })).sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0)),
   };
 }
 

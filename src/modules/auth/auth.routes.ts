@@ -1,22 +1,48 @@
 // /v1/auth/*, /v1/me, /v1/me/sessions and the public signing keys.
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { notFound } from '../../platform/errors.ts';
+import { notFound, unauthorized, validationFailed } from '../../platform/errors.ts';
 import { principalOf, type Guards } from '../../platform/http/principal.ts';
 import { problemResponses } from '../../platform/http/problem.ts';
 import type { App } from '../../platform/http/types.ts';
 import type { UsersService } from '../users/index.ts';
+import type { AccountService } from './account.service.ts';
 import type { AuthService, Caller, TokenPair } from './auth.service.ts';
-import { Jwks, LoginBody, RefreshBody, RegisterBody, SessionList, SessionParams, TokenResponse, UserResponse } from './auth.schemas.ts';
+import {
+  ChangePasswordBody,
+  DeleteAccountBody,
+  Jwks,
+  LoginBody,
+  LoginResponse,
+  MfaConfirmBody,
+  MfaDisableBody,
+  MfaEnrolment,
+  MfaLoginBody,
+  MfaStatus,
+  RecoveryCodes,
+  RefreshBody,
+  RegisterBody,
+  SessionList,
+  SessionParams,
+  TokenResponse,
+  UserResponse,
+} from './auth.schemas.ts';
+import type { BrowserSessions } from './browser-session.ts';
+import type { AccountMailer } from './account-mail.ts';
+import type { AuthGuards } from './guards.ts';
 import type { KeyStore } from './keys.ts';
 import type { SecurityEvents } from './security-events.ts';
 
 export interface AuthRouteDeps {
   auth: AuthService;
+  account: AccountService;
   users: UsersService;
-  guards: Guards;
+  guards: Guards & Pick<AuthGuards, 'userOf'>;
   keys: KeyStore;
   events: SecurityEvents;
+  browser: BrowserSessions;
+  /** Account email (SMTP_URL): registration enqueues the verification, or the taken address's notice. */
+  mail?: AccountMailer | undefined;
 }
 
 const MAX_USER_AGENT = 512;
@@ -27,14 +53,17 @@ export function callerOf(request: FastifyRequest): Caller {
   return { ip: request.ip, userAgent: typeof ua === 'string' && ua !== '' ? ua.slice(0, MAX_USER_AGENT) : null };
 }
 
-const tokenBody = (pair: TokenPair) => ({
+const webTokenBody = (pair: TokenPair) => ({
   access_token: pair.accessToken,
   token_type: 'Bearer' as const,
   expires_in: pair.expiresIn,
-  refresh_token: pair.refreshToken,
 });
+const tokenBody = (pair: TokenPair) => ({ ...webTokenBody(pair), refresh_token: pair.refreshToken });
 
 const secured = [{ bearer: [] }];
+
+const webModeDescription =
+  ' With `X-FinanceHub-Client: web` and an `Origin` from ALLOWED_ORIGINS (else 403 `cross_origin_refused`), the refresh token travels in an HttpOnly cookie instead (see docs/web.md).';
 
 export function authRoutes(app: App, deps: AuthRouteDeps): void {
   const { auth, users, guards } = deps;
@@ -45,15 +74,34 @@ export function authRoutes(app: App, deps: AuthRouteDeps): void {
       schema: {
         tags: ['auth'],
         summary: 'Create an account',
+        description:
+          'A taken email answers exactly like a new one (FAIL-010); its owner finds a `registration_email_taken` security event and, when the server sends email, a notice. A new account gets a verification email then.',
         body: RegisterBody,
         response: { 201: UserResponse, ...problemResponses },
       },
     },
     async (request, reply) => {
-      const user = await users.register(request.body);
+      const mail = deps.mail;
+      // With email, both outcomes enqueue one mail job in the insert's transaction (a
+      // verification, or a notice to the address's owner): the same work, the same answer.
+      const { user, existingUserId } = await users.register(
+        request.body,
+        mail === undefined
+          ? undefined
+          : async (q, outcome) => {
+              if (outcome.kind === 'created') await mail.enqueue(q, { kind: 'verify_email', user_id: outcome.userId });
+              else if (outcome.existingUserId !== null) await mail.enqueue(q, { kind: 'registration_email_taken', user_id: outcome.existingUserId });
+            },
+      );
       const caller = callerOf(request);
-      await deps.events.recordSecurityEvent({ event: 'user_registered', userId: user.id, ip: caller.ip, userAgent: caller.userAgent });
-      return reply.code(201).send({ id: user.id, email: user.email, role: user.role, tier: user.tier, created_at: user.createdAt.toISOString() });
+      if (existingUserId === null) {
+        await deps.events.recordSecurityEvent({ event: 'user_registered', userId: user.id, ip: caller.ip, userAgent: caller.userAgent });
+      } else {
+        await deps.events.recordSecurityEvent({ event: 'registration_email_taken', userId: existingUserId, ip: caller.ip, userAgent: caller.userAgent });
+      }
+      return reply
+        .code(201)
+        .send({ id: user.id, email: user.email, role: user.role, tier: user.tier, created_at: user.createdAt.toISOString(), email_verified: user.emailVerified });
     },
   );
 
@@ -63,13 +111,43 @@ export function authRoutes(app: App, deps: AuthRouteDeps): void {
       schema: {
         tags: ['auth'],
         summary: 'Log in: a new session with an access and a refresh token',
-        description: 'Every failure answers the same 401 `authentication_failed`; throttled callers get 429 with Retry-After.',
+        description: `Every failure answers the same 401 \`authentication_failed\`; throttled callers get 429 with Retry-After. With two-factor sign-in on, a correct password answers \`{mfa_required: true, mfa_token, …}\`: complete it at POST /v1/auth/mfa.${webModeDescription}`,
         body: LoginBody,
+        response: { 200: LoginResponse, ...problemResponses },
+      },
+    },
+    async (request, reply) => {
+      const web = deps.browser.isWebClient(request);
+      // In web mode the cookie of an earlier session marks this browser as a known device (FAIL-015).
+      const known = web ? (request.body.refresh_token ?? deps.browser.cookieToken(request)) : request.body.refresh_token;
+      const result = await auth.login(known === undefined ? request.body : { ...request.body, refresh_token: known }, callerOf(request));
+      if (result.kind !== 'tokens') {
+        return { mfa_required: true as const, mfa_token: result.mfaToken, expires_in: result.expiresIn, methods: ['totp' as const, 'recovery_code' as const] };
+      }
+      if (!web) return tokenBody(result);
+      deps.browser.setCookie(request, reply, result.refreshToken);
+      return webTokenBody(result);
+    },
+  );
+
+  app.post(
+    '/v1/auth/mfa',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Second step of a login with two-factor sign-in: the mfa_token and a TOTP or recovery code',
+        description:
+          'The mfa_token is single use, expires, and works only from the IP and user agent that logged in (401 `invalid_mfa_challenge`). A wrong code is 401 `mfa_failed` and counts toward the login lockout (429 `login_throttled`).',
+        body: MfaLoginBody,
         response: { 200: TokenResponse, ...problemResponses },
       },
     },
-    async (request) => tokenBody(await auth.login(request.body, callerOf(request))),
-  );
+    async (request, reply) => {
+      const pair = await auth.completeMfa({ mfaToken: request.body.mfa_token, code: request.body.code }, callerOf(request));
+      if (!deps.browser.isWebClient(request)) return tokenBody(pair);
+      deps.browser.setCookie(request, reply, pair.refreshToken);
+      return webTokenBody(pair);
+    },  );
 
   app.post(
     '/v1/auth/refresh',
@@ -77,18 +155,29 @@ export function authRoutes(app: App, deps: AuthRouteDeps): void {
       schema: {
         tags: ['auth'],
         summary: 'Rotate a refresh token: returns a new pair; the old token is spent',
-        description: 'A concurrent duplicate within REFRESH_REUSE_GRACE gets 409 `refresh_in_progress`; a spent token presented later revokes the session (401 `refresh_token_reused`).',
+        description: `A concurrent duplicate within REFRESH_REUSE_GRACE gets 409 \`refresh_in_progress\`; a spent token presented later revokes the session (401 \`refresh_token_reused\`).${webModeDescription} The cookie is read only in web mode; without it, \`refresh_token\` is required.`,
         body: RefreshBody,
         response: { 200: TokenResponse, ...problemResponses },
       },
     },
-    async (request) => tokenBody(await auth.refresh(request.body.refresh_token, callerOf(request))),
+    async (request, reply) => {
+      const fromBody = request.body.refresh_token;
+      if (!deps.browser.isWebClient(request)) {
+        if (fromBody === undefined) throw validationFailed([{ field: 'body.refresh_token', message: 'is required' }]);
+        return tokenBody(await auth.refresh(fromBody, callerOf(request)));
+      }
+      const presented = fromBody ?? deps.browser.cookieToken(request);
+      if (presented === undefined) throw unauthorized('authentication_failed', 'No browser session: sign in.');
+      const pair = await auth.refresh(presented, callerOf(request));
+      deps.browser.setCookie(request, reply, pair.refreshToken);
+      return webTokenBody(pair);
+    },
   );
 
   app.post(
     '/v1/auth/logout',
     {
-      preHandler: guards.requireUser,
+      onRequest: guards.requireUser,
       schema: {
         tags: ['auth'],
         summary: 'Revoke the current session',
@@ -98,7 +187,9 @@ export function authRoutes(app: App, deps: AuthRouteDeps): void {
     },
     async (request, reply) => {
       const principal = principalOf(request);
+      const web = deps.browser.isWebClient(request);
       await auth.logout(principal.userId, principal.sessionId, callerOf(request));
+      if (web) deps.browser.clearCookie(request, reply);
       return reply.code(204).send(null);
     },
   );
@@ -106,7 +197,7 @@ export function authRoutes(app: App, deps: AuthRouteDeps): void {
   app.post(
     '/v1/auth/logout-all',
     {
-      preHandler: guards.requireUser,
+      onRequest: guards.requireUser,
       schema: {
         tags: ['auth'],
         summary: 'Revoke every session of the caller',
@@ -115,7 +206,9 @@ export function authRoutes(app: App, deps: AuthRouteDeps): void {
       },
     },
     async (request, reply) => {
+      const web = deps.browser.isWebClient(request);
       await auth.revokeAllSessions(principalOf(request).userId, 'logout_all', callerOf(request));
+      if (web) deps.browser.clearCookie(request, reply);
       return reply.code(204).send(null);
     },
   );
@@ -123,20 +216,126 @@ export function authRoutes(app: App, deps: AuthRouteDeps): void {
   app.get(
     '/v1/me',
     {
-      preHandler: guards.requireUser,
+      onRequest: guards.requireUser,
       schema: { tags: ['auth'], summary: 'The caller\'s account', security: secured, response: { 200: UserResponse, ...problemResponses } },
     },
+    // The record the guard has just loaded (and checked): no second read.
+    (request) => {
+      const user = guards.userOf(request);
+      return { id: user.id, email: user.email, role: user.role, tier: user.tier, created_at: user.createdAt.toISOString(), email_verified: user.emailVerified };
+    },
+  );
+
+  app.delete(
+    '/v1/me',
+    {
+      onRequest: guards.requireUser,
+      schema: {
+        tags: ['auth'],
+        summary: 'Delete the caller\'s account and everything it owns',
+        description:
+          'Needs the password, and `code` (TOTP or recovery code) when two-factor sign-in is on; a wrong one is 403 `reauthentication_failed` and counts toward the login lockout. Every session is revoked first, then the account, portfolios, transactions, watchlist, idempotency keys and sessions are deleted in one transaction.',
+        security: secured,
+        body: DeleteAccountBody,
+        response: { 204: Type.Null(), ...problemResponses },
+      },
+    },
+    async (request, reply) => {
+      await deps.account.deleteOwnAccount(principalOf(request).userId, { password: request.body.password, code: request.body.code }, callerOf(request));
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/v1/me/password',
+    {
+      onRequest: guards.requireUser,
+      schema: {
+        tags: ['auth'],
+        summary: 'Change the password: every other session is revoked, this one stays',
+        description: 'A wrong current password is 403 `reauthentication_failed` and counts toward the login lockout; the new one must pass the registration policy.',
+        security: secured,
+        body: ChangePasswordBody,
+        response: { 204: Type.Null(), ...problemResponses },
+      },
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      await deps.account.changePassword(
+        principal,
+        { currentPassword: request.body.current_password, newPassword: request.body.new_password },
+        callerOf(request),
+      );
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    '/v1/me/mfa',
+    {
+      onRequest: guards.requireUser,
+      schema: { tags: ['auth'], summary: 'Whether two-factor sign-in is on', security: secured, response: { 200: MfaStatus, ...problemResponses } },
+    },
     async (request) => {
-      const user = await users.getById(principalOf(request).userId);
-      if (user === null) throw notFound('User');
-      return { id: user.id, email: user.email, role: user.role, tier: user.tier, created_at: user.createdAt.toISOString() };
+      const status = await deps.account.mfaStatus(principalOf(request).userId);
+      return { enabled: status.enabled, pending: status.pending, recovery_codes_left: status.recoveryCodesLeft };
+    },
+  );
+
+  app.post(
+    '/v1/me/mfa/totp',
+    {
+      onRequest: guards.requireUser,
+      schema: {
+        tags: ['auth'],
+        summary: 'Start TOTP enrolment: a new secret and its otpauth:// URI (confirm with a code to turn it on)',
+        security: secured,
+        response: { 201: MfaEnrolment, ...problemResponses },
+      },
+    },
+    async (request, reply) => {
+      const enrolment = await deps.account.startMfaEnrolment(principalOf(request).userId);
+      return reply.code(201).send({ secret: enrolment.secret, otpauth_uri: enrolment.uri });
+    },
+  );
+
+  app.post(
+    '/v1/me/mfa/totp/confirm',
+    {
+      onRequest: guards.requireUser,
+      schema: {
+        tags: ['auth'],
+        summary: 'Turn two-factor sign-in on with a current code; returns ten recovery codes, shown only now',
+        security: secured,
+        body: MfaConfirmBody,
+        response: { 200: RecoveryCodes, ...problemResponses },
+      },
+    },
+    async (request) => ({ recovery_codes: await deps.account.confirmMfaEnrolment(principalOf(request).userId, request.body.code, callerOf(request)) }),
+  );
+
+  app.delete(
+    '/v1/me/mfa/totp',
+    {
+      onRequest: guards.requireUser,
+      schema: {
+        tags: ['auth'],
+        summary: 'Turn two-factor sign-in off (password and a current or recovery code)',
+        security: secured,
+        body: MfaDisableBody,
+        response: { 204: Type.Null(), ...problemResponses },
+      },
+    },
+    async (request, reply) => {
+      await deps.account.disableMfa(principalOf(request).userId, request.body, callerOf(request));
+      return reply.code(204).send(null);
     },
   );
 
   app.get(
     '/v1/me/sessions',
     {
-      preHandler: guards.requireUser,
+      onRequest: guards.requireUser,
       schema: { tags: ['auth'], summary: 'The caller\'s live sessions', security: secured, response: { 200: SessionList, ...problemResponses } },
     },
     async (request) => {
@@ -159,7 +358,7 @@ export function authRoutes(app: App, deps: AuthRouteDeps): void {
   app.delete(
     '/v1/me/sessions/:id',
     {
-      preHandler: guards.requireUser,
+      onRequest: guards.requireUser,
       schema: {
         tags: ['auth'],
         summary: 'Revoke one of the caller\'s sessions (another user\'s id answers 404)',

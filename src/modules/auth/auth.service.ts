@@ -6,11 +6,13 @@ import { AppError, conflict, tooManyRequests, unauthorized } from '../../platfor
 import type { Logger } from '../../platform/logger.ts';
 import type { Database } from '../../platform/db/index.ts';
 import type { PasswordHasher, UsersService } from '../users/index.ts';
-import type { LoginThrottle } from './login-throttle.ts';
+import type { LoginReservation, LoginThrottle, OwnerWayIn, ReserveResult } from './login-throttle.ts';
 import type { RevocationList } from './revocation.ts';
 import type { SecurityEvents } from './security-events.ts';
 import type { SessionRow, SessionsRepository } from './sessions.repository.ts';
 import { hashRefreshToken, newRefreshToken, type AccessTokens } from './tokens.ts';
+import type { MfaService } from './mfa.service.ts';
+import type { AccountMailer } from './account-mail.ts';
 
 export interface Caller {
   ip: string;
@@ -49,11 +51,27 @@ export interface AuthServiceDeps {
   refreshReuseGraceSeconds: number;
   /** Refresh rate limit per session (FAIL-014): throws the 429 once the session is known. */
   checkRefreshSession?: (sessionId: string) => Promise<void>;
+  /** Two-factor sign-in: with MFA on, a correct password yields a challenge, not tokens. */
+  mfa: Pick<MfaService, 'isEnabled' | 'createChallenge' | 'peekChallenge' | 'completeChallenge'>;
+  /** Account email (SMTP_URL): a sign-in from an address new to the account enqueues a notice. */
+  mail?: AccountMailer | undefined;
 }
+
+/** A correct password of an account with MFA on: complete it at POST /v1/auth/mfa. */
+export interface MfaChallenge {
+  mfaToken: string;
+  expiresIn: number;
+}
+
+export type LoginResult = ({ kind: 'tokens' } & TokenPair) | ({ kind: 'mfa_required' } & MfaChallenge);
 
 /** One answer for every login failure (FAIL-010): same status, code, title and detail. */
 const authenticationFailed = () => unauthorized('authentication_failed', 'The email or password is incorrect.');
+/** Stands in for an unknown account in the owner lookups: matches no session. */
+const NO_USER = '00000000-0000-0000-0000-000000000000';
 const invalidRefreshToken = () => unauthorized('invalid_refresh_token', 'The refresh token is invalid or expired.');
+const invalidMfaChallenge = () => unauthorized('invalid_mfa_challenge', 'The sign-in step has expired or was already used; log in again.');
+const mfaFailed = () => unauthorized('mfa_failed', 'The code is incorrect.');
 
 export function createAuthService(deps: AuthServiceDeps) {
   const { db, users, hasher, sessionsRepo, accessTokens, throttle, revocations, events, clock } = deps;
@@ -64,14 +82,15 @@ export function createAuthService(deps: AuthServiceDeps) {
     return { accessToken: issued.token, expiresIn: issued.expiresIn };
   };
 
-  const revokeSessions = async (sessionIds: string[]) => {
-    if (sessionIds.length > 0) await revocations.add(sessionIds);
+  const revokeSessions = async (userId: string, sessionIds: string[]) => {
+    if (sessionIds.length > 0) await revocations.revokeSessions(userId, sessionIds);
   };
 
   /** Revokes every session of a user (logout-all, disabling an account). Returns how many. */
   const revokeAllSessions = async (userId: string, reason: string, caller?: Partial<Caller>): Promise<number> => {
     const ids = await sessionsRepo.revokeAllForUser(userId, reason, clock.now());
-    await revokeSessions(ids);
+    // Announced even when no session was live: callers use it for disabled or deleted users too.
+    await revocations.revokeUser(userId);
     await events.recordSecurityEvent({
       event: reason === 'logout_all' ? 'logout_all' : 'session_revoked',
       userId,
@@ -82,57 +101,161 @@ export function createAuthService(deps: AuthServiceDeps) {
     return ids.length;
   };
 
-  const login = async (input: { email: string; password: string }, caller: Caller): Promise<TokenPair> => {
-    const email = users.normaliseEmail(input.email);
-    const verdict = await throttle.check(email, caller.ip);
-    if (verdict.blocked) {
+  const blockedLogin = async (verdict: { retryAfterSeconds: number; scope?: string }, caller: Caller, userId: string | null = null): Promise<never> => {
+    await events.recordSecurityEvent({
+      event: 'login_blocked',
+      userId,
+      ip: caller.ip,
+      userAgent: caller.userAgent,
+      details: { scope: verdict.scope ?? null, retry_after_seconds: verdict.retryAfterSeconds },
+    });
+    throw tooManyRequests(verdict.retryAfterSeconds, 'login_throttled');
+  };
+
+  /** Keeps a reserved attempt's points as a failure (a password or a second factor) toward the lockout. */
+  const countFailure = async (reservation: LoginReservation, caller: Caller, userId: string | null) => {
+    const block = await throttle.fail(reservation);
+    if (block !== null) {
       await events.recordSecurityEvent({
         event: 'login_blocked',
+        userId,
         ip: caller.ip,
         userAgent: caller.userAgent,
-        details: { scope: verdict.scope ?? null, retry_after_seconds: verdict.retryAfterSeconds },
+        details: { scope: 'pair', blocked_for_seconds: block.blockedForSeconds },
       });
-      throw tooManyRequests(verdict.retryAfterSeconds, 'login_throttled');
     }
-    const user = await users.findForLogin(email);
-    let passwordOk = false;
-    if (user === null) await hasher.verifyDummy(input.password);
-    else passwordOk = await hasher.verify(user.password_hash, input.password);
+  };
 
-    if (user === null || !passwordOk || user.disabled) {
-      const block = await throttle.fail(email, caller.ip);
-      const reason = user === null ? 'unknown_user' : !passwordOk ? 'wrong_password' : 'disabled';
-      await events.recordSecurityEvent({ event: 'login_failed', userId: user?.id ?? null, ip: caller.ip, userAgent: caller.userAgent, details: { reason } });
-      if (block !== null) {
-        await events.recordSecurityEvent({
-          event: 'login_blocked',
-          userId: user?.id ?? null,
-          ip: caller.ip,
-          userAgent: caller.userAgent,
-          details: { scope: 'pair', blocked_for_seconds: block.blockedForSeconds },
-        });
+  /**
+   * The owner's way in past the exhausted per-email cap (FAIL-015): a known device (this
+   * account's current refresh token of a live session) or a known address (one this
+   * account logged in or refreshed from within REFRESH_TOKEN_TTL) with no failures for this
+   * email now. Both lookups run for unknown emails too, so the answer's timing does not
+   * tell whether the account exists.
+   */
+  const ownerWayIn = (email: string, presentedToken: string | undefined, caller: Caller, found: { way: 'known_device' | 'known_address' | null }): OwnerWayIn =>
+    async ({ failuresBefore }) => {
+      const now = clock.now();
+      const owner = await users.findForLogin(email);
+      const userId = owner?.id ?? NO_USER;
+      if (presentedToken !== undefined && (await sessionsRepo.liveTokenOwner(hashRefreshToken(presentedToken), now, idleCutoff(now))) === userId) {
+        found.way = 'known_device';
+      } else if (failuresBefore === 0 && (await knownAddress(userId, caller))) {
+        found.way = 'known_address';
       }
-      throw authenticationFailed();
-    }
+      return owner !== null && found.way !== null;
+    };
 
-    await throttle.succeed(email, caller.ip);
+  const knownAddress = (userId: string, caller: Caller) =>
+    sessionsRepo.usedAddressSince(userId, caller.ip, new Date(clock.now().getTime() - deps.refreshTokenTtlSeconds * 1000));
+
+  /**
+   * Reserves an attempt of a known account's second factor or re-authentication on the
+   * login's counters (same atomicity: N parallel guesses take N distinct counts, only those
+   * within the limits are verified). Past the exhausted per-email cap only from a known
+   * address without failures. Blocked callers get the 429 with nothing checked.
+   */
+  const reserveFor = async (user: { id: string; email: string }, caller: Caller): Promise<ReserveResult> =>
+    throttle.reserve(user.email, caller.ip, async ({ failuresBefore }) => failuresBefore === 0 && (await knownAddress(user.id, caller)));
+
+  /** A new session (token family) with its first refresh token and an access token. */
+  const startSession = async (userId: string, caller: Caller, details: Record<string, string> = {}): Promise<TokenPair> => {
     const now = clock.now();
     const sessionId = randomUUID();
     const refreshToken = newRefreshToken();
+    // Asked before the new session makes the address known.
+    const notify = deps.mail !== undefined && !(await knownAddress(userId, caller));
     await db.transaction(async (tx) => {
       await sessionsRepo.insertSession(tx, {
         id: sessionId,
-        userId: user.id,
+        userId,
         now,
         expiresAt: new Date(now.getTime() + deps.refreshTokenTtlSeconds * 1000),
         userAgent: caller.userAgent,
         ip: caller.ip,
       });
       await sessionsRepo.insertToken(tx, { id: randomUUID(), sessionId, hash: hashRefreshToken(refreshToken), parentId: null, now });
+      if (notify) await deps.mail?.enqueue(tx, { kind: 'sign_in', user_id: userId, ip: caller.ip, user_agent: caller.userAgent, at: now.toISOString() });
     });
-    const access = await mint(user.id, sessionId);
-    await events.recordSecurityEvent({ event: 'login_succeeded', userId: user.id, ip: caller.ip, userAgent: caller.userAgent, details: { session_id: sessionId } });
-    return { ...access, refreshToken, sessionId, userId: user.id };
+    const access = await mint(userId, sessionId);
+    await events.recordSecurityEvent({ event: 'login_succeeded', userId, ip: caller.ip, userAgent: caller.userAgent, details: { session_id: sessionId, ...details } });
+    return { ...access, refreshToken, sessionId, userId };
+  };
+
+  const login = async (input: { email: string; password: string; refresh_token?: string | undefined }, caller: Caller): Promise<LoginResult> => {
+    const email = users.normaliseEmail(input.email);
+    const found: { way: 'known_device' | 'known_address' | null } = { way: null };
+    const reserved = await throttle.reserve(email, caller.ip, ownerWayIn(email, input.refresh_token, caller, found));
+    if (reserved.blocked) return blockedLogin(reserved, caller);
+    const { reservation } = reserved;
+    let user: Awaited<ReturnType<typeof users.findForLogin>>;
+    let passwordOk = false;
+    let mfaOn = false;
+    try {
+      user = await users.findForLogin(email);
+      if (user === null) await hasher.verifyDummy(input.password);
+      else passwordOk = await hasher.verify(user.password_hash, input.password);
+      if (user !== null && passwordOk && !user.disabled) mfaOn = await deps.mfa.isEnabled(user.id);
+    } catch (err) {
+      // Not verified (argon2 over its bounds: 503, or the database failed): no failure counted.
+      await throttle.release(reservation);
+      throw err;
+    }
+
+    if (user === null || !passwordOk || user.disabled) {
+      const reason = user === null ? 'unknown_user' : !passwordOk ? 'wrong_password' : 'disabled';
+      await events.recordSecurityEvent({ event: 'login_failed', userId: user?.id ?? null, ip: caller.ip, userAgent: caller.userAgent, details: { reason } });
+      await countFailure(reservation, caller, user?.id ?? null);
+      throw authenticationFailed();
+    }
+
+    const details: Record<string, string> = found.way === null ? {} : { past_email_cap: found.way };
+    if (mfaOn) {
+      // The password alone resets nothing: its points go back, but the pair's failure count
+      // is cleared only once the second factor passes, so guessing codes through fresh
+      // logins still locks out.
+      await throttle.release(reservation);
+      const challenge = await deps.mfa.createChallenge(user.id, caller);
+      await events.recordSecurityEvent({ event: 'mfa_challenge_issued', userId: user.id, ip: caller.ip, userAgent: caller.userAgent, details });
+      return { kind: 'mfa_required', mfaToken: challenge.token, expiresIn: challenge.expiresIn };
+    }
+    await throttle.succeed(reservation);
+    return { kind: 'tokens', ...(await startSession(user.id, caller, details)) };
+  };
+
+  /**
+   * Second step of a login with MFA: the challenge from the login and a TOTP code or a
+   * recovery code. Reserved and counted like password attempts (same counters, keyed by
+   * the account's email), so the lockout covers guessing codes too and parallel guesses
+   * cannot overshoot it; a code that could not be checked gives its points back.
+   */
+  const completeMfa = async (input: { mfaToken: string; code: string }, caller: Caller): Promise<TokenPair> => {
+    const userId = await deps.mfa.peekChallenge(input.mfaToken);
+    if (userId === null) throw invalidMfaChallenge();
+    const user = await users.getById(userId);
+    if (user === null || user.disabled) throw invalidMfaChallenge();
+    const reserved = await reserveFor(user, caller);
+    if (reserved.blocked) return blockedLogin(reserved, caller, user.id);
+    const { reservation } = reserved;
+    let result: Awaited<ReturnType<typeof deps.mfa.completeChallenge>>;
+    try {
+      result = await deps.mfa.completeChallenge(input.mfaToken, input.code, caller);
+    } catch (err) {
+      await throttle.release(reservation);
+      throw err;
+    }
+    if (result.outcome === 'invalid_challenge') {
+      // The challenge expired or was used meanwhile: no code was checked.
+      await throttle.release(reservation);
+      throw invalidMfaChallenge();
+    }
+    if (result.outcome === 'wrong_code') {
+      await events.recordSecurityEvent({ event: 'mfa_failed', userId: user.id, ip: caller.ip, userAgent: caller.userAgent });
+      await countFailure(reservation, caller, user.id);
+      throw mfaFailed();
+    }
+    await throttle.succeed(reservation);
+    return startSession(user.id, caller, { mfa: result.method });
   };
 
   /**
@@ -174,7 +297,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       throw conflict('refresh_in_progress', 'This refresh token was just used by a concurrent request; use the tokens it returned.');
     }
     const revoked = await sessionsRepo.revokeSession(state.session_id, 'refresh_token_reused', now);
-    await revokeSessions([state.session_id]);
+    await revokeSessions(state.user_id, [state.session_id]);
     await events.recordSecurityEvent({
       event: 'refresh_token_reused',
       userId: state.user_id,
@@ -196,14 +319,40 @@ export function createAuthService(deps: AuthServiceDeps) {
     ip: row.ip,
   });
 
+  /**
+   * Revokes every session of the user but `keepSessionId` (a password change keeps the
+   * session that made it). Through the revocation list, like every revocation, so other
+   * instances and anything listening to it (the realtime gateway) drop them too.
+   */
+  const revokeOtherSessions = async (userId: string, keepSessionId: string, reason: string): Promise<number> => {
+    const ids = await sessionsRepo.revokeAllForUser(userId, reason, clock.now(), keepSessionId);
+    await revokeSessions(userId, ids);
+    return ids.length;
+  };
+
   return {
     login,
+    completeMfa,
     refresh,
     revokeAllSessions,
+    revokeOtherSessions,
+    /** Adds sessions to the revocation list (their access tokens stop on every instance). */
+    revokeSessionIds: revokeSessions,
+    /**
+     * Re-authentication (password change, deletion, MFA off) on the login's counters:
+     * `reserve` before anything is verified, then exactly one of `fail` (wrong password or
+     * code), `succeed`, or `release` (the check could not be made).
+     */
+    throttle: {
+      reserve: reserveFor,
+      fail: (reservation: LoginReservation, caller: Caller, userId: string) => countFailure(reservation, caller, userId),
+      succeed: throttle.succeed,
+      release: throttle.release,
+    },
 
     logout: async (userId: string, sessionId: string, caller: Caller): Promise<void> => {
       const row = await sessionsRepo.revokeSession(sessionId, 'logout', clock.now(), userId);
-      await revokeSessions([sessionId]);
+      await revokeSessions(userId, [sessionId]);
       await events.recordSecurityEvent({ event: 'logout', userId, ip: caller.ip, userAgent: caller.userAgent, details: { session_id: sessionId, was_live: row !== null } });
     },
 
@@ -216,7 +365,7 @@ export function createAuthService(deps: AuthServiceDeps) {
     revokeOwnSession: async (userId: string, sessionId: string, caller: Caller): Promise<boolean> => {
       const row = await sessionsRepo.revokeSession(sessionId, 'revoked_by_user', clock.now(), userId);
       if (row === null) return false;
-      await revokeSessions([sessionId]);
+      await revokeSessions(userId, [sessionId]);
       await events.recordSecurityEvent({ event: 'session_revoked', userId, ip: caller.ip, userAgent: caller.userAgent, details: { session_id: sessionId, reason: 'revoked_by_user' } });
       return true;
     },

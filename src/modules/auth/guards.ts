@@ -1,24 +1,29 @@
 // The route guards every module uses (src/platform/http/principal.ts). A request passes
-// with a valid access token (FAIL-006: see tokens.ts) of a session that is not revoked,
-// of a user that exists and is not disabled. Role and tier come from the user record
-// (cached for a few seconds per instance), not from the token, so a demotion or tier
-// change applies without waiting for tokens to expire.
-import type { FastifyReply, FastifyRequest } from 'fastify';
+// with a valid access token (FAIL-006: see tokens.ts) of a session that exists and is not
+// revoked, of a user that exists and is not disabled. Role and tier come from the user
+// record, not from the token, so a demotion or tier change applies without waiting for
+// tokens to expire.
+// Everything on this path is read from memory when it can be: a verified
+// token's claims are kept by the token's SHA-256 until it expires (bounded LRU), so the
+// same token is not verified again (an EdDSA verify costs 200–400 µs of main-thread
+// CPU); session and user states come from the revocation list, with the staleness bound
+// and invalidation described in revocation.ts. Revocation drops the session's cached tokens.
+import { createHash } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
 import type { Clock } from '../../platform/clock.ts';
 import { currentContext } from '../../platform/context.ts';
 import { forbidden, unauthorized } from '../../platform/errors.ts';
 import type { Guards, Principal } from '../../platform/http/principal.ts';
 import type { User } from '../users/index.ts';
 import type { RevocationList } from './revocation.ts';
-import type { AccessTokens } from './tokens.ts';
+import type { AccessClaims, AccessTokens } from './tokens.ts';
 
-export const USER_CACHE_TTL_MS = 5_000;
-const MAX_CACHED_USERS = 50_000;
+/** How many verified tokens one instance keeps. */
+export const MAX_CACHED_TOKENS = 10_000;
 
 export interface AuthGuardDeps {
   accessTokens: AccessTokens;
   revocations: RevocationList;
-  getUser: (id: string) => Promise<User | null>;
   clock: Clock;
 }
 
@@ -27,8 +32,12 @@ export interface AuthGuards extends Guards {
   authenticate: (request: FastifyRequest) => Promise<Principal | null>;
   /** True when an admin's valid access token is presented (health details, metrics). */
   isAdmin: (request: FastifyRequest) => Promise<boolean>;
-  /** Drops a cached user record (after a role/tier/disabled change on this instance). */
+  /** Forget a user's cached record on every instance (after a role/tier/disabled change or deletion). */
   forgetUser: (userId: string) => void;
+  /** The user record the guard loaded for this request (behind requireUser/requireAdmin). */
+  userOf: (request: FastifyRequest) => User;
+  /** True when the request's bearer token is one this instance has verified and not seen expire or revoked; no I/O. */
+  isVerifiedToken: (request: FastifyRequest) => boolean;
 }
 
 export function bearerToken(request: FastifyRequest): string | undefined {
@@ -38,39 +47,79 @@ export function bearerToken(request: FastifyRequest): string | undefined {
   return match?.[1];
 }
 
+const requestUsers = new WeakMap<FastifyRequest, User>();
+
 export function createAuthGuards(deps: AuthGuardDeps): AuthGuards {
   const { accessTokens, revocations, clock } = deps;
-  const cache = new Map<string, { user: User | null; at: number }>();
+  // Token hash → claims; and per session the hashes, to drop them on revocation.
+  const verified = new Map<string, AccessClaims>();
+  const bySession = new Map<string, Set<string>>();
 
-  const loadUser = async (id: string): Promise<User | null> => {
-    const now = clock.now().getTime();
-    const hit = cache.get(id);
-    if (hit !== undefined && now - hit.at < USER_CACHE_TTL_MS) return hit.user;
-    const user = await deps.getUser(id);
-    if (cache.size >= MAX_CACHED_USERS) cache.clear();
-    cache.set(id, { user, at: now });
-    return user;
+  const forgetToken = (hash: string, claims: AccessClaims) => {
+    verified.delete(hash);
+    const hashes = bySession.get(claims.sessionId);
+    hashes?.delete(hash);
+    if (hashes?.size === 0) bySession.delete(claims.sessionId);
   };
 
-  const authenticate = async (request: FastifyRequest): Promise<Principal | null> => {
-    const token = bearerToken(request);
-    if (token === undefined) return null;
+  revocations.onRevoked((message) => {
+    const ids = message.session_id === null ? [] : [message.session_id];
+    if (message.session_id === null) for (const claims of verified.values()) if (claims.userId === message.user_id) ids.push(claims.sessionId);
+    for (const id of ids) for (const hash of bySession.get(id) ?? []) verified.delete(hash);
+    for (const id of ids) bySession.delete(id);
+  });
+
+  // The hash is taken once per request: the limits' hook asks isVerifiedToken first.
+  const hashes = new WeakMap<FastifyRequest, string>();
+  const tokenHash = (request: FastifyRequest, token: string): string => {
+    let hash = hashes.get(request);
+    if (hash === undefined) hashes.set(request, (hash = createHash('sha256').update(token).digest('base64')));
+    return hash;
+  };
+
+  const verify = async (token: string, request: FastifyRequest): Promise<AccessClaims | null> => {
+    const hash = tokenHash(request, token);
+    const hit = verified.get(hash);
+    if (hit !== undefined) {
+      if (hit.expiresAt.getTime() > clock.now().getTime()) return hit;
+      forgetToken(hash, hit);
+      return null;
+    }
     const claims = await accessTokens.verify(token);
     if (claims === null) return null;
-    if (await revocations.isRevoked(claims.sessionId)) return null;
-    const user = await loadUser(claims.userId);
-    if (user === null || user.disabled) return null;
-    return { userId: user.id, sessionId: claims.sessionId, role: user.role, tier: user.tier, tokenExpiresAt: claims.expiresAt };
+    if (verified.size >= MAX_CACHED_TOKENS) {
+      const oldest = verified.entries().next();
+      if (oldest.done !== true) forgetToken(oldest.value[0], oldest.value[1]);
+    }
+    verified.set(hash, claims);
+    let hashes = bySession.get(claims.sessionId);
+    if (hashes === undefined) bySession.set(claims.sessionId, (hashes = new Set()));
+    hashes.add(hash);
+    return claims;
   };
 
-  const establish = async (request: FastifyRequest, reply: FastifyReply): Promise<Principal> => {
-    const principal = await authenticate(request);
-    if (principal === null) throw unauthorized();
+  const authenticateUser = async (request: FastifyRequest): Promise<{ principal: Principal; user: User } | null> => {
+    const token = bearerToken(request);
+    if (token === undefined) return null;
+    const claims = await verify(token, request);
+    if (claims === null) return null;
+    const [session, user] = await Promise.all([revocations.session(claims.sessionId), revocations.user(claims.userId)]);
+    // FAIL-006: a token whose session row does not exist (or belongs to someone else) is refused.
+    if (session === null || session.revoked || session.userId !== claims.userId) return null;
+    if (user === null || user.disabled) return null;
+    return { principal: { userId: user.id, sessionId: claims.sessionId, role: user.role, tier: user.tier, tokenExpiresAt: claims.expiresAt }, user };
+  };
+
+  const authenticate = async (request: FastifyRequest): Promise<Principal | null> => (await authenticateUser(request))?.principal ?? null;
+
+  const establish = async (request: FastifyRequest): Promise<Principal> => {
+    const found = await authenticateUser(request);
+    if (found === null) throw unauthorized();
+    const { principal, user } = found;
     request.principal = principal;
-    // Every later log line of this request names the user (FAIL-019): the request's and
-    // reply's child loggers, and the async context for code that logs without them.
-    request.log = request.log.child({ userId: principal.userId });
-    reply.log = request.log;
+    requestUsers.set(request, user);
+    // Every later log line of this request names the user (FAIL-019): the logger's mixin
+    // reads it from the async context, so no child logger is built per request.
     const context = currentContext();
     if (context !== undefined) context.userId = principal.userId;
     return principal;
@@ -79,16 +128,27 @@ export function createAuthGuards(deps: AuthGuardDeps): AuthGuards {
   return {
     authenticate,
     isAdmin: async (request) => (await authenticate(request))?.role === 'admin',
-    forgetUser: (userId) => void cache.delete(userId),
-    // Callback-style, as the Guards contract (preHandlerHookHandler) declares.
-    requireUser: (request, reply, done) => {
-      establish(request, reply).then(
+    isVerifiedToken: (request) => {
+      const token = bearerToken(request);
+      if (token === undefined) return false;
+      const hit = verified.get(tokenHash(request, token));
+      return hit !== undefined && hit.expiresAt.getTime() > clock.now().getTime();
+    },
+    forgetUser: (userId) => revocations.userChanged(userId),
+    userOf: (request) => {
+      const user = requestUsers.get(request);
+      if (user === undefined) throw unauthorized();
+      return user;
+    },
+    // Callback-style, as the Guards contract (onRequestHookHandler) declares.
+    requireUser: (request, _reply, done) => {
+      establish(request).then(
         () => done(),
         (err: Error) => done(err),
       );
     },
-    requireAdmin: (request, reply, done) => {
-      establish(request, reply).then(
+    requireAdmin: (request, _reply, done) => {
+      establish(request).then(
         (principal) => done(principal.role === 'admin' ? undefined : forbidden()),
         (err: Error) => done(err),
       );

@@ -6,6 +6,9 @@
 // Running instances re-read the database keys a minute after the last read (lazily, on
 // use, by the injected clock) and when a token names a kid they do not know, so a
 // rotation reaches every instance without a restart.
+// With JWT_KEYS_ENCRYPTION_KEY set, the private half of database keys is stored sealed
+// (AES-256-GCM, bound to the kid): a copy of the database alone cannot sign tokens.
+// Keys stored in clear before the variable was set are sealed at the next start.
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
@@ -13,6 +16,7 @@ import { ConfigError } from '../../config.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { Database, Queryable } from '../../platform/db/index.ts';
 import type { Logger } from '../../platform/logger.ts';
+import { createSecretBox, SecretBoxError, type SecretBox } from '../../platform/secret-box.ts';
 
 export const SIGNING_ALGORITHMS = ['EdDSA', 'ES256'] as const;
 export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
@@ -79,43 +83,65 @@ export async function generateKeyRecord(alg: SigningAlgorithm, now: Date): Promi
 interface KeyDbRow {
   kid: string;
   alg: SigningAlgorithm;
-  private_jwk: JWK;
+  /** The JWK, or `{ sealed }` when JWT_KEYS_ENCRYPTION_KEY was set when it was written. */
+  private_jwk: JWK | { sealed: string };
   public_jwk: JWK;
   created_at: Date;
   retired_at: Date | null;
 }
 
-const toRecord = (row: KeyDbRow): KeyRecord => ({
-  kid: row.kid,
-  alg: row.alg,
-  privateJwk: row.private_jwk,
-  publicJwk: row.public_jwk,
-  createdAt: row.created_at,
-  retiredAt: row.retired_at,
-});
+const sealedAad = (kid: string) => `jwt_keys:${kid}`;
+const isSealedJwk = (jwk: KeyDbRow['private_jwk']): jwk is { sealed: string } => typeof (jwk as { sealed?: unknown }).sealed === 'string';
 
-export function createKeysRepository(db: Database) {
-  const all = async (q: Queryable): Promise<KeyRecord[]> => {
-    const { rows } = await q.query<KeyDbRow>(
-      'SELECT kid, alg, private_jwk, public_jwk, created_at, retired_at FROM jwt_keys ORDER BY created_at DESC, kid',
-    );
-    return rows.map(toRecord);
+/** The box for JWT_KEYS_ENCRYPTION_KEY, or undefined when it is not set. */
+export function jwtKeysBox(secret: string | undefined): SecretBox | undefined {
+  return secret === undefined ? undefined : createSecretBox(secret, 'jwt-keys');
+}
+
+export function createKeysRepository(db: Database, box?: SecretBox) {
+  const toRecord = (row: KeyDbRow): KeyRecord => {
+    let privateJwk: JWK;
+    if (isSealedJwk(row.private_jwk)) {
+      if (box === undefined) throw new KeyConfigError('JWT_KEYS_ENCRYPTION_KEY', 'is not set, but the signing keys in the database are encrypted; set the key they were encrypted with');
+      try {
+        privateJwk = JSON.parse(box.open(row.private_jwk.sealed, sealedAad(row.kid))) as JWK;
+      } catch (err) {
+        if (!(err instanceof SecretBoxError)) throw err;
+        throw new KeyConfigError('JWT_KEYS_ENCRYPTION_KEY', `does not decrypt signing key ${row.kid}; set the key the keys were encrypted with`);
+      }
+    } else {
+      privateJwk = row.private_jwk;
+    }
+    return { kid: row.kid, alg: row.alg, privateJwk, publicJwk: row.public_jwk, createdAt: row.created_at, retiredAt: row.retired_at };
   };
+  const stored = (key: KeyRecord) => JSON.stringify(box === undefined ? key.privateJwk : { sealed: box.seal(JSON.stringify(key.privateJwk), sealedAad(key.kid)) });
+  const rowsOf = async (q: Queryable) =>
+    (await q.query<KeyDbRow>('SELECT kid, alg, private_jwk, public_jwk, created_at, retired_at FROM jwt_keys ORDER BY created_at DESC, kid')).rows;
+  const all = async (q: Queryable): Promise<KeyRecord[]> => (await rowsOf(q)).map(toRecord);
   const insert = (q: Queryable, key: KeyRecord) =>
     q.query('INSERT INTO jwt_keys (kid, alg, private_jwk, public_jwk, created_at) VALUES ($1, $2, $3, $4, $5)', [
       key.kid,
       key.alg,
-      JSON.stringify(key.privateJwk),
+      stored(key),
       JSON.stringify(key.publicJwk),
       key.createdAt,
     ]);
   const lock = (q: Queryable) => q.query(`SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':financehub:jwt_keys'))`);
   return {
     all: () => all(db),
-    /** Generates the first key unless one exists; the lock makes concurrent starts agree. */
+    /**
+     * Generates the first key unless one exists; the lock makes concurrent starts agree.
+     * With a box, keys still stored in clear are sealed here.
+     */
     ensureOne: (generate: () => Promise<KeyRecord>) =>
       db.transaction(async (tx) => {
         await lock(tx);
+        if (box !== undefined) {
+          for (const row of await rowsOf(tx)) {
+            if (isSealedJwk(row.private_jwk)) continue;
+            await tx.query('UPDATE jwt_keys SET private_jwk = $2 WHERE kid = $1', [row.kid, stored(toRecord(row))]);
+          }
+        }
         const existing = await all(tx);
         if (existing.some((k) => k.retiredAt === null)) return existing;
         await insert(tx, await generate());
@@ -139,6 +165,8 @@ export interface KeyStoreOptions {
   accessTokenTtlSeconds: number;
   jwtKeys: string | undefined;
   jwtKeysFile: string | undefined;
+  /** JWT_KEYS_ENCRYPTION_KEY: seals the private keys stored in the database. */
+  jwtKeysEncryptionKey?: string | undefined;
 }
 
 export interface KeyStore {
@@ -152,7 +180,7 @@ export interface KeyStore {
 
 export async function createKeyStore(options: KeyStoreOptions): Promise<KeyStore> {
   const { db, clock, logger } = options;
-  const repo = createKeysRepository(db);
+  const repo = createKeysRepository(db, jwtKeysBox(options.jwtKeysEncryptionKey));
   const source = options.jwtKeys !== undefined || options.jwtKeysFile !== undefined ? 'environment' : 'database';
   // A retired key verifies for one token lifetime after retirement, plus the time an
   // instance may take to notice the rotation and stop signing with it.

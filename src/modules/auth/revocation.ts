@@ -1,77 +1,257 @@
-// Revoked sessions, so their access tokens are refused before they expire (issue 3 §5).
-// In process always; with Redis also one key per revoked session id whose TTL is the
-// access-token lifetime (after that every token of the session has expired anyway), so
-// every instance refuses it on the next request. If Redis cannot answer, the guard asks
-// the database instead: a revoked session must never pass because Redis is down.
-import { cacheKey } from '../../platform/cache-keys.ts';
+// What the guard needs to know about a token's session and user, read from memory with a
+// bounded staleness (FAIL-001, FAIL-006). The database is the source of truth; every
+// instance keeps the states it has read, and forgets them when told, over the event bus
+// (src/platform/pubsub.ts: Redis pub/sub when configured), that they changed:
+//   * `auth.revoked` `{ user_id, session_id }` (`session_id: null` = every session of the
+//     user, or the user disabled or deleted), published after the database commit of a
+//     revocation; also what the realtime gateway listens to, to close sockets;
+//   * `auth.user-changed` `{ user_id }`: role, tier or status changed.
+// The publishing instance applies the change to its own memory first, so a revoked token
+// is refused there at once, and on every other instance as soon as the event arrives.
+// Guarantees, whatever fails:
+//   * a revoked session is refused on every instance within 1 s while the bus works, and
+//     a live state is never trusted for longer than STATE_MAX_AGE_MS (5 s with Redis,
+//     1 s without: then other instances sharing a PostgreSQL hear nothing from this one);
+//   * while the bus is down (Redis unreachable) and for RECONNECT_DISTRUST_MS after it
+//     comes back, nothing cached as live is trusted: every request reads the database, so
+//     revocations made during the outage, or lost with an emptied Redis, still bite; on
+//     reconnect the cached states are dropped, since events may have been missed;
+//   * a revocation event that could not be published is retried every RETRY_INTERVAL_MS
+//     until Redis takes it;
+//   * a state read before a revocation is never stored after it (the generation check),
+//     and a revoked session stays revoked in memory: sessions are never un-revoked.
 import type { Clock } from '../../platform/clock.ts';
 import type { Logger } from '../../platform/logger.ts';
-import type { Redis } from '../../platform/redis.ts';
+import type { PubSub } from '../../platform/pubsub.ts';
+import type { User } from '../users/index.ts';
 
-export interface RevocationList {
-  add: (sessionIds: string[]) => Promise<void>;
-  isRevoked: (sessionId: string) => Promise<boolean>;
+export const AUTH_REVOKED_CHANNEL = 'auth.revoked';
+export const AUTH_USER_CHANGED_CHANNEL = 'auth.user-changed';
+
+/** On `auth.revoked`: `session_id` null means every session of the user (or the user is gone or disabled). */
+export interface AuthRevokedMessage {
+  user_id: string;
+  session_id: string | null;
 }
+
+export interface SessionState {
+  userId: string;
+  revoked: boolean;
+}
+
+export const STATE_MAX_AGE_MS = { bus: 5_000, noBus: 1_000 } as const;
+export const RECONNECT_DISTRUST_MS = 1_000;
+export const RETRY_INTERVAL_MS = 500;
+const MAX_ENTRIES = 100_000;
+const MAX_PENDING = 10_000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface RevocationDeps {
-  redis?: Redis | undefined;
+  pubsub: PubSub;
   clock: Clock;
   logger: Logger;
-  accessTokenTtlSeconds: number;
-  /** The source of truth, asked only when Redis fails. */
-  isRevokedInDatabase: (sessionId: string) => Promise<boolean>;
+  /** The session row's owner and whether it is revoked; null when no such row exists. */
+  loadSession: (sessionId: string) => Promise<SessionState | null>;
+  loadUser: (userId: string) => Promise<User | null>;
 }
 
-const MAX_LOCAL = 100_000;
+export interface RevocationList {
+  /** After the database committed the revocation of these sessions of `userId`. */
+  revokeSessions: (userId: string, sessionIds: string[]) => Promise<void>;
+  /** After every session of the user was revoked, or the user was disabled or deleted. */
+  revokeUser: (userId: string) => Promise<void>;
+  /** After the user's role, tier or status changed: every instance re-reads it. */
+  userChanged: (userId: string) => void;
+  /** The session's state (null: no such session), from memory when fresh enough. */
+  session: (sessionId: string) => Promise<SessionState | null>;
+  user: (userId: string) => Promise<User | null>;
+  /** Calls `listener` for every session or user revocation (this instance's and others'). */
+  onRevoked: (listener: (message: AuthRevokedMessage) => void) => void;
+  /** Subscribes to the bus; until it has, nothing cached as live is trusted. */
+  start: () => Promise<void>;
+  stop: () => Promise<void>;
+}
+
+interface Entry<T> {
+  value: T;
+  at: number;
+}
+
+function isRevokedMessage(value: unknown): value is AuthRevokedMessage {
+  const m = value as Partial<AuthRevokedMessage> | null;
+  return typeof m?.user_id === 'string' && UUID.test(m.user_id) && (m.session_id === null || (typeof m.session_id === 'string' && UUID.test(m.session_id)));
+}
+
+function userIdOf(value: unknown): string | undefined {
+  const m = value as { user_id?: unknown } | null;
+  return typeof m?.user_id === 'string' && UUID.test(m.user_id) ? m.user_id : undefined;
+}
+
+/** Bounded, least-recently-stored first out (a Map iterates in insertion order). */
+function put<T>(map: Map<string, T>, key: string, value: T): void {
+  map.delete(key);
+  if (map.size >= MAX_ENTRIES) {
+    const oldest = map.keys().next();
+    if (oldest.done !== true) map.delete(oldest.value);
+  }
+  map.set(key, value);
+}
 
 export function createRevocationList(deps: RevocationDeps): RevocationList {
-  const { redis, clock, logger } = deps;
-  // A little longer than a token's life, so clock skew between instances cannot reopen it.
-  const ttlSeconds = deps.accessTokenTtlSeconds + 5;
-  const local = new Map<string, number>();
-  const key = (sessionId: string) => cacheKey('revoked-session', sessionId);
+  const { pubsub, clock, logger } = deps;
+  const maxAge = pubsub.backend === 'memory' ? STATE_MAX_AGE_MS.noBus : STATE_MAX_AGE_MS.bus;
+  const sessions = new Map<string, Entry<SessionState | null>>();
+  const users = new Map<string, Entry<User | null>>();
+  const listeners: ((message: AuthRevokedMessage) => void)[] = [];
+  const pending: { channel: string; message: unknown }[] = [];
+  const unsubscribers: (() => Promise<void>)[] = [];
+  let subscribed = false;
+  let distrustUntil = 0;
+  // Bumped by every invalidation: a read that started before one is not stored.
+  let generation = 0;
+  let retryTimer: NodeJS.Timeout | undefined;
   let lastFallbackLog = Number.NEGATIVE_INFINITY;
+  let stopped = false;
 
-  const prune = (now: number) => {
-    if (local.size < MAX_LOCAL) return;
-    for (const [id, until] of local) if (until <= now) local.delete(id);
+  const now = () => clock.now().getTime();
+  const trusted = () => subscribed && pubsub.connected() && now() >= distrustUntil;
+  const fresh = (entry: Entry<unknown> | undefined): boolean => entry !== undefined && trusted() && now() - entry.at < maxAge;
+
+  const notify = (message: AuthRevokedMessage) => {
+    for (const listener of listeners) {
+      try {
+        listener(message);
+      } catch (err) {
+        logger.error({ err, event: 'revocation_listener_failed' }, 'revocation listener failed');
+      }
+    }
+  };
+
+  /** Applies a revocation to this instance's memory. */
+  const applyRevoked = (message: AuthRevokedMessage) => {
+    generation++;
+    users.delete(message.user_id);
+    if (message.session_id !== null) {
+      put(sessions, message.session_id, { value: { userId: message.user_id, revoked: true }, at: now() });
+    } else {
+      for (const [id, entry] of sessions) if (entry.value?.userId === message.user_id && !entry.value.revoked) sessions.delete(id);
+    }
+  };
+
+  const applyUserChanged = (userId: string) => {
+    generation++;
+    users.delete(userId);
+  };
+
+  const retryPending = async () => {
+    while (pending.length > 0) {
+      const next = pending[0];
+      if (next === undefined || !(await pubsub.publish(next.channel, next.message))) return;
+      pending.shift();
+    }
+    if (retryTimer !== undefined) {
+      clearInterval(retryTimer);
+      retryTimer = undefined;
+    }
+  };
+
+  const publish = async (channel: string, message: unknown) => {
+    if (await pubsub.publish(channel, message)) return;
+    // Local subscribers already have it; the other instances must get it too.
+    if (pending.length >= MAX_PENDING) {
+      pending.shift();
+      logger.error({ event: 'revocation_retry_overflow' }, 'too many unpublished revocations; the oldest is left to the state max age');
+    }
+    pending.push({ channel, message });
+    logger.error({ event: 'revocation_publish_failed', channel }, 'could not share a revocation through redis; retrying');
+    retryTimer ??= setInterval(() => void retryPending(), RETRY_INTERVAL_MS);
+    retryTimer.unref();
+  };
+
+  const load = async <T>(map: Map<string, Entry<T>>, key: string, read: (key: string) => Promise<T>): Promise<T> => {
+    const started = generation;
+    const at = now();
+    const value = await read(key);
+    if (generation === started) put(map, key, { value, at });
+    return value;
   };
 
   return {
-    add: async (sessionIds) => {
-      const now = clock.now().getTime();
-      prune(now);
-      for (const id of sessionIds) local.set(id, now + ttlSeconds * 1000);
-      if (redis === undefined || sessionIds.length === 0) return;
-      try {
-        const pipeline = redis.pipeline();
-        for (const id of sessionIds) pipeline.set(key(id), '1', 'EX', ttlSeconds);
-        const results = await pipeline.exec();
-        const failed = results?.find(([err]) => err !== null);
-        if (failed !== undefined) throw failed[0] ?? new Error('redis pipeline failed');
-      } catch (err) {
-        // The sessions are revoked in the database; instances that cannot reach Redis check it there.
-        logger.error({ err, event: 'revocation_publish_failed', sessions: sessionIds.length }, 'could not share session revocation through redis');
+    revokeSessions: async (userId, sessionIds) => {
+      for (const sessionId of sessionIds) {
+        const message: AuthRevokedMessage = { user_id: userId, session_id: sessionId };
+        applyRevoked(message);
+        await publish(AUTH_REVOKED_CHANNEL, message);
       }
     },
-    isRevoked: async (sessionId) => {
-      const until = local.get(sessionId);
-      if (until !== undefined) {
-        if (until > clock.now().getTime()) return true;
-        local.delete(sessionId);
-      }
-      if (redis === undefined) return false;
-      try {
-        return (await redis.exists(key(sessionId))) === 1;
-      } catch (err) {
+    revokeUser: async (userId) => {
+      const message: AuthRevokedMessage = { user_id: userId, session_id: null };
+      applyRevoked(message);
+      await publish(AUTH_REVOKED_CHANNEL, message);
+    },
+    userChanged: (userId) => {
+      applyUserChanged(userId);
+      void publish(AUTH_USER_CHANGED_CHANNEL, { user_id: userId });
+    },
+    session: async (sessionId) => {
+      const hit = sessions.get(sessionId);
+      // Revoked is final: trusted even while the bus is down.
+      if (hit !== undefined && (hit.value?.revoked === true || fresh(hit))) return hit.value;
+      if (!pubsub.connected() && now() - lastFallbackLog >= 10_000) {
         // Once per 10 s at most: while Redis is down every authenticated request lands here.
-        const now = clock.now().getTime();
-        if (now - lastFallbackLog >= 10_000) {
-          lastFallbackLog = now;
-          logger.warn({ err, event: 'revocation_check_fallback' }, 'redis unavailable; checking sessions in the database');
-        }
-        return deps.isRevokedInDatabase(sessionId);
+        lastFallbackLog = now();
+        logger.warn({ event: 'revocation_check_fallback' }, 'event bus unavailable; checking sessions in the database on every request');
       }
+      return load(sessions, sessionId, deps.loadSession);
+    },
+    user: async (userId) => {
+      const hit = users.get(userId);
+      if (hit !== undefined && fresh(hit)) return hit.value;
+      return load(users, userId, deps.loadUser);
+    },
+    onRevoked: (listener) => void listeners.push(listener),
+    start: async () => {
+      pubsub.onReconnect(() => {
+        generation++;
+        for (const [id, entry] of sessions) if (entry.value?.revoked !== true) sessions.delete(id);
+        users.clear();
+        distrustUntil = now() + RECONNECT_DISTRUST_MS;
+        logger.info({ event: 'revocation_resync' }, 'event bus reconnected; re-reading sessions and users from the database');
+        void retryPending();
+      });
+      const subscribe = async () => {
+        unsubscribers.push(
+          await pubsub.subscribe(AUTH_REVOKED_CHANNEL, (message) => {
+            if (!isRevokedMessage(message)) return;
+            applyRevoked(message);
+            notify(message);
+          }),
+          await pubsub.subscribe(AUTH_USER_CHANGED_CHANNEL, (message) => {
+            const userId = userIdOf(message);
+            if (userId !== undefined) applyUserChanged(userId);
+          }),
+        );
+        subscribed = true;
+      };
+      // With Redis down at start the subscription completes when it comes back; until
+      // then every request reads the database.
+      const attempt = () => {
+        if (stopped) return;
+        subscribe().catch((err: unknown) => {
+          logger.error({ err, event: 'revocation_subscribe_failed' }, 'could not subscribe to revocations; retrying in 1 s');
+          // Until subscribed nothing cached as live is trusted; keep trying.
+          setTimeout(attempt, 1000).unref();
+        });
+      };
+      attempt();
+      await Promise.resolve();
+    },
+    stop: async () => {
+      stopped = true;
+      if (retryTimer !== undefined) clearInterval(retryTimer);
+      retryTimer = undefined;
+      subscribed = false;
+      await Promise.all(unsubscribers.splice(0).map((unsubscribe) => unsubscribe().catch(() => undefined)));
     },
   };
 }

@@ -22,7 +22,17 @@ export type SecurityEventName =
   | 'tier_changed'
   | 'user_disabled'
   | 'user_enabled'
-  | 'signing_key_rotated';
+  | 'signing_key_rotated'
+  | 'registration_email_taken'
+  | 'password_changed'
+  | 'reauthentication_failed'
+  | 'user_deleted'
+  | 'mfa_enabled'
+  | 'mfa_disabled'
+  | 'mfa_reset'
+  | 'mfa_challenge_issued'
+  | 'mfa_failed'
+  | 'email_verified';
 
 export interface SecurityEventInput {
   event: SecurityEventName;

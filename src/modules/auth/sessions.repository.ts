@@ -89,6 +89,29 @@ export function createSessionsRepository(db: Database) {
       return rows[0] ?? null;
     },
 
+    /**
+     * The user whose live session this refresh token currently belongs to (an unused,
+     * unrevoked token of an unexpired session), without consuming it: a known device.
+     */
+    liveTokenOwner: async (hash: string, now: Date, idleCutoff: Date): Promise<string | null> => {
+      const { rows } = await db.query<{ user_id: string }>(
+        `SELECT s.user_id FROM refresh_tokens AS rt JOIN sessions AS s ON s.id = rt.session_id
+          WHERE rt.token_hash = $1 AND rt.used_at IS NULL AND rt.revoked_at IS NULL
+            AND s.revoked_at IS NULL AND s.expires_at > $2 AND s.last_used_at > $3`,
+        [hash, now, idleCutoff],
+      );
+      return rows[0]?.user_id ?? null;
+    },
+
+    /** True when the user logged in or refreshed from this address since `since`: a known address. */
+    usedAddressSince: async (userId: string, ip: string, since: Date): Promise<boolean> => {
+      const { rows } = await db.query<{ known: boolean }>(
+        'SELECT EXISTS (SELECT 1 FROM sessions WHERE user_id = $1 AND ip = $2 AND last_used_at > $3) AS known',
+        [userId, ip, since],
+      );
+      return rows[0]?.known === true;
+    },
+
     /** Revokes one live session (of this user, when given) and its unused tokens. */
     revokeSession: (sessionId: string, reason: string, now: Date, userId?: string): Promise<SessionRow | null> =>
       db.transaction(async (q) => {
@@ -105,16 +128,18 @@ export function createSessionsRepository(db: Database) {
         return row;
       }),
 
-    revokeAllForUser: (userId: string, reason: string, now: Date): Promise<string[]> =>
+    /** Revokes every live session of the user (but `exceptSessionId`, when given) and their tokens. */
+    revokeAllForUser: (userId: string, reason: string, now: Date, exceptSessionId?: string): Promise<string[]> =>
       db.transaction(async (q) => {
         const { rows } = await q.query<{ id: string }>(
-          `UPDATE sessions SET revoked_at = $2, revoke_reason = $3 WHERE user_id = $1 AND revoked_at IS NULL RETURNING id`,
-          [userId, now, reason],
+          `UPDATE sessions SET revoked_at = $2, revoke_reason = $3
+            WHERE user_id = $1 AND revoked_at IS NULL AND ($4::uuid IS NULL OR id <> $4::uuid) RETURNING id`,
+          [userId, now, reason, exceptSessionId ?? null],
         );
         await q.query(
           `UPDATE refresh_tokens SET revoked_at = $2
-            WHERE revoked_at IS NULL AND session_id IN (SELECT id FROM sessions WHERE user_id = $1)`,
-          [userId, now],
+            WHERE revoked_at IS NULL AND session_id IN (SELECT id FROM sessions WHERE user_id = $1 AND ($3::uuid IS NULL OR id <> $3::uuid))`,
+          [userId, now, exceptSessionId ?? null],
         );
         return rows.map((r) => r.id);
       }),
@@ -130,10 +155,11 @@ export function createSessionsRepository(db: Database) {
       return rows;
     },
 
-    /** True when the session exists and is revoked (the Redis-down fallback of the guard). */
-    isRevoked: async (sessionId: string): Promise<boolean> => {
-      const { rows } = await db.query<{ revoked: boolean }>('SELECT revoked_at IS NOT NULL AS revoked FROM sessions WHERE id = $1', [sessionId]);
-      return rows[0]?.revoked ?? true;
+    /** The session's owner and whether it is revoked; null when no such session exists (the guard refuses both). */
+    state: async (sessionId: string): Promise<{ userId: string; revoked: boolean } | null> => {
+      const { rows } = await db.query<{ user_id: string; revoked: boolean }>('SELECT user_id, revoked_at IS NOT NULL AS revoked FROM sessions WHERE id = $1', [sessionId]);
+      const row = rows[0];
+      return row === undefined ? null : { userId: row.user_id, revoked: row.revoked };
     },
   };
 }

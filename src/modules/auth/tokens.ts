@@ -1,6 +1,7 @@
 // Access tokens (FAIL-006): short-lived JWTs signed with an asymmetric key named by `kid`.
 // Verification pins the algorithm list, issuer, audience, header type and `token_use`,
-// and checks exp/nbf against the injected clock, so an expired, premature, foreign,
+// checks exp/nbf against the injected clock and refuses an `iat` in the future (beyond
+// IAT_SKEW_SECONDS), so an expired, premature, future-dated, foreign,
 // unsigned (`alg: none`), HMAC-forged or refresh token never passes as an access token.
 // Refresh tokens are opaque random strings stored only as SHA-256 hashes.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
@@ -31,6 +32,9 @@ export interface AccessTokenOptions {
   audience: string;
   ttlSeconds: number;
 }
+
+/** Clock difference between instances tolerated on `iat`; a token issued later than this is refused. */
+export const IAT_SKEW_SECONDS = 5;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -73,6 +77,8 @@ export function createAccessTokens(options: AccessTokenOptions) {
         if (typeof payload.sub !== 'string' || !UUID.test(payload.sub)) return null;
         if (typeof payload.sid !== 'string' || !UUID.test(payload.sid)) return null;
         if (typeof payload.jti !== 'string' || typeof payload.exp !== 'number') return null;
+        // Issued in the future: never by this service's clocks; a forged or replayed-from-the-future token.
+        if (typeof payload.iat !== 'number' || payload.iat > clock.now().getTime() / 1000 + IAT_SKEW_SECONDS) return null;
         return { userId: payload.sub, sessionId: payload.sid, jti: payload.jti, expiresAt: new Date(payload.exp * 1000) };
       } catch {
         // Malformed, badly signed, expired, premature or foreign: all the same "no".

@@ -50,6 +50,9 @@ export function healthRoutes(app: App, deps: HealthRouteDeps): void {
   app.get(
     '/health/live',
     {
+      // An orchestrator probes this every few seconds: its answers are counted in /metrics,
+      // not written as a log line each (errors still are).
+      logLevel: 'warn',
       schema: {
         tags: ['operations'],
         summary: 'Liveness: the process is up',

@@ -100,6 +100,19 @@ export function renderColumns(engines: readonly Engine[], length: number): Indic
 }
 
 /**
+ * The outputs of one engine for bars [start, end) only: one array per column. Rendering
+ * (exact decimal strings) is most of an indicator's cost, so callers render just the rows
+ * they return, one engine at a time, and may yield to the event loop in between.
+ */
+export function renderEngine(engine: Engine, start: number, end: number): (string | null)[][] {
+  return engine.columns.map((_name, c) => {
+    const values = new Array<string | null>(Math.max(0, end - start));
+    for (let i = start; i < end; i++) values[i - start] = engine.render(c, i);
+    return values;
+  });
+}
+
+/**
  * Computes the indicators over bars (oldest first). `specs` is a parsed list or its text
  * (`"sma:20,macd:12:26:9"`; undefined or empty → the defaults).
  */

@@ -201,3 +201,21 @@ describe('fixed-point kernel', () => {
     }
   });
 });
+
+describe('roundToPlaces (financehub indicators --places)', () => {
+  it('rounds half up (ties towards +∞) to exactly N places, on the decimal digits', async () => {
+    const { roundToPlaces } = await import('./fixed.ts');
+    const cases: Array<[string, number, string]> = [
+      ['1.005', 2, '1.01'],
+      ['-1.005', 2, '-1.00'],
+      ['1.00499999999999999999999999999', 2, '1.00'],
+      ['2', 2, '2.00'],
+      ['0.5', 0, '1'],
+      ['-0.5', 0, '0'],
+      ['-0.0004', 3, '0.000'],
+      ['47.123456789012345678901234567891', 6, '47.123457'],
+      ['3.242', 30, '3.242000000000000000000000000000'],
+    ];
+    for (const [value, places, expected] of cases) assert.equal(roundToPlaces(value, places), expected, `${value} → ${places}`);
+  });
+});

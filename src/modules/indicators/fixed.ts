@@ -382,3 +382,22 @@ export function parseDecimal(text: string): ParsedDecimal | undefined {
   const int = BigInt(`${m[2]!}${frac}`);
   return { int: m[1] === '-' ? -int : int, decimals: frac.length };
 }
+
+/**
+ * A rendered value rounded half up (ties towards +∞, as every rounding here) to exactly
+ * `places` decimals, on BigInt: "1.23456", 2 → "1.23"; "-0.125", 2 → "-0.12"; "2", 2 → "2.00".
+ */
+export function roundToPlaces(text: string, places: number): string {
+  const parsed = parseDecimal(text);
+  if (parsed === undefined) throw new RangeError(`not a plain decimal: ${text}`);
+  let v = parsed.int;
+  if (parsed.decimals > places) v = divRoundHalfUp(v, 10n ** BigInt(parsed.decimals - places));
+  else v *= 10n ** BigInt(places - parsed.decimals);
+  const negative = v < 0n;
+  let digits = (negative ? -v : v).toString();
+  if (places > 0) {
+    digits = digits.padStart(places + 1, '0');
+    digits = `${digits.slice(0, digits.length - places)}.${digits.slice(digits.length - places)}`;
+  }
+  return negative && v !== 0n ? `-${digits}` : digits;
+}

@@ -30,8 +30,8 @@ export {
   parseIndicatorList, parseIndicatorSpec,
 } from './specs.ts';
 export type { IndicatorName, IndicatorSpec } from './specs.ts';
-export { computeIndicators, prepareSeries, renderColumns, runEngines } from './compute.ts';
+export { computeIndicators, prepareSeries, renderColumns, renderEngine, runEngines } from './compute.ts';
 export type { IndicatorBar, IndicatorColumn, ScaledSeries } from './compute.ts';
 export { createIncremental } from './incremental.ts';
 export type { IncrementalIndicator, IncrementalState, IndicatorValues } from './incremental.ts';
-export { MAX_ABS_PRICE, MAX_DECIMALS, SCALE_DIGITS } from './fixed.ts';
+export { MAX_ABS_PRICE, MAX_DECIMALS, SCALE_DIGITS, roundToPlaces } from './fixed.ts';

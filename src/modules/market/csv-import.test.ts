@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { Decimal } from '../../money/index.ts';
 import { AppError } from '../../platform/errors.ts';
-import { compareDecimal, parsePriceCsv } from './csv-import.ts';
+import { compareDecimal, parsePriceCsv, streamedPriceCsv } from './csv-import.ts';
 
 const TTRC = readFileSync(new URL('../../../test/fixtures/ttrc.csv', import.meta.url), 'utf8');
 
@@ -69,5 +70,25 @@ describe('price CSV parsing', () => {
       }),
     );
     assert.equal(compareDecimal('007.50', '7.5'), 0);
+  });
+
+  it('FAIL-023: a streamed file that fails mid-read ends the check with a 422 naming the error, never an unhandled stream error', async () => {
+    const text = 'Date,Open,High,Low,Close,Volume\n"2024-01-02",1,1,1,1,0\n2024-01-03,1,1,1,1,0\n';
+    let opened = 0;
+    // The first read (looking for quotes) succeeds; the second, the quoted parse, fails.
+    const open = () => {
+      opened += 1;
+      if (opened === 1) return Readable.from([Buffer.from(text)]);
+      const failing = new Readable({ read() {} });
+      failing.push(Buffer.from(text.slice(0, 40)));
+      setImmediate(() => failing.destroy(Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' })));
+      return failing;
+    };
+    await assert.rejects(streamedPriceCsv(open).check(), (err: unknown) => {
+      assert.ok(err instanceof AppError, String(err));
+      assert.equal(err.status, 422);
+      assert.match(err.detail ?? '', /not a readable CSV file \(EIO/);
+      return true;
+    });
   });
 });

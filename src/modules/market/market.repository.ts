@@ -1,21 +1,31 @@
-// SQL for market data: bars, candles bucketed with date_bin, latest quotes, instruments
-// and watchlists. Every value is a bound parameter; the candle interval picks one of a
+// SQL for market data: bars (partitioned by time, market/partitions.ts) with their
+// rollups (market/rollups.ts), candles, latest quotes, instruments and watchlists. Every value is a bound parameter; the candle interval picks one of a
 // fixed set of bucket widths (never text from the request). NUMERIC arrives as strings.
 import type { Database, Queryable } from '../../platform/db/index.ts';
 import type { Bar, BarInterval } from './providers/provider.ts';
+import { AppError } from '../../platform/errors.ts';
+import { isPastRetention, partitionsBetween, type PartitionManager } from './partitions.ts';
+import { refreshRollupRange, refreshRollups, type RollupWidth } from './rollups.ts';
 
 export type CandleInterval = '1m' | '5m' | '15m' | '1h' | '1d' | '1w';
 export const CANDLE_INTERVALS: readonly CandleInterval[] = ['1m', '5m', '15m', '1h', '1d', '1w'];
-export type StoragePath = 'timescaledb' | 'plain';
+export type StoragePath = 'partitioned' | 'timescaledb' | 'plain';
 
-/** Bucket widths (bound as interval parameters) and the stored bars each is built from. */
-const BUCKETS: Record<CandleInterval, { width: string; from: 'minute' | 'daily'; ms: number }> = {
-  '1m': { width: '1 minute', from: 'minute', ms: 60_000 },
-  '5m': { width: '5 minutes', from: 'minute', ms: 300_000 },
-  '15m': { width: '15 minutes', from: 'minute', ms: 900_000 },
-  '1h': { width: '1 hour', from: 'minute', ms: 3_600_000 },
-  '1d': { width: '1 day', from: 'daily', ms: 86_400_000 },
-  '1w': { width: '7 days', from: 'daily', ms: 7 * 86_400_000 },
+/** The TimescaleDB continuous aggregate that stands in for each rollup width (market/storage.ts). */
+export const CONTINUOUS_AGGREGATE: Record<RollupWidth, string> = {
+  '5m': 'price_bars_5m',
+  '1h': 'price_bars_1h',
+  '1d': 'price_bars_1d_from_1m',
+};
+
+/** Bucket widths of each candle interval. */
+const BUCKETS: Record<CandleInterval, { ms: number }> = {
+  '1m': { ms: 60_000 },
+  '5m': { ms: 300_000 },
+  '15m': { ms: 900_000 },
+  '1h': { ms: 3_600_000 },
+  '1d': { ms: 86_400_000 },
+  '1w': { ms: 7 * 86_400_000 },
 };
 
 export function intervalMs(interval: CandleInterval): number {
@@ -68,33 +78,90 @@ export interface WatchlistRow {
   added_at: Date;
 }
 
-/** First/last by time within a bucket; works on every PostgreSQL (no extension). For small inputs (days into weeks). */
+/** First/last by time within a bucket; for small inputs (5-minute rollups into 15 minutes, days into weeks). */
 const OHLCV = `(array_agg(open ORDER BY ts))[1] AS open, max(high) AS high, min(low) AS low,
   (array_agg(close ORDER BY ts DESC))[1] AS close, sum(volume) AS volume`;
 
 /**
- * Minute bars bucketed by `width` (a SQL expression of type interval). The aggregate keeps
- * only the first and last timestamps of each bucket; open and close are then two
- * primary-key lookups per bucket, which is several times cheaper over a million bars
- * than sorting every bucket's prices. The lookups are scalar subqueries, so they stay
- * per-bucket index probes whatever the planner estimates (a join, on a freshly imported
- * table without statistics, was planned as a nested loop over the whole symbol).
- * $1 symbol, $2 origin, $3 from, $4 to.
+ * The rows of one rollup width for symbol $1, as (ts, open, high, low, close, volume):
+ * the incrementally maintained price_rollups table, or on TimescaleDB its continuous
+ * aggregate. The width is one of a fixed set, never text from a request.
  */
-const minuteBuckets = (width: string, tail = '') => `
-  SELECT b.ts,
-    (SELECT o.open FROM price_bars o WHERE o.symbol = $1 AND o."interval" = '1m' AND o.ts = b.first_ts) AS open,
-    b.high, b.low,
-    (SELECT c.close FROM price_bars c WHERE c.symbol = $1 AND c."interval" = '1m' AND c.ts = b.last_ts) AS close,
-    b.volume
-  FROM (
-    SELECT date_bin(${width}, ts, $2::timestamptz) AS ts, min(ts) AS first_ts, max(ts) AS last_ts,
-      max(high) AS high, min(low) AS low, sum(volume) AS volume
-    FROM price_bars
-    WHERE symbol = $1 AND "interval" = '1m' AND ts >= date_bin(${width}, $3::timestamptz, $2::timestamptz) AND ts < $4
-    GROUP BY 1 ${tail}) b`;
+export function rollupSource(path: StoragePath, width: RollupWidth): string {
+  if (path === 'timescaledb') {
+    return `SELECT bucket AS ts, open, high, low, close, volume FROM ${CONTINUOUS_AGGREGATE[width]} WHERE symbol = $1`;
+  }
+  return `SELECT bucket AS ts, open, high, low, close, volume FROM price_rollups WHERE symbol = $1 AND width = '${width}'`;
+}
 
-export function createMarketRepository(db: Database, options: { storagePath: () => StoragePath } = { storagePath: () => 'plain' }) {
+/**
+ * The SQL of a candle request for symbol $1, bucket start in [$2, $3), newest $4 first.
+ * Every candle is a whole bucket: 1m reads the raw bars, 5m and 1h read their rollup,
+ * 15m groups 5-minute rollups, 1d takes stored daily bars and, for days with none,
+ * the daily rollup of minutes; 1w groups that daily series.
+ */
+export function candleSql(path: StoragePath, interval: CandleInterval): string {
+  switch (interval) {
+    case '1m':
+      return `SELECT ts, open, high, low, close, volume FROM price_bars
+        WHERE symbol = $1 AND "interval" = '1m' AND ts >= $2 AND ts < $3 ORDER BY ts DESC LIMIT $4`;
+    case '5m':
+    case '1h':
+      return `SELECT * FROM (${rollupSource(path, interval)}) r WHERE ts >= $2 AND ts < $3 ORDER BY ts DESC LIMIT $4`;
+    case '15m':
+      return `SELECT date_bin('15 minutes', ts, timestamptz '${BUCKET_ORIGIN}') AS ts, ${OHLCV}
+        FROM (${rollupSource(path, '5m')}) r
+        WHERE ts >= $2 AND ts < $3::timestamptz + interval '10 minutes'
+          AND date_bin('15 minutes', ts, timestamptz '${BUCKET_ORIGIN}') < $3
+        GROUP BY 1 ORDER BY 1 DESC LIMIT $4`;
+    case '1d':
+    case '1w': {
+      // A week straddling `to` still gets all of its days.
+      const end = interval === '1d' ? '$3' : `$3::timestamptz + interval '6 days'`;
+      const daily = `WITH stored AS (
+          SELECT ts, open, high, low, close, volume FROM price_bars
+          WHERE symbol = $1 AND "interval" = '1d' AND ts >= $2 AND ts < ${end}),
+        minute AS (SELECT * FROM (${rollupSource(path, '1d')}) r WHERE ts >= $2 AND ts < ${end}),
+        daily AS (
+          SELECT * FROM stored
+          UNION ALL
+          SELECT m.* FROM minute m WHERE NOT EXISTS (SELECT 1 FROM stored s WHERE s.ts = m.ts))`;
+      return interval === '1d'
+        ? `${daily} SELECT ts, open, high, low, close, volume FROM daily ORDER BY ts DESC LIMIT $4`
+        : `${daily} SELECT date_bin('7 days', ts, timestamptz '${BUCKET_ORIGIN}') AS ts, ${OHLCV}
+           FROM daily WHERE date_bin('7 days', ts, timestamptz '${BUCKET_ORIGIN}') < $3 GROUP BY 1 ORDER BY 1 DESC LIMIT $4`;
+    }
+  }
+}
+
+export interface MarketRepositoryOptions {
+  storagePath: () => StoragePath;
+  /** Creates the time partitions bars are written to (a no-op unless partitioned). */
+  partitions?: Pick<PartitionManager, 'ensure'>;
+  /** Days each interval's bars are kept (0: forever) and the clock they are measured on. */
+  retentionDays?: Record<BarInterval, number>;
+  now?: () => Date;
+}
+
+export function createMarketRepository(db: Database, options: MarketRepositoryOptions = { storagePath: () => 'partitioned' }) {
+  const retention = options.retentionDays ?? { '1m': 0, '1d': 0 };
+  const now = options.now ?? (() => new Date());
+  /** Bars whose partition lies wholly past the retention horizon are not stored. */
+  const retained = (interval: BarInterval, bars: readonly Bar[]): readonly Bar[] => {
+    if (retention[interval] <= 0) return bars;
+    const at = now();
+    return bars.filter((b) => !isPastRetention(interval, b.ts, at, retention[interval]));
+  };
+  /** Partitions first, in their own short transaction; then the bars in the caller's. */
+  const write = async (symbol: string, interval: BarInterval, bars: readonly Bar[], source: string) => {
+    if (retained(interval, bars).length !== bars.length) {
+      throw new AppError(422, 'outside_retention', 'Unprocessable content', {
+        detail: `${interval} bars are kept for ${retention[interval]} days; bars older than that are not stored, and nothing was imported`,
+      });
+    }
+    await options.partitions?.ensure(interval, bars.map((b) => b.ts));
+    return db.transaction((tx) => upsertBars(tx, symbol, interval, bars, source));
+  };
   /** Idempotent on (symbol, interval, ts): new rows are inserted, changed ones updated, equal ones left alone. */
   const upsertBars = async (
     q: Queryable,
@@ -102,12 +169,21 @@ export function createMarketRepository(db: Database, options: { storagePath: () 
     interval: BarInterval,
     bars: readonly Bar[],
     source: string,
+    what: { rollups: boolean } = { rollups: true },
   ): Promise<{ inserted: number; updated: number }> => {
     let inserted = 0;
     let updated = 0;
+    const maintainRollups = what.rollups && interval === '1m' && options.storagePath() !== 'timescaledb';
     for (let start = 0; start < bars.length; start += IMPORT_BATCH_ROWS) {
       const batch = bars.slice(start, start + IMPORT_BATCH_ROWS);
-      const { rows } = await q.query<{ inserted: boolean }>(
+      const times = batch.map((b) => b.ts.toISOString());
+      // How many of the batch exist already: every other row is an insert. (A partitioned
+      // table cannot report xmax in RETURNING, which would tell inserts from updates.)
+      const before = await q.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM price_bars WHERE symbol = $1 AND "interval" = $2 AND ts = ANY($3::timestamptz[])`,
+        [symbol, interval, times],
+      );
+      const { rows } = await q.query<{ ts: Date }>(
         `INSERT INTO price_bars (symbol, "interval", ts, open, high, low, close, volume, source)
          SELECT $1, $2, t.ts, t.open, t.high, t.low, t.close, t.volume, $3
          FROM unnest($4::timestamptz[], $5::numeric[], $6::numeric[], $7::numeric[], $8::numeric[], $9::numeric[])
@@ -117,12 +193,12 @@ export function createMarketRepository(db: Database, options: { storagePath: () 
            volume = EXCLUDED.volume, source = EXCLUDED.source
          WHERE (price_bars.open, price_bars.high, price_bars.low, price_bars.close, price_bars.volume, price_bars.source)
            IS DISTINCT FROM (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume, EXCLUDED.source)
-         RETURNING (xmax = 0) AS inserted`,
+         RETURNING ts`,
         [
           symbol,
           interval,
           source,
-          batch.map((b) => b.ts.toISOString()),
+          times,
           batch.map((b) => b.open),
           batch.map((b) => b.high),
           batch.map((b) => b.low),
@@ -130,69 +206,114 @@ export function createMarketRepository(db: Database, options: { storagePath: () 
           batch.map((b) => b.volume),
         ],
       );
-      for (const row of rows) {
-        if (row.inserted) inserted++;
-        else updated++;
-      }
+      const batchInserted = batch.length - (before.rows[0]?.n ?? 0);
+      inserted += batchInserted;
+      updated += rows.length - batchInserted;
+      // Minute bars feed the rollups: the buckets of the rows that changed are recomputed
+      // in this same transaction, so a reader never sees bars without their candles.
+      if (maintainRollups && rows.length > 0) await refreshRollups(q, symbol, rows.map((r) => r.ts.getTime()));
     }
     return { inserted, updated };
   };
 
-  /** The daily series: stored 1d bars, plus days that only have minute bars, bucketed. */
-  const dailySource = (minuteView: boolean) =>
-    minuteView
-      ? // TimescaleDB: the continuous aggregate already holds days built from minutes.
-        `stored AS (
-           SELECT ts, open, high, low, close, volume FROM price_bars
-           WHERE symbol = $1 AND "interval" = '1d' AND ts >= $3 AND ts < $4),
-         minute AS (
-           SELECT bucket AS ts, open, high, low, close, volume FROM price_bars_1d_from_1m
-           WHERE symbol = $1 AND bucket >= $3 AND bucket < $4),`
-      : `stored AS (
-           SELECT ts, open, high, low, close, volume FROM price_bars
-           WHERE symbol = $1 AND "interval" = '1d' AND ts >= $3 AND ts < $4),
-         minute AS (${minuteBuckets(`INTERVAL '1 day'`)}),`;
-
   /**
    * Candles of `interval` with bucket start in [from aligned down, to), the latest
-   * `limit` of them, oldest first. Minute-based intervals bucket 1m bars; 1d takes stored
-   * daily bars (or days built from minutes where none is stored); 1w buckets that series.
+   * `limit` of them, oldest first (see candleSql).
    */
   const candles = async (symbol: string, interval: CandleInterval, from: Date, to: Date, limit: number): Promise<CandleRow[]> => {
-    const bucket = BUCKETS[interval];
-    const timescale = options.storagePath() === 'timescaledb';
-    let sql: string;
-    let params: unknown[];
-    if (bucket.from === 'minute') {
-      const fromView = timescale && interval === '1h';
-      sql = fromView
-        ? `SELECT bucket AS ts, open, high, low, close, volume FROM price_bars_1h
-           WHERE symbol = $1 AND bucket >= date_bin('1 hour', $3::timestamptz, $2::timestamptz) AND bucket < $4
-           ORDER BY bucket DESC LIMIT $5`
-        : `${minuteBuckets('$5::interval', 'ORDER BY 1 DESC LIMIT $6')} ORDER BY b.ts DESC`;
-      params = fromView ? [symbol, BUCKET_ORIGIN, from, to, limit] : [symbol, BUCKET_ORIGIN, from, to, bucket.width, limit];
-    } else {
-      const daily = `WITH ${dailySource(timescale)}
-        daily AS (
-          SELECT * FROM stored
-          UNION ALL
-          SELECT m.* FROM minute m WHERE NOT EXISTS (SELECT 1 FROM stored s WHERE s.ts = m.ts))`;
-      sql =
-        interval === '1d'
-          ? `${daily} SELECT ts, open, high, low, close, volume FROM daily ORDER BY ts DESC LIMIT $5`
-          : `${daily} SELECT date_bin('7 days', ts, $2::timestamptz) AS ts, ${OHLCV}
-             FROM daily GROUP BY 1 ORDER BY 1 DESC LIMIT $5`;
-      // Align `from` to the bucket so the first candle is complete.
-      params = [symbol, BUCKET_ORIGIN, alignDown(from, bucket.ms), to, limit];
-    }
-    const { rows } = await db.query<CandleRow>(sql, params);
+    const { rows } = await db.query<CandleRow>(candleSql(options.storagePath(), interval), [symbol, alignDown(from, BUCKETS[interval].ms), to, limit]);
     return rows.reverse();
   };
 
+  /**
+   * A streamed import (all or none): bars arrive in batches and are never all in memory.
+   * On PostgreSQL they are copied (COPY … FROM STDIN) into a temporary table and merged
+   * into price_bars one partition's range at a time; on PGlite they are upserted batch by
+   * batch. Either way the rollups of the imported range are rebuilt in the same transaction.
+   */
+  const importStream = async (
+    symbol: string,
+    file: { interval: BarInterval; first: Date; last: Date },
+    batches: AsyncIterable<readonly Bar[]>,
+    source: string,
+    onWritten?: (rows: number) => void,
+  ): Promise<{ inserted: number; updated: number }> => {
+    const { interval, first, last } = file;
+    if (retained(interval, [{ ts: first, open: '0', high: '0', low: '0', close: '0', volume: '0' }]).length === 0) {
+      throw new AppError(422, 'outside_retention', 'Unprocessable content', {
+        detail: `${interval} bars are kept for ${retention[interval]} days; the file starts before that, and nothing was imported`,
+      });
+    }
+    const ranges = partitionsBetween(interval, first, last);
+    await options.partitions?.ensure(interval, ranges.map((p) => p.from));
+    const maintainRollups = interval === '1m' && options.storagePath() !== 'timescaledb';
+    return db.transaction(async (tx) => {
+      let inserted = 0;
+      let updated = 0;
+      let written = 0;
+      if (tx.copyFrom === undefined) {
+        for await (const batch of batches) {
+          const counts = await upsertBars(tx, symbol, interval, batch, source, { rollups: false });
+          inserted += counts.inserted;
+          updated += counts.updated;
+          written += batch.length;
+          onWritten?.(written);
+        }
+      } else {
+        await tx.query(
+          `CREATE TEMP TABLE import_bars (ts timestamptz NOT NULL, open numeric NOT NULL, high numeric NOT NULL,
+             low numeric NOT NULL, close numeric NOT NULL, volume numeric NOT NULL) ON COMMIT DROP`,
+        );
+        // Validated values only (ISO timestamps, plain decimals): nothing to escape.
+        async function* lines(): AsyncGenerator<string> {
+          for await (const batch of batches) {
+            let chunk = '';
+            for (const b of batch) chunk += `${b.ts.toISOString()}\t${b.open}\t${b.high}\t${b.low}\t${b.close}\t${b.volume}\n`;
+            written += batch.length;
+            onWritten?.(written);
+            yield chunk;
+          }
+        }
+        await tx.copyFrom('COPY import_bars (ts, open, high, low, close, volume) FROM STDIN', lines());
+        await tx.query('CREATE INDEX ON import_bars (ts)');
+        await tx.query('ANALYZE import_bars');
+        for (const p of ranges) {
+          const range = [symbol, interval, p.from, p.to];
+          const { rows } = await tx.query<{ rows: number; existing: number }>(
+            `SELECT count(*)::int AS rows, count(b.ts)::int AS existing FROM import_bars i
+               LEFT JOIN price_bars b ON b.symbol = $1 AND b."interval" = $2 AND b.ts = i.ts
+             WHERE i.ts >= $3 AND i.ts < $4`,
+            range,
+          );
+          const { rowCount } = await tx.query(
+            `INSERT INTO price_bars (symbol, "interval", ts, open, high, low, close, volume, source)
+             SELECT $1, $2, i.ts, i.open, i.high, i.low, i.close, i.volume, $5 FROM import_bars i WHERE i.ts >= $3 AND i.ts < $4
+             ON CONFLICT (symbol, "interval", ts) DO UPDATE SET
+               open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low, close = EXCLUDED.close,
+               volume = EXCLUDED.volume, source = EXCLUDED.source
+             WHERE (price_bars.open, price_bars.high, price_bars.low, price_bars.close, price_bars.volume, price_bars.source)
+               IS DISTINCT FROM (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close, EXCLUDED.volume, EXCLUDED.source)`,
+            [...range, source],
+          );
+          const fresh = (rows[0]?.rows ?? 0) - (rows[0]?.existing ?? 0);
+          inserted += fresh;
+          updated += rowCount - fresh;
+        }
+      }
+      if (maintainRollups && inserted + updated > 0) {
+        const day = 86_400_000;
+        await refreshRollupRange(tx, symbol, new Date(first.getTime() - (first.getTime() % day)), new Date(last.getTime() - (last.getTime() % day) + day));
+      }
+      return { inserted, updated };
+    });
+  };
+
   return {
-    upsertBars: (symbol: string, interval: BarInterval, bars: readonly Bar[], source: string) =>
-      db.transaction((tx) => upsertBars(tx, symbol, interval, bars, source)),
-    upsertBarsIn: upsertBars,
+    importStream,
+    /** Writes bars (all or none) after creating their partitions; 422 for bars past retention. */
+    upsertBars: write,
+    /** The bars still inside their interval's retention (provider fills store only these). */
+    retained,
     candles,
 
     async latestBarTs(symbol: string, interval: BarInterval): Promise<Date | null> {
@@ -298,6 +419,15 @@ export function createMarketRepository(db: Database, options: { storagePath: () 
         [userId],
       );
       return rows;
+    },
+
+    /** Symbols on anybody's watchlist, the most watched first (ties by symbol); at most `limit`. */
+    async mostWatched(limit: number): Promise<string[]> {
+      const { rows } = await db.query<{ symbol: string }>(
+        'SELECT symbol FROM watchlist GROUP BY symbol ORDER BY count(*) DESC, symbol LIMIT $1',
+        [limit],
+      );
+      return rows.map((r) => r.symbol);
     },
 
     async watchlistCount(userId: string): Promise<number> {

@@ -4,7 +4,9 @@ import type { Config } from '../../config.ts';
 import { AppError, badRequest } from '../../platform/errors.ts';
 import { problemResponses } from '../../platform/http/problem.ts';
 import { principalOf, type Guards } from '../../platform/http/principal.ts';
+import { instantOf } from '../../platform/http/time-params.ts';
 import type { App } from '../../platform/http/types.ts';
+import type { ConcurrencyLimiter } from '../../platform/limits/index.ts';
 import { columnNames, parseIndicatorList, parseIndicatorSpec, type IndicatorSpec } from '../indicators/index.ts';
 import {
   CandlesQuery,
@@ -29,6 +31,10 @@ export interface MarketRouteDeps {
   tiers: Config['tiers'];
   /** Largest CSV body the admin import accepts. */
   importBodyLimitBytes: number;
+  /** Most indicator values (candles × output columns) one request may compute. */
+  indicatorMaxValues: number;
+  /** Indicator requests in progress per user at once. */
+  indicatorSlots: ConcurrencyLimiter;
 }
 
 const security = [{ bearer: [] }];
@@ -40,7 +46,7 @@ function symbolOf(raw: string): string {
 }
 
 function optionalDate(value: string | undefined): Date | undefined {
-  return value === undefined ? undefined : new Date(value);
+  return value === undefined ? undefined : instantOf(value);
 }
 
 /** `name` + parameters (`?name=macd&fast=12&slow=26&signal=9`) or a list (`?indicators=sma:20,rsi:14`). */
@@ -78,7 +84,7 @@ export function marketRoutes(app: App, deps: MarketRouteDeps): void {
   app.get(
     '/v1/market/quotes',
     {
-      preHandler: guards.requireUser,
+      onRequest: guards.requireUser,
       schema: {
         tags: ['market'],
         summary: 'Latest quotes for up to 50 symbols, each with as_of and a stale flag',
@@ -90,14 +96,14 @@ export function marketRoutes(app: App, deps: MarketRouteDeps): void {
     async (request) => {
       const symbols = request.query.symbols.split(',').map(symbolOf);
       const { items, not_found } = await service.quotes(symbols);
-      return { items: items.map((q) => ({ ...q, as_of: q.as_of.toISOString() })), not_found };
+      return { items: items.map((q) => ({ ...q, as_of: q.as_of.toISOString(), simulated: q.source === 'simulated' })), not_found };
     },
   );
 
   app.get(
     '/v1/market/candles/:symbol',
     {
-      preHandler: guards.requireUser,
+      onRequest: guards.requireUser,
       schema: {
         tags: ['market'],
         summary: 'OHLCV candles bucketed from stored bars (1m, 5m, 15m, 1h from minutes; 1d; 1w from days)',
@@ -113,14 +119,15 @@ export function marketRoutes(app: App, deps: MarketRouteDeps): void {
       const from = optionalDate(request.query.from);
       const to = optionalDate(request.query.to);
       const items = await service.candles(symbol, interval, { limit, ...(from ? { from } : {}), ...(to ? { to } : {}) });
-      return { symbol, interval, items: items.map((c) => ({ ...c, ts: c.ts.toISOString() })) };
+      const simulated = await service.simulatedIn(symbol, interval, items);
+      return { symbol, interval, simulated, items: items.map((c) => ({ ...c, ts: c.ts.toISOString() })) };
     },
   );
 
   app.get(
     '/v1/market/indicators/:symbol',
     {
-      preHandler: guards.requireUser,
+      onRequest: guards.requireUser,
       schema: {
         tags: ['market'],
         summary: 'Technical indicators (exact decimals) over the candles of a symbol',
@@ -136,20 +143,43 @@ export function marketRoutes(app: App, deps: MarketRouteDeps): void {
       const { interval, limit } = request.query;
       const from = optionalDate(request.query.from);
       const to = optionalDate(request.query.to);
-      const rows = await service.indicators(symbol, interval, specs, { limit, ...(from ? { from } : {}), ...(to ? { to } : {}) });
-      return {
-        symbol,
-        interval,
-        columns: specs.flatMap(columnNames),
-        items: rows.map((r) => ({ ...r, ts: r.ts.toISOString() })),
-      };
+      const columns = specs.flatMap(columnNames);
+      // Work is bounded before any is done (FAIL-023): `limit` bounds the candles returned.
+      const values = limit * columns.length;
+      if (values > deps.indicatorMaxValues) {
+        throw new AppError(400, 'indicator_work_exceeded', 'Bad request', {
+          detail: `${limit} candles × ${columns.length} indicator columns = ${values} values; at most ${deps.indicatorMaxValues} per request. Ask for fewer candles (limit) or fewer indicators.`,
+          extra: { values, max_values: deps.indicatorMaxValues },
+        });
+      }
+      const principal = principalOf(request);
+      const slot = await deps.indicatorSlots.acquire(principal.userId);
+      if (!slot.ok) {
+        request.log.info({ event: 'indicator_concurrency_limited', active: slot.active }, 'indicator requests at once capped');
+        throw new AppError(429, 'too_many_concurrent_requests', 'Too many requests', {
+          detail: `At most ${deps.indicatorSlots.max} indicator requests at once per user; wait for one to finish.`,
+          headers: { 'retry-after': '1' },
+        });
+      }
+      try {
+        const rows = await service.indicators(symbol, interval, specs, { limit, ...(from ? { from } : {}), ...(to ? { to } : {}) });
+        return {
+          symbol,
+          interval,
+          simulated: await service.simulatedIn(symbol, interval, rows),
+          columns,
+          items: rows.map((r) => ({ ...r, ts: r.ts.toISOString() })),
+        };
+      } finally {
+        await slot.release();
+      }
     },
   );
 
   app.get(
     '/v1/market/search',
     {
-      preHandler: guards.requireUser,
+      onRequest: guards.requireUser,
       schema: {
         tags: ['market'],
         summary: 'Find instruments by ticker prefix or name',
@@ -164,7 +194,7 @@ export function marketRoutes(app: App, deps: MarketRouteDeps): void {
   app.get(
     '/v1/me/watchlist',
     {
-      preHandler: guards.requireUser,
+      onRequest: guards.requireUser,
       schema: {
         tags: ['watchlist'],
         summary: 'Your watchlist',
@@ -186,7 +216,7 @@ export function marketRoutes(app: App, deps: MarketRouteDeps): void {
   app.put(
     '/v1/me/watchlist/:symbol',
     {
-      preHandler: guards.requireUser,
+      onRequest: guards.requireUser,
       schema: {
         tags: ['watchlist'],
         summary: 'Add a symbol to your watchlist (201 when added, 200 when already there; 409 watchlist_full at your plan\'s cap)',
@@ -206,13 +236,13 @@ export function marketRoutes(app: App, deps: MarketRouteDeps): void {
   app.delete(
     '/v1/me/watchlist/:symbol',
     {
-      preHandler: guards.requireUser,
+      onRequest: guards.requireUser,
       schema: {
         tags: ['watchlist'],
         summary: 'Remove a symbol from your watchlist',
         security,
         params: SymbolParams,
-        response: { 204: { type: 'null', description: 'removed' }, ...problemResponses },
+        response: { 204: { type: 'null', description: 'Removed: the symbol is no longer on the watchlist' }, ...problemResponses },
       },
     },
     async (request, reply) => {
@@ -227,7 +257,7 @@ export function marketRoutes(app: App, deps: MarketRouteDeps): void {
     instance.post(
       '/v1/admin/market/prices/:symbol/import',
       {
-        preHandler: guards.requireAdmin,
+        onRequest: guards.requireAdmin,
         // Before body validation: anything but CSV is a 415, not a schema error.
         preValidation: (request, _reply, next) => {
           const type = String(request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();

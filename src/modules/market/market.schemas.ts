@@ -1,6 +1,7 @@
 // Request and response schemas for the market and watchlist routes. Symbols follow the
 // one ticker grammar (symbols.ts); prices are decimal strings; timestamps ISO-8601 UTC.
 import { Type } from 'typebox';
+import { DateOrDateTime } from '../../platform/http/time-params.ts';
 import { INDICATOR_NAMES, MAX_PERIOD } from '../indicators/index.ts';
 import { CANDLE_INTERVALS } from './market.repository.ts';
 import { MAX_QUOTE_SYMBOLS, SYMBOL_LIST_PATTERN, SymbolParam } from './symbols.ts';
@@ -28,7 +29,8 @@ export const QuoteSchema = Type.Object({
   as_of: Timestamp('when the price was current'),
   stale: Type.Boolean({ description: 'true when older than QUOTE_STALE_SECONDS or served while the provider is unavailable' }),
   source: Type.String({ description: 'simulated, finnhub, yahoo, csv …' }),
-});
+  simulated: Type.Boolean({ description: 'true when the price comes from the simulated demo provider, not a market' }),
+}, { $id: 'Quote', description: 'The latest price of a symbol, with its source and age.' });
 
 export const QuotesResponse = Type.Object({
   items: Type.Array(QuoteSchema),
@@ -36,8 +38,8 @@ export const QuotesResponse = Type.Object({
 });
 
 const RangeQuery = {
-  from: Type.Optional(Timestamp('first bucket (inclusive, aligned down to the interval)')),
-  to: Type.Optional(Timestamp('end (exclusive); default now')),
+  from: Type.Optional(DateOrDateTime('first bucket (inclusive, aligned down to the interval); without it, the latest `limit` candles before `to`')),
+  to: Type.Optional(DateOrDateTime('end (exclusive; a date means its start); default now')),
   limit: Type.Integer({ minimum: 1, maximum: 5000, default: 500, description: 'the latest this many candles of the range' }),
 };
 
@@ -52,11 +54,14 @@ export const CandleSchema = Type.Object({
   low: Price('low'),
   close: Price('close'),
   volume: Type.String({ description: 'volume as a decimal string' }),
-});
+}, { $id: 'Candle', description: 'One OHLCV bar; prices and volume are decimal strings.' });
+
+const Simulated = Type.Boolean({ description: 'true when any of these candles comes from the simulated demo provider, not a market' });
 
 export const CandlesResponse = Type.Object({
   symbol: Type.String(),
   interval: Type.String(),
+  simulated: Simulated,
   items: Type.Array(CandleSchema),
 });
 
@@ -80,6 +85,7 @@ export const IndicatorsQuery = Type.Object(
 export const IndicatorsResponse = Type.Object({
   symbol: Type.String(),
   interval: Type.String(),
+  simulated: Simulated,
   columns: Type.Array(Type.String()),
   items: Type.Array(
     Type.Object({

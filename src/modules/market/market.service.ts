@@ -4,6 +4,8 @@
 // quotes and bars are published on the event bus. When the provider fails or its
 // breaker is open, the last known quote is served flagged `stale: true` (FAIL-023).
 import { randomUUID } from 'node:crypto';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import type { Readable } from 'node:stream';
 import { AppError, conflict, notFound } from '../../platform/errors.ts';
 import { cacheKey } from '../../platform/cache-keys.ts';
 import type { Cache } from '../../platform/cache.ts';
@@ -11,10 +13,11 @@ import type { Clock } from '../../platform/clock.ts';
 import { ProviderError } from '../../platform/http-client.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { PubSub } from '../../platform/pubsub.ts';
-import { computeIndicators, type IndicatorSpec } from '../indicators/index.ts';
-import { parsePriceCsv } from './csv-import.ts';
-import { intervalMs, type CandleInterval, type CandleRow, type MarketRepository, type QuoteRow } from './market.repository.ts';
-import type { Bar, BarInterval, MarketDataProvider, SearchResult } from './providers/index.ts';
+import { columnNames, firstIndexes, formatIndicatorSpec, prepareSeries, renderEngine, runEngines, type IndicatorSpec } from '../indicators/index.ts';
+import { parsePriceCsv, streamedPriceCsv } from './csv-import.ts';
+import { gapsIn, type CoverageRepository, type TimeRange } from './coverage.repository.ts';
+import { BUCKET_ORIGIN, IMPORT_BATCH_ROWS, intervalMs, type CandleInterval, type CandleRow, type MarketRepository, type QuoteRow } from './market.repository.ts';
+import { DEMO_SYMBOLS, type Bar, type BarInterval, type MarketDataProvider, type NewsItem, type SearchResult, type Trade, type TradeStream } from './providers/index.ts';
 
 export const QUOTE_EVENT = 'market.quote';
 export const BARS_EVENT = 'market.bars';
@@ -48,12 +51,21 @@ export interface ImportResult {
 
 export interface MarketServiceDeps {
   repo: MarketRepository;
+  coverage: CoverageRepository;
   providers: { live: MarketDataProvider | null; history: MarketDataProvider | null };
   cache: Cache;
   pubsub: PubSub;
   clock: Clock;
   logger: Logger;
-  settings: { quoteStaleSeconds: number; quoteCacheSeconds: number; candleCacheSeconds: number };
+  settings: {
+    quoteStaleSeconds: number;
+    quoteCacheSeconds: number;
+    candleCacheSeconds: number;
+    /** How long one computed indicator column is cached (its key names the exact bars it came from). */
+    indicatorCacheSeconds?: number;
+  };
+  /** Told after each bulk write of bars (a fill from the history provider, an import): how many rows. */
+  bulkWritten?: (rows: number) => Promise<void>;
 }
 
 interface CachedQuote {
@@ -64,13 +76,60 @@ interface CachedQuote {
   source: string;
 }
 
-/** How far back a first candle request fills from the history provider. */
+/** How far back from now the history provider is asked (its budget: minutes for days, days for decades). */
 const MAX_FILL_MS: Record<BarInterval, number> = { '1m': 5 * 86_400_000, '1d': 20 * 366 * 86_400_000 };
-/** How far the newest stored bar may trail the requested end before a fill (weekends for days). */
-const FILL_TOLERANCE_MS: Record<BarInterval, number> = { '1m': 5 * 60_000, '1d': 4 * 86_400_000 };
+/** Bars this close to now may still change or arrive late: they are fetched but never marked covered. */
+const SETTLE_MS: Record<BarInterval, number> = { '1m': 5 * 60_000, '1d': 4 * 86_400_000 };
+/** At most this many provider calls (uncovered gaps) per candle request. */
+const MAX_GAPS_PER_FILL = 4;
+/** A fill lease outlives a holder that died mid-fill by at most this long. */
+const FILL_LEASE_MS = 60_000;
+/** How long a request waits for another instance's fill of the same history before serving what is stored. */
+const FILL_WAIT_MS = 20_000;
+const BUCKET_ORIGIN_MS = Date.parse(BUCKET_ORIGIN);
+const STORED_MS: Record<BarInterval, number> = { '1m': 60_000, '1d': 86_400_000 };
+
+/** `t` aligned down to a multiple of `ms` counted from the bucket origin (a Monday, 00:00 UTC). */
+function alignDown(t: number, ms: number): number {
+  return BUCKET_ORIGIN_MS + Math.floor((t - BUCKET_ORIGIN_MS) / ms) * ms;
+}
+
+/**
+ * How far before `to` the latest `limit` candles of `interval` surely start: markets
+ * trade on about 5 days of 7 (and, for minutes, 6.5 hours of 24), so a range of
+ * `limit` × interval would hold far fewer candles than asked for.
+ */
+export function lookbackMs(interval: CandleInterval, limit: number): number {
+  const day = 86_400_000;
+  switch (interval) {
+    case '1d':
+      return (Math.ceil(limit * 1.5) + 10) * day;
+    case '1w':
+      return (limit + 2) * 7 * day;
+    case '1m':
+    case '5m':
+    case '15m':
+    case '1h':
+      return intervalMs(interval) * limit * 6 + 4 * day;
+  }
+}
+
+function unknownSymbol(symbol: string, provider: string): AppError {
+  return new AppError(404, 'unknown_symbol', 'Not found', {
+    detail:
+      provider === 'simulated'
+        ? `${symbol} is not in the simulated demo universe (${DEMO_SYMBOLS.join(', ')}); set MARKET_DATA_PROVIDER to a real provider for other symbols.`
+        : `${provider} does not know the symbol ${symbol}.`,
+  });
+}
 
 export function createMarketService(deps: MarketServiceDeps) {
-  const { repo, providers, cache, pubsub, clock, logger, settings } = deps;
+  const { repo, coverage, providers, cache, pubsub, clock, logger, settings } = deps;
+  /** Fills running in this process, per symbol and stored resolution (single flight). */
+  const inflight = new Map<string, Promise<number>>();
+  const bulkWritten = async (rows: number) => {
+    if (rows > 0) await deps.bulkWritten?.(rows).catch((err: unknown) => logger.warn({ err, event: 'bulk_write_hook_failed' }, 'could not act on a bulk price write'));
+  };
 
   const isOld = (asOf: Date) => clock.now().getTime() - asOf.getTime() > settings.quoteStaleSeconds * 1000;
 
@@ -101,10 +160,13 @@ export function createMarketService(deps: MarketServiceDeps) {
     const result = new Map<string, Quote>();
     const fallback: string[] = [];
     const providerDown = new Set<string>();
+    // Every cached quote in one round trip; the provider only for the misses.
+    const keys = unique.map((symbol) => cacheKey('quote', symbol));
+    const hits = await cache.getMany<CachedQuote | { missing: true }>(keys);
     await Promise.all(
-      unique.map(async (symbol) => {
+      unique.map(async (symbol, index) => {
         const key = cacheKey('quote', symbol);
-        const cached = await cache.get<CachedQuote | { missing: true }>(key);
+        const cached = hits[index];
         if (cached !== undefined) {
           if ('missing' in cached) return;
           const asOf = new Date(cached.as_of);
@@ -169,70 +231,248 @@ export function createMarketService(deps: MarketServiceDeps) {
 
   /** New bars for a symbol: cached candles of it are never read again, and subscribers hear of it. */
   const barsChanged = async (symbol: string, interval: BarInterval, bars: readonly Bar[], source: string) => {
-    await cache.set(cacheKey('bars-version', symbol), randomUUID(), 30 * 86_400);
-    if (bars.length === 0) return;
+    if (bars.length === 0) {
+      await cache.set(cacheKey('bars-version', symbol), randomUUID(), 30 * 86_400);
+      return;
+    }
     let first = Number.POSITIVE_INFINITY;
     let last = Number.NEGATIVE_INFINITY;
     for (const bar of bars) {
       first = Math.min(first, bar.ts.getTime());
       last = Math.max(last, bar.ts.getTime());
     }
-    await publish(BARS_EVENT, { symbol, interval, count: bars.length, from: new Date(first).toISOString(), to: new Date(last).toISOString(), source });
+    await barRangeChanged(symbol, interval, { count: bars.length, first: new Date(first), last: new Date(last) }, source);
+  };
+  const barRangeChanged = async (symbol: string, interval: BarInterval, range: { count: number; first: Date; last: Date }, source: string) => {
+    await cache.set(cacheKey('bars-version', symbol), randomUUID(), 30 * 86_400);
+    await publish(BARS_EVENT, { symbol, interval, count: range.count, from: range.first.toISOString(), to: range.last.toISOString(), source });
   };
 
-  /** Fetches [from, to) from the history provider and stores it; false when nothing came. */
-  const fill = async (symbol: string, stored: BarInterval, from: Date, to: Date): Promise<boolean> => {
-    const provider = providers.history;
-    if (provider === null) return false;
-    const start = new Date(Math.max(from.getTime(), to.getTime() - MAX_FILL_MS[stored]));
-    let bars: Bar[];
-    try {
-      bars = await provider.history(symbol, stored, start, to);
-    } catch (err) {
-      if (!(err instanceof ProviderError)) throw err;
-      logger.warn({ event: 'history_provider_unavailable', provider: err.provider, kind: err.kind, symbol }, `history for ${symbol}: ${err.message}`);
-      return false;
+  /** Bars before this instant are settled: once asked, their range is covered for good. */
+  const settledBefore = (stored: BarInterval): number => alignDown(clock.now().getTime() - SETTLE_MS[stored], STORED_MS[stored]);
+
+  /**
+   * After a failed attempt a gap is not asked again within CANDLE_CACHE_SECONDS (an
+   * outage is not hammered); the unsettled edge near now, never covered, is asked at most
+   * once per CANDLE_CACHE_SECONDS either way. A fill in progress is not throttled here:
+   * others wait for it on the lease and then look again.
+   */
+  const throttles = (stored: BarInterval, gap: TimeRange): string[][] => {
+    const boundary = settledBefore(stored);
+    // The key parts of each throttle: the settled part of the gap, and the edge near now.
+    const parts: string[][] = [];
+    if (gap.start.getTime() < boundary) parts.push([gap.start.toISOString(), new Date(Math.min(gap.end.getTime(), boundary)).toISOString()]);
+    if (gap.end.getTime() > boundary) parts.push(['recent']);
+    return parts;
+  };
+
+  /** The uncovered parts of `range` with a part not throttled. */
+  const openGaps = async (symbol: string, stored: BarInterval, range: TimeRange): Promise<TimeRange[]> => {
+    const gaps = gapsIn(range, await coverage.covered(symbol, stored, range));
+    const open: TimeRange[] = [];
+    for (const gap of gaps) {
+      for (const parts of throttles(stored, gap)) {
+        if ((await cache.get<true>(cacheKey('history-fill', symbol, stored, ...parts))) === undefined) {
+          open.push(gap);
+          break;
+        }
+      }
     }
-    if (bars.length === 0) return false;
-    await repo.upsertBars(symbol, stored, bars, provider.name);
-    await barsChanged(symbol, stored, bars, provider.name);
-    return true;
+    return open;
   };
 
+  /** Takes the cross-instance fill lease, waiting (bounded) while another instance holds it. */
+  const acquireLease = async (symbol: string, stored: BarInterval, holder: string): Promise<boolean> => {
+    const deadline = Date.now() + FILL_WAIT_MS;
+    for (;;) {
+      const now = clock.now();
+      if (await coverage.tryLease(symbol, stored, holder, now, new Date(now.getTime() + FILL_LEASE_MS))) return true;
+      if (Date.now() > deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+
+  /** Under the lease: asks the provider for each open gap, stores the bars, marks the settled part covered; returns the bars stored. */
+  const fillGaps = async (provider: MarketDataProvider, symbol: string, stored: BarInterval, range: TimeRange): Promise<number> => {
+    const holder = randomUUID();
+    if (!(await acquireLease(symbol, stored, holder))) {
+      logger.warn({ event: 'history_fill_busy', symbol, interval: stored }, `history of ${symbol} is being filled elsewhere; serving what is stored`);
+      return 0;
+    }
+    let written = 0;
+    try {
+      // Looked at again under the lease: another instance may have filled it meanwhile.
+      const gaps = (await openGaps(symbol, stored, range)).slice(0, MAX_GAPS_PER_FILL);
+      for (const gap of gaps) {
+        const throttled = throttles(stored, gap);
+        const boundary = settledBefore(stored);
+        let bars: Bar[];
+        try {
+          bars = await provider.history(symbol, stored, gap.start, gap.end);
+        } catch (err) {
+          if (!(err instanceof ProviderError)) throw err;
+          for (const parts of throttled) await cache.set(cacheKey('history-fill', symbol, stored, ...parts), true, settings.candleCacheSeconds);
+          logger.warn({ event: 'history_provider_unavailable', provider: err.provider, kind: err.kind, symbol }, `history for ${symbol}: ${err.message}`);
+          return written;
+        }
+        bars = [...repo.retained(stored, bars)];
+        if (bars.length > 0) {
+          await repo.upsertBars(symbol, stored, bars, provider.name);
+          written += bars.length;
+          await barsChanged(symbol, stored, bars, provider.name);
+        }
+        const settled = Math.min(gap.end.getTime(), boundary);
+        if (settled > gap.start.getTime()) await coverage.markCovered(symbol, stored, { start: gap.start, end: new Date(settled) });
+        if (gap.end.getTime() > boundary) await cache.set(cacheKey('history-fill', symbol, stored, 'recent'), true, settings.candleCacheSeconds);
+      }
+    } finally {
+      await coverage.releaseLease(symbol, stored, holder);
+      await bulkWritten(written);
+    }
+    return written;
+  };
+
+  /**
+   * Makes sure the history provider has been asked for every part of [from, to) within
+   * its budget that is not yet covered, before and after what is stored. One fill per
+   * symbol and resolution runs at a time: in this process a second request waits for
+   * the running one and then looks again; across instances the lease does the same.
+   */
+  const ensureHistory = async (symbol: string, stored: BarInterval, from: Date, to: Date): Promise<number> => {
+    const provider = providers.history;
+    if (provider === null) return 0;
+    const now = clock.now().getTime();
+    const start = alignDown(Math.max(from.getTime(), now - MAX_FILL_MS[stored]), STORED_MS[stored]);
+    const end = Math.min(to.getTime(), now);
+    if (start >= end) return 0;
+    const range = { start: new Date(start), end: new Date(end) };
+    const key = `${symbol} ${stored}`;
+    for (;;) {
+      const running = inflight.get(key);
+      if (running !== undefined) {
+        await running.catch(() => undefined);
+        continue;
+      }
+      if ((await openGaps(symbol, stored, range)).length === 0) return 0;
+      if (inflight.has(key)) continue;
+      const work = fillGaps(provider, symbol, stored, range).finally(() => inflight.delete(key));
+      inflight.set(key, work);
+      return work;
+    }
+  };
+
+  /**
+   * The latest `limit` candles of [from, to) (to defaults to now). Without `from`, the
+   * latest `limit` candles before `to`, however far back they lie: the look-back is
+   * estimated and, when it holds too few, widened to everything stored.
+   */
   const candles = async (
     symbol: string,
     interval: CandleInterval,
     range: { from?: Date; to?: Date; limit: number },
   ): Promise<Candle[]> => {
     const to = range.to ?? clock.now();
-    const from = range.from ?? new Date(to.getTime() - intervalMs(interval) * range.limit);
+    const from = range.from ?? new Date(to.getTime() - lookbackMs(interval, range.limit));
     if (from.getTime() >= to.getTime()) throw new AppError(400, 'invalid_range', 'Bad request', { detail: '`from` must be before `to`.' });
     const version = await barsVersion(symbol);
     const key = cacheKey('candles', symbol, interval, range.from?.toISOString() ?? 'auto', range.to?.toISOString() ?? 'now', range.limit, version);
     const cached = await cache.get<Array<Omit<Candle, 'ts'> & { ts: string }>>(key);
     if (cached !== undefined) return cached.map((c) => ({ ...c, ts: new Date(c.ts) }));
     const stored: BarInterval = interval === '1d' || interval === '1w' ? '1d' : '1m';
-    // Fill from the history provider what is missing at the end of the range (all of it on
-    // a first request), at most once per symbol and resolution per CANDLE_CACHE_SECONDS.
-    const latest = await repo.latestBarTs(symbol, stored);
-    const behind = latest === null || latest.getTime() + FILL_TOLERANCE_MS[stored] < to.getTime();
-    const attemptKey = cacheKey('history-fill', symbol, stored);
-    if (providers.history !== null && behind && (await cache.get<true>(attemptKey)) === undefined) {
-      await cache.set(attemptKey, true, settings.candleCacheSeconds);
-      const start = latest === null || latest.getTime() < from.getTime() ? from : new Date(latest.getTime() + 1);
-      await fill(symbol, stored, start, to);
-    }
-    const rows: CandleRow[] = await repo.candles(symbol, interval, from, to, range.limit);
+    // From the start of the first bucket, so the first candle is complete.
+    await ensureHistory(symbol, stored, new Date(alignDown(from.getTime(), intervalMs(interval))), to);
+    let rows: CandleRow[] = await repo.candles(symbol, interval, from, to, range.limit);
+    if (range.from === undefined && rows.length < range.limit) rows = await repo.candles(symbol, interval, new Date(0), to, range.limit);
+    if (rows.length === 0 && providers.history?.knows?.(symbol) === false) throw unknownSymbol(symbol, providers.history.name);
     // Requests with an open end ("until now") are cached briefly; a fixed range for longer.
     const ttl = range.to === undefined ? Math.min(settings.candleCacheSeconds, settings.quoteCacheSeconds) : settings.candleCacheSeconds;
     await cache.set(key, rows.map((r) => ({ ...r, ts: r.ts.toISOString() })), ttl);
     return rows;
   };
 
+  // Live trades (Finnhub's trade stream, the simulation's ticks): the provider streams a
+  // symbol while at least one watcher holds it (reference counted), and each trade becomes
+  // the symbol's latest quote: cached like a fetched quote (so holdings value at it) and
+  // published as QUOTE_EVENT with the trade's volume.
+  let stream: TradeStream | undefined;
+  const watchers = new Map<string, number>();
+
+  const ingestTrade = async (trade: Trade): Promise<void> => {
+    const key = cacheKey('quote', trade.symbol);
+    const previous = await cache.get<CachedQuote | { missing: true }>(key);
+    // A trade carries no previous close: keep the cached quote's, or (cache expired or
+    // empty) the stored quote's, so the day change stays known while trades stream.
+    let previousClose = previous !== undefined && !('missing' in previous) ? previous.previous_close : null;
+    if (previousClose === null) previousClose = (await repo.latestQuotes([trade.symbol]))[0]?.previous_close ?? null;
+    const quote: CachedQuote = { symbol: trade.symbol, price: trade.price, previous_close: previousClose, as_of: trade.at.toISOString(), source: trade.source };
+    await cache.set(key, quote, settings.quoteCacheSeconds);
+    await publish(QUOTE_EVENT, { ...quote, volume: trade.volume });
+  };
+
+  const onTrade = (trade: Trade) => {
+    if (!watchers.has(trade.symbol)) return;
+    ingestTrade(trade).catch((err: unknown) => logger.warn({ err, event: 'trade_ingest_failed', symbol: trade.symbol }, 'could not record a streamed trade'));
+  };
+
+  /** Streams `symbol` from the live provider until the returned release is called (once per watch). */
+  const watchSymbol = (symbol: string): (() => void) => {
+    const provider = providers.live;
+    if (provider?.streamTrades === undefined) return () => undefined;
+    stream ??= provider.streamTrades(onTrade);
+    const count = watchers.get(symbol) ?? 0;
+    watchers.set(symbol, count + 1);
+    if (count === 0) stream.subscribe(symbol);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (watchers.get(symbol) ?? 1) - 1;
+      if (left > 0) {
+        watchers.set(symbol, left);
+        return;
+      }
+      watchers.delete(symbol);
+      stream?.unsubscribe(symbol);
+    };
+  };
+
+  /** Company news from the live provider; empty when there is none or it is down (logged). */
+  const companyNews = async (symbol: string, from: Date, to: Date): Promise<NewsItem[]> => {
+    const provider = providers.live;
+    if (provider === null) return [];
+    try {
+      return await provider.news(symbol, from, to);
+    } catch (err) {
+      if (!(err instanceof ProviderError)) throw err;
+      logger.warn({ event: 'news_provider_unavailable', provider: err.provider, kind: err.kind, symbol }, `news for ${symbol} not available from ${err.provider} (${err.kind})`);
+      return [];
+    }
+  };
+
+  /**
+   * Makes sure the daily history of each symbol over [from, to] has been asked of the
+   * history provider (the same gap-free filling as candles: covered ranges are not asked
+   * again), so valuations read real closes, not whatever earlier requests happened to store.
+   */
+  const fillDailyHistory = async (symbols: string[], from: Date, to: Date): Promise<void> => {
+    for (const symbol of [...new Set(symbols)]) await ensureHistory(symbol, '1d', new Date(alignDown(from.getTime(), STORED_MS['1d'])), to);
+  };
+
   return {
     latestQuotes,
     dailyCloses,
+    fillDailyHistory,
+    companyNews,
     candles,
+    watchSymbol,
+    /** Symbols streamed now and how many watchers each has (tests, metrics). */
+    watchedSymbols: (): ReadonlyMap<string, number> => watchers,
+    /** Stops the live trade stream (app shutdown). */
+    stopStreaming: () => {
+      stream?.close();
+      stream = undefined;
+      watchers.clear();
+    },
 
     /** Quotes for the API: found ones in request order, and the symbols nobody knows. */
     async quotes(symbols: string[]): Promise<{ items: Quote[]; not_found: string[] }> {
@@ -247,17 +487,57 @@ export function createMarketService(deps: MarketServiceDeps) {
       };
     },
 
+    /**
+     * Indicator values for the candles of the range. The engines start from the
+     * `warmUp` candles before the range (the longest null prefix of the specs), so every
+     * candle of the range has a value where history allows; those earlier candles are
+     * not returned.
+     */
     async indicators(symbol: string, interval: CandleInterval, specs: IndicatorSpec[], range: { from?: Date; to?: Date; limit: number }) {
       const series = await candles(symbol, interval, range);
-      if (series.length === 0) throw notFound('Price history');
-      const columns = computeIndicators(
-        series.map((c) => ({ close: c.close, high: c.high, low: c.low, open: c.open })),
-        specs,
-      );
+      const first = series[0];
+      const last = series.at(-1);
+      if (first === undefined || last === undefined) throw notFound('Price history');
+      const warmUp = Math.max(0, ...specs.flatMap(firstIndexes));
+      const earlier = warmUp === 0 ? [] : await candles(symbol, interval, { to: first.ts, limit: warmUp });
+      const all = [...earlier, ...series];
+      // A column's values depend on exactly the bars it is computed over (EMA, RSI, MACD
+      // and ATR on where the warm-up starts), so its key names them: the spec, the first
+      // and the last bar, how many, which of them are returned, and the symbol's bar
+      // version (new or corrected bars change it). Equal keys mean equal values.
+      const version = await barsVersion(symbol);
+      const keyOf = (spec: IndicatorSpec) =>
+        cacheKey('indicator', symbol, interval, formatIndicatorSpec(spec), all[0]!.ts.toISOString(), last.ts.toISOString(), all.length, earlier.length, version);
+      const found = await Promise.all(specs.map((spec) => cache.get<(string | null)[][]>(keyOf(spec))));
+      const outputs = new Map<IndicatorSpec, (string | null)[][]>();
+      specs.forEach((spec, i) => {
+        const cached = found[i];
+        if (cached !== undefined) outputs.set(spec, cached);
+      });
+      const missing = specs.filter((spec) => !outputs.has(spec));
+      if (missing.length > 0) {
+        const engines = runEngines(
+          prepareSeries(all.map((c) => ({ close: c.close, high: c.high, low: c.low, open: c.open })), missing),
+          missing,
+        );
+        // Rendering is the costly part: only the returned rows, one engine at a time, with
+        // a turn of the event loop in between, so a large request never holds it long (FAIL-023).
+        for (const [i, spec] of missing.entries()) {
+          await yieldToLoop();
+          const columns = renderEngine(engines[i]!, earlier.length, all.length);
+          outputs.set(spec, columns);
+          await cache.set(keyOf(spec), columns, settings.indicatorCacheSeconds ?? settings.candleCacheSeconds);
+        }
+      }
+      logger.debug({ event: 'indicator_columns', symbol, interval, computed: missing.length, cached: specs.length - missing.length }, 'indicator columns');
+      const named = specs.flatMap((spec) => {
+        const values = outputs.get(spec)!;
+        return columnNames(spec).map((name, c) => ({ name, values: values[c]! }));
+      });
       return series.map((c, i) => ({
         ts: c.ts,
         close: c.close,
-        values: Object.fromEntries(columns.map((col) => [col.name, col.values[i] ?? null])),
+        values: Object.fromEntries(named.map((col) => [col.name, col.values[i] ?? null])),
       }));
     },
 
@@ -285,17 +565,64 @@ export function createMarketService(deps: MarketServiceDeps) {
 
     /** Checks the whole CSV, then writes it in one transaction (idempotent on symbol, interval, ts). */
     async importCsv(symbol: string, text: string, onProgress?: (stage: 'parse' | 'write', done: number, total: number) => void): Promise<ImportResult> {
-      const { interval, bars } = parsePriceCsv(text, (done, total) => onProgress?.('parse', done, total));
+      const { interval, bars } = parsePriceCsv(text, (done, total) => onProgress?.('parse', done, total), clock.now());
       const { inserted, updated } = await repo.upsertBars(symbol, interval, bars, 'csv');
       onProgress?.('write', bars.length, bars.length);
+      // The imported span is history the provider need not be asked for.
+      if (bars.length > 0) {
+        let first = Number.POSITIVE_INFINITY;
+        let last = Number.NEGATIVE_INFINITY;
+        for (const bar of bars) {
+          first = Math.min(first, bar.ts.getTime());
+          last = Math.max(last, bar.ts.getTime());
+        }
+        await coverage.markCovered(symbol, interval, { start: new Date(first), end: new Date(last + STORED_MS[interval]) });
+      }
       if (inserted + updated > 0) await barsChanged(symbol, interval, bars, 'csv');
+      await bulkWritten(inserted + updated);
       logger.info({ event: 'prices_imported', symbol, interval, rows: bars.length, inserted, updated }, `imported ${bars.length} ${interval} bars for ${symbol}`);
       return { symbol, interval, rows: bars.length, inserted, updated, unchanged: bars.length - inserted - updated };
+    },
+
+    /**
+     * A price CSV of any length read from a stream in bounded memory: checked whole
+     * first (422 at the first bad row, nothing written), then written in one transaction
+     * (COPY on PostgreSQL) with its rollups (the `financehub import prices` command).
+     */
+    async importCsvStream(
+      symbol: string,
+      open: () => Readable,
+      onProgress?: (stage: 'parse' | 'write', done: number, total: number | undefined) => void,
+    ): Promise<ImportResult> {
+      const file = streamedPriceCsv(open, clock.now());
+      const summary = await file.check((done) => onProgress?.('parse', done, undefined));
+      const { inserted, updated } = await repo.importStream(symbol, summary, file.bars(IMPORT_BATCH_ROWS), 'csv', (done) =>
+        onProgress?.('write', done, summary.rows),
+      );
+      const { interval, rows } = summary;
+      if (inserted + updated > 0) await barRangeChanged(symbol, interval, { count: rows, first: summary.first, last: summary.last }, 'csv');
+      await bulkWritten(inserted + updated);
+      logger.info({ event: 'prices_imported', symbol, interval, rows, inserted, updated }, `imported ${rows} ${interval} bars for ${symbol}`);
+      return { symbol, interval, rows, inserted, updated, unchanged: rows - inserted - updated };
+    },
+
+    /** Whether any bar behind these candles came from the simulation (the API marks them `simulated: true`). */
+    async simulatedIn(symbol: string, interval: CandleInterval, items: ReadonlyArray<{ ts: Date }>): Promise<boolean> {
+      const first = items[0];
+      const last = items[items.length - 1];
+      if (first === undefined || last === undefined) return false;
+      const stored: BarInterval = interval === '1d' || interval === '1w' ? '1d' : '1m';
+      return coverage.anySimulated(symbol, stored, { start: first.ts, end: new Date(last.ts.getTime() + intervalMs(interval)) });
     },
 
     watchlist: (userId: string) => repo.watchlist(userId),
 
     async addToWatchlist(userId: string, symbol: string, cap: number) {
+      // Checked against the live provider: a typo is refused, not watched forever. When the
+      // provider cannot answer (outage) the symbol is accepted rather than refused on a guess;
+      // with no provider (stored data only) any ticker may be watched.
+      const answer = await fromProvider(symbol);
+      if (answer.missing === true && providers.live !== null) throw unknownSymbol(symbol, providers.live.name);
       const result = await repo.addToWatchlist(userId, symbol, cap, clock.now());
       if (result.outcome === 'full') {
         throw new AppError(409, 'watchlist_full', 'Conflict', {
@@ -312,6 +639,56 @@ export function createMarketService(deps: MarketServiceDeps) {
     },
 
     watchlistCount: (userId: string) => repo.watchlistCount(userId),
+
+    // --- scheduled work (src/modules/schedules): every provider call goes through the
+    // provider's own client (timeout, retries, breaker, shared per-minute budget, FAIL-017)
+    // and every cache key through cacheKey() (FAIL-008).
+
+    /** Symbols on anybody's watchlist, the most watched first; at most `limit`. */
+    watchlistSymbols: (limit: number) => repo.mostWatched(limit),
+
+    /**
+     * Fresh quotes for at most `max` of `symbols`: those whose stored quote is oldest (or
+     * missing) first, so successive runs over more symbols than the budget rotate through
+     * all of them. Each fetched quote is stored, cached and published (alerts evaluate it).
+     */
+    async refreshQuotes(symbols: string[], max: number): Promise<{ asked: string[]; priced: number }> {
+      const unique = [...new Set(symbols)];
+      const asOf = new Map((await repo.latestQuotes(unique)).map((q) => [q.symbol, q.as_of.getTime()]));
+      const asked = unique
+        .map((symbol) => ({ symbol, at: asOf.get(symbol) ?? Number.NEGATIVE_INFINITY }))
+        .sort((a, b) => a.at - b.at || (a.symbol < b.symbol ? -1 : 1))
+        .slice(0, max)
+        .map((e) => e.symbol);
+      const found = await latestQuotes(asked);
+      return { asked, priced: found.size };
+    },
+
+    /** The last `days` daily bars of each symbol, from the history provider where not stored; returns the bars written. */
+    async fillDailyBars(symbols: string[], days: number): Promise<number> {
+      const now = clock.now().getTime();
+      let written = 0;
+      for (const symbol of new Set(symbols)) {
+        written += await ensureHistory(symbol, '1d', new Date(now - days * 86_400_000), new Date(now));
+      }
+      return written;
+    },
+
+    /**
+     * Warms what a dashboard asks for first: the quote and the default daily candles
+     * (GET /v1/market/candles/:symbol) of each symbol, filling stored history on the way.
+     */
+    async warm(symbols: string[], candleLimit: number): Promise<void> {
+      await latestQuotes(symbols);
+      for (const symbol of symbols) {
+        try {
+          await candles(symbol, '1d', { limit: candleLimit });
+        } catch (err) {
+          if (!(err instanceof AppError)) throw err;
+          logger.warn({ event: 'cache_warm_skipped', symbol, code: err.code }, `no candles to warm for ${symbol}`);
+        }
+      }
+    },
   };
 }
 

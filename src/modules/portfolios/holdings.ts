@@ -20,6 +20,7 @@
 // - Cash: deposits and sells add, withdrawals and buys subtract, income adds net of its
 //   fee, fee transactions subtract amount plus fee. Cash may go negative (a portfolio
 //   that does not record its deposits).
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { divRoundHalfUp, EXACT_ONE, exactFromDecimal, exactFromPlain, plainExact, pow10, rescale, SCALE, type Amount, type Decimal, type Exact } from '../../money/index.ts';
 import type { LedgerTransaction, Quote, TransactionFields } from './portfolios.types.ts';
 import { Quantity } from './quantity.ts';
@@ -314,6 +315,22 @@ export class Ledger {
 export function replay(transactions: readonly LedgerTransaction[]): Ledger {
   const ledger = new Ledger();
   for (const tx of sortForReplay(transactions)) ledger.apply(tx);
+  return ledger;
+}
+
+/** Transactions applied between two turns of the event loop (replayAsync). */
+const REPLAY_PER_TURN = 200;
+
+/**
+ * The same ledger as replay(), with a turn of the event loop after every REPLAY_PER_TURN
+ * transactions, so replaying a large portfolio never holds the loop for long (FAIL-023).
+ */
+export async function replayAsync(transactions: readonly LedgerTransaction[]): Promise<Ledger> {
+  const ledger = new Ledger();
+  for (const [index, tx] of sortForReplay(transactions).entries()) {
+    if (index % REPLAY_PER_TURN === REPLAY_PER_TURN - 1) await nextTurn();
+    ledger.apply(tx);
+  }
   return ledger;
 }
 

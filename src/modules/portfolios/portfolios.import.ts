@@ -3,187 +3,31 @@
 // one database transaction and skips rows equal to a transaction already stored), and
 // the JSON export of everything a user owns, which imports into another account and
 // reproduces the same holdings.
+import { capReached, checkTransactionCaps, splitsIn, type PortfolioCaps } from './portfolios.caps.ts';
 import { randomUUID } from 'node:crypto';
-import { CsvError, parse } from 'csv-parse/sync';
+import { setImmediate } from 'node:timers/promises';
 import { plainExact, SCALE, toPlain } from '../../money/index.ts';
 import type { Clock } from '../../platform/clock.ts';
+import { csvCell } from '../../platform/csv.ts';
 import type { Database } from '../../platform/db/index.ts';
-import { AppError, badRequest, notFound } from '../../platform/errors.ts';
+import { AppError, notFound } from '../../platform/errors.ts';
 import type { Logger } from '../../platform/logger.ts';
+import type { Tier } from '../../platform/http/principal.ts';
 import { InsufficientQuantityError, Ledger, sortForReplay, toLedger } from './holdings.ts';
 import type { PortfoliosRepository } from './portfolios.repository.ts';
-import { EXPORT_FORMAT, type ExportDocument, type ImportResult } from './portfolios.schemas.ts';
-import { checkReplay, portfolioOut, transactionOut } from './portfolios.service.ts';
+import { EXPORT_FORMAT, EXPORT_TRANSACTION_FIELDS, type ExportDocument, type ImportResult } from './portfolios.schemas.ts';
+import { insufficientQuantity, portfolioOut, transactionOut } from './portfolios.service.ts';
 import type { Transaction, TransactionFields, TransactionInput } from './portfolios.types.ts';
-import { validateTransaction, type RawTransaction } from './transactions.validation.ts';
+import { validateTransaction } from './transactions.validation.ts';
+import { parseTransactionsCsv, ROWS_PER_TURN, type CsvImportOptions, type RowProblem } from './import.csv.ts';
 
-/** Most rows one CSV import takes (the body limit bounds it too). */
-export const MAX_IMPORT_ROWS = 50_000;
+export { MAX_IMPORT_ROWS, parseTransactionsCsv, type CsvImportOptions, type RowProblem } from './import.csv.ts';
 
-type Column = keyof RawTransaction | 'ratio';
+/** Rows per INSERT statement of an import on PGlite. */
+export const PGLITE_INSERT_ROWS = 100;
 
-/**
- * Header aliases, compared after lower-casing and dropping everything but letters and
- * digits (`Trade Price`, `trade_price` and `TradePrice` are all `tradeprice`).
- */
-const HEADER_ALIASES: Record<string, Column> = {
-  date: 'executed_at',
-  tradedate: 'executed_at',
-  executedat: 'executed_at',
-  datetime: 'executed_at',
-  symbol: 'symbol',
-  ticker: 'symbol',
-  code: 'symbol',
-  type: 'type',
-  action: 'type',
-  quantity: 'quantity',
-  qty: 'quantity',
-  shares: 'quantity',
-  units: 'quantity',
-  price: 'price',
-  unitprice: 'price',
-  tradeprice: 'price',
-  amount: 'amount',
-  value: 'amount',
-  total: 'amount',
-  fee: 'fee',
-  fees: 'fee',
-  commission: 'fee',
-  currency: 'currency',
-  ccy: 'currency',
-  fxrate: 'fx_rate',
-  exchangerate: 'fx_rate',
-  note: 'note',
-  notes: 'note',
-  comment: 'note',
-  ratio: 'ratio',
-  splitratio: 'ratio',
-  rationumerator: 'ratio_numerator',
-  numerator: 'ratio_numerator',
-  ratiodenominator: 'ratio_denominator',
-  denominator: 'ratio_denominator',
-};
-
-/** Broker words for the transaction types. */
-const TYPE_ALIASES: Record<string, string> = {
-  buy: 'buy',
-  bought: 'buy',
-  purchase: 'buy',
-  sell: 'sell',
-  sold: 'sell',
-  sale: 'sell',
-  dividend: 'dividend',
-  dividends: 'dividend',
-  div: 'dividend',
-  interest: 'interest',
-  fee: 'fee',
-  fees: 'fee',
-  commission: 'fee',
-  split: 'split',
-  stocksplit: 'split',
-  deposit: 'deposit',
-  contribution: 'deposit',
-  withdrawal: 'withdrawal',
-  withdraw: 'withdrawal',
-};
-
-const normaliseHeader = (header: string) => header.toLowerCase().replace(/[^a-z0-9]/g, '');
-
-export interface RowProblem {
-  row: number;
-  field: string;
-  reason: string;
-}
-
-interface ParsedRow {
-  row: number;
-  raw: RawTransaction;
-  problems: RowProblem[];
-}
-
-function integerOrProblem(text: string | undefined, field: string, row: number, problems: RowProblem[]): number | null {
-  if (text === undefined || text.trim() === '') return null;
-  if (!/^[0-9]{1,7}$/.test(text.trim())) {
-    problems.push({ row, field, reason: 'must be a whole number' });
-    return null;
-  }
-  return Number.parseInt(text.trim(), 10);
-}
-
-/** Parses CSV text into raw transactions; throws 400 for a file that is not CSV at all. */
-export function parseTransactionsCsv(text: string): { rows: ParsedRow[]; fileProblems: RowProblem[] } {
-  let records: Array<{ record: Record<string, string>; info: { lines: number } }>;
-  try {
-    const parsed: unknown = parse(text, {
-      columns: (headers: string[]) => headers.map((h) => HEADER_ALIASES[normaliseHeader(h)] ?? `ignored:${h}`),
-      info: true,
-      bom: true,
-      trim: true,
-      skip_empty_lines: true,
-      relax_column_count: false,
-      max_record_size: 64 * 1024,
-    });
-    records = parsed as typeof records;
-  } catch (err) {
-    if (err instanceof CsvError) {
-      const line = (err as CsvError & { lines?: number }).lines;
-      throw badRequest('invalid_csv', `The file is not valid CSV${line === undefined ? '' : ` (line ${line})`}: ${err.message}`);
-    }
-    throw err;
-  }
-  if (records.length > MAX_IMPORT_ROWS) throw badRequest('too_many_rows', `At most ${MAX_IMPORT_ROWS} rows per import.`);
-
-  const fileProblems: RowProblem[] = [];
-  const header: unknown = parse(text, { bom: true, to_line: 1 });
-  const headerLine = header as string[][];
-  const columns = new Set((headerLine[0] ?? []).map((h) => HEADER_ALIASES[normaliseHeader(h)]));
-  for (const needed of ['executed_at', 'type'] as const) {
-    if (!columns.has(needed)) fileProblems.push({ row: 1, field: needed, reason: `no column for ${needed === 'executed_at' ? 'date' : 'type'} in the header` });
-  }
-
-  const rows = records.map(({ record, info }): ParsedRow => {
-    const row = info.lines;
-    const problems: RowProblem[] = [];
-    const cell = (column: Column): string | undefined => {
-      const value = record[column];
-      return value === undefined || value === '' ? undefined : value;
-    };
-    const typeText = cell('type');
-    const type = typeText === undefined ? undefined : (TYPE_ALIASES[normaliseHeader(typeText)] ?? typeText);
-    let ratioNumerator = integerOrProblem(cell('ratio_numerator'), 'ratio_numerator', row, problems);
-    let ratioDenominator = integerOrProblem(cell('ratio_denominator'), 'ratio_denominator', row, problems);
-    const ratio = cell('ratio');
-    if (ratio !== undefined) {
-      // "2:1", "2/1" or "2-for-1": new shares for old.
-      const match = /^\s*([0-9]{1,7})\s*(?::|\/|-for-|for)\s*([0-9]{1,7})\s*$/i.exec(ratio);
-      if (match === null) problems.push({ row, field: 'ratio', reason: 'must look like 2:1 (new shares : old shares)' });
-      else {
-        ratioNumerator = Number.parseInt(match[1] ?? '', 10);
-        ratioDenominator = Number.parseInt(match[2] ?? '', 10);
-      }
-    }
-    const currency = cell('currency');
-    return {
-      row,
-      problems,
-      raw: {
-        type,
-        symbol: cell('symbol'),
-        quantity: cell('quantity'),
-        price: cell('price'),
-        amount: cell('amount'),
-        fee: cell('fee'),
-        currency: currency?.toUpperCase(),
-        fx_rate: cell('fx_rate'),
-        ratio_numerator: ratioNumerator,
-        ratio_denominator: ratioDenominator,
-        executed_at: cell('executed_at'),
-        note: cell('note'),
-      },
-    };
-  });
-  return { rows, fileProblems };
-}
+/** Transactions read and serialised per piece of a streamed export. */
+export const EXPORT_PAGE_ROWS = 250;
 
 /** Identity of a transaction's contents, for "exact duplicate" detection (values compared numerically). */
 export function duplicateKey(tx: TransactionInput): string {
@@ -204,15 +48,24 @@ export function duplicateKey(tx: TransactionInput): string {
   ]);
 }
 
+/** An exported transaction: exactly the fields the import takes back, in schema order. */
+function exportTransaction(tx: Transaction): Record<string, unknown> {
+  const out: Record<string, unknown> = transactionOut(tx);
+  const picked: Record<string, unknown> = {};
+  for (const field of EXPORT_TRANSACTION_FIELDS) if (field in out) picked[field] = out[field];
+  return picked;
+}
+
 /**
  * Replays existing and new transactions together and reports every new sell that would
  * exceed the holding at its time (not just the first), as row problems.
  */
-function replayProblems(existing: readonly TransactionFields[], added: Array<TransactionFields & { row: number }>): RowProblem[] {
+async function replayProblems(existing: readonly TransactionFields[], added: Array<TransactionFields & { row: number }>): Promise<RowProblem[]> {
   const problems: RowProblem[] = [];
   const ledger = new Ledger();
   const rowOf = new Map(added.map((tx) => [tx.id, tx.row]));
-  for (const tx of sortForReplay([...existing, ...added])) {
+  for (const [index, tx] of sortForReplay([...existing, ...added]).entries()) {
+    if (index % ROWS_PER_TURN === ROWS_PER_TURN - 1) await setImmediate();
     try {
       ledger.apply(toLedger(tx));
     } catch (err) {
@@ -230,67 +83,209 @@ function replayProblems(existing: readonly TransactionFields[], added: Array<Tra
   return problems;
 }
 
+/** Items sorted in one piece while ordering a large import (a few milliseconds of work). */
+const SORT_RUN = 2048;
+
+/**
+ * sortForReplay in slices (FAIL-023): an import of an export is already in replay order,
+ * which one pass confirms; anything else is sorted in runs of SORT_RUN and merged, with a
+ * turn of the loop between runs and every SORT_RUN merged items. Stable like
+ * sortForReplay: ties keep their order in the document.
+ */
+async function sortForReplaySliced<T extends Pick<TransactionInput, 'executedAt'>>(items: readonly T[]): Promise<T[]> {
+  const at = (index: number) => (items[index] as T).executedAt.getTime();
+  let sorted = true;
+  for (let i = 1; i < items.length && sorted; i++) sorted = at(i - 1) <= at(i);
+  if (sorted) return [...items];
+  let runs: T[][] = [];
+  for (let start = 0; start < items.length; start += SORT_RUN) {
+    runs.push(sortForReplay(items.slice(start, start + SORT_RUN)));
+    await setImmediate();
+  }
+  while (runs.length > 1) {
+    const merged: T[][] = [];
+    for (let r = 0; r < runs.length; r += 2) {
+      const left = runs[r] as T[];
+      const right = runs[r + 1];
+      if (right === undefined) {
+        merged.push(left);
+        continue;
+      }
+      const out: T[] = [];
+      let i = 0;
+      let j = 0;
+      while (i < left.length || j < right.length) {
+        const l = left[i];
+        const rr = right[j];
+        // The left run came first in the document: it wins ties.
+        if (rr === undefined || (l !== undefined && l.executedAt.getTime() <= rr.executedAt.getTime())) {
+          out.push(l as T);
+          i++;
+        } else {
+          out.push(rr);
+          j++;
+        }
+        if (out.length % SORT_RUN === 0) await setImmediate();
+      }
+      merged.push(out);
+    }
+    runs = merged;
+  }
+  return runs[0] ?? [];
+}
+
+/**
+ * checkReplay for transactions already in replay order: each is converted and
+ * applied in turn, ROWS_PER_TURN between turns of the loop (instead of converting all of
+ * them, and sorting them again, in one piece). An oversold position is the same 422.
+ */
+async function checkOrderedReplay(ordered: readonly TransactionFields[]): Promise<void> {
+  const ledger = new Ledger();
+  for (const [index, tx] of ordered.entries()) {
+    if (index % ROWS_PER_TURN === ROWS_PER_TURN - 1) await setImmediate();
+    try {
+      ledger.apply(toLedger(tx));
+    } catch (err) {
+      if (err instanceof InsufficientQuantityError) throw insufficientQuantity(err);
+      throw err;
+    }
+  }
+}
+
+/** The caller's watchlist, from the market module (exported with the portfolios, restored by an import). */
+export interface WatchlistAccess {
+  list(userId: string): Promise<Array<{ symbol: string; added_at: Date | string }>>;
+  add(principal: { userId: string; tier: Tier }, symbol: string): Promise<void>;
+}
+
 export interface ImportDeps {
   db: Database;
   repo: PortfoliosRepository;
   clock: Clock;
   logger: Logger;
+  watchlist?: WatchlistAccess | undefined;
   newId?: () => string;
+}
+
+/** Columns of the CSV export, in the import's own field names (it reads them back unmapped). */
+export const CSV_EXPORT_COLUMNS = [
+  'executed_at', 'type', 'symbol', 'quantity', 'price', 'amount', 'fee', 'currency', 'fx_rate', 'ratio_numerator', 'ratio_denominator', 'note',
+] as const;
+
+/**
+ * One CSV field: formula-looking text neutralised with a leading quote (FAIL-007, the
+ * importer takes it off again), quoted when it holds a quote, comma or line break.
+ */
+function csvField(value: string | number | null | undefined): string {
+  if (value === null || value === undefined) return '';
+  return csvCell(String(value));
 }
 
 export function createImportService(deps: ImportDeps) {
   const { db, repo, clock, logger } = deps;
   const newId = deps.newId ?? randomUUID;
+  // On PGlite every statement runs on the main thread: a 500-row INSERT of a large import
+  // would hold it for ~30–60 ms, 100 rows for a fifth of that (FAIL-023).
+  const insertBatchRows = db.kind === 'pglite' ? PGLITE_INSERT_ROWS : undefined;
 
   return {
     /**
      * Imports CSV rows into a portfolio the user owns. `onProgress(done, total)` is called
      * as rows are written (the CLI draws its progress bar from it).
      */
-    importCsv(
+    async importCsv(
       userId: string,
       portfolioId: string,
       text: string,
-      options: { dryRun: boolean; onProgress?: (done: number, total: number) => void },
+      /** `caps`: the caller's tier limits (HTTP); the operator's CLI passes none. */
+      options: { dryRun: boolean; csv?: CsvImportOptions; onProgress?: (done: number, total: number) => void; caps?: PortfolioCaps },
     ): Promise<{ status: number; result: ImportResult }> {
+      // Parsing and validating (the costly, CPU-bound part) happen before the transaction
+      // and yield to the event loop as they go; the portfolio's base currency, the one
+      // thing validation needs from it, never changes once it is created.
+      const owned = await repo.findPortfolio(db, userId, portfolioId);
+      if (owned === null) throw notFound('Portfolio');
+      const { rows, fileProblems } = await parseTransactionsCsv(text, { ...options.csv, baseCurrency: owned.baseCurrency });
+      const errors: RowProblem[] = [...fileProblems];
+      const now = clock.now();
+      const valid: Array<{ row: number; input: TransactionInput }> = [];
+      const statuses: ImportResult['statuses'] = [];
+      const statusOf = new Map<number, ImportResult['statuses'][number]>();
+      for (const [index, parsed] of rows.entries()) {
+        if (parsed.skipped !== undefined) {
+          statuses.push({ row: parsed.row, status: 'skipped', reason: parsed.skipped });
+          continue;
+        }
+        const status: ImportResult['statuses'][number] = { row: parsed.row, status: 'invalid' };
+        statuses.push(status);
+        statusOf.set(parsed.row, status);
+        errors.push(...parsed.problems);
+        const result = validateTransaction(parsed.raw, { baseCurrency: owned.baseCurrency, now });
+        if (!result.ok) {
+          // A cell that could not be read is reported once, as read: validation then sees
+          // it missing ("is required"), which would only repeat the same problem.
+          const unreadable = new Set(parsed.problems.map((p) => p.field));
+          errors.push(...result.errors.filter((e) => !unreadable.has(e.field)).map((e) => ({ row: parsed.row, field: e.field, reason: e.message })));
+        }
+        else if (parsed.problems.length === 0) {
+          valid.push({ row: parsed.row, input: result.value });
+          status.status = 'would_import';
+          status.type = result.value.type;
+          if (result.value.symbol !== null) status.symbol = result.value.symbol;
+        }
+        if (index % ROWS_PER_TURN === ROWS_PER_TURN - 1) await setImmediate();
+      }
       return db.transaction(async (q) => {
         const portfolio = await repo.findPortfolio(q, userId, portfolioId, { forUpdate: true });
         if (portfolio === null) throw notFound('Portfolio');
-        const { rows, fileProblems } = parseTransactionsCsv(text);
-        const errors: RowProblem[] = [...fileProblems];
-        const now = clock.now();
-        const valid: Array<{ row: number; input: TransactionInput }> = [];
-        for (const parsed of rows) {
-          errors.push(...parsed.problems);
-          const result = validateTransaction(parsed.raw, { baseCurrency: portfolio.baseCurrency, now });
-          if (!result.ok) errors.push(...result.errors.map((e) => ({ row: parsed.row, field: e.field, reason: e.message })));
-          else if (parsed.problems.length === 0) valid.push({ row: parsed.row, input: result.value });
-        }
 
         const existing = await repo.allTransactions(q, userId, portfolioId);
         const counts = new Map<string, number>();
-        for (const tx of existing) counts.set(duplicateKey(tx), (counts.get(duplicateKey(tx)) ?? 0) + 1);
+        for (const [index, tx] of existing.entries()) {
+          const key = duplicateKey(tx);
+          counts.set(key, (counts.get(key) ?? 0) + 1);
+          if (index % ROWS_PER_TURN === ROWS_PER_TURN - 1) await setImmediate();
+        }
         const fresh: Array<{ row: number; input: TransactionInput; id: string }> = [];
         let duplicates = 0;
-        for (const item of valid) {
+        for (const [index, item] of valid.entries()) {
+          if (index % ROWS_PER_TURN === ROWS_PER_TURN - 1) await setImmediate();
           const key = duplicateKey(item.input);
           const left = counts.get(key) ?? 0;
           if (left > 0) {
             counts.set(key, left - 1);
             duplicates += 1;
+            const status = statusOf.get(item.row);
+            if (status !== undefined) status.status = 'duplicate';
           } else fresh.push({ ...item, id: newId() });
         }
-        errors.push(...replayProblems(existing, fresh.map((f) => ({ ...f.input, id: f.id, row: f.row }))));
+        // Counted under the portfolio's row lock, so parallel imports cannot pass the caps together.
+        if (options.caps !== undefined) {
+          checkTransactionCaps(options.caps, { total: existing.length, splits: splitsIn(existing) }, fresh.length, splitsIn(fresh.map((f) => f.input)));
+        }
+        const replay = await replayProblems(existing, fresh.map((f) => ({ ...f.input, id: f.id, row: f.row })));
+        for (const problem of replay) {
+          const status = statusOf.get(problem.row);
+          if (status !== undefined) status.status = 'invalid';
+        }
+        errors.push(...replay);
         errors.sort((a, b) => a.row - b.row);
+        for (const problem of errors) {
+          const status = statusOf.get(problem.row);
+          if (status !== undefined && status.reason === undefined) status.reason = `${problem.field}: ${problem.reason}`;
+        }
+        const wouldImport = statuses.filter((st) => st.status === 'would_import').length;
 
         const result: ImportResult = {
           dry_run: options.dryRun,
           valid: errors.length === 0,
           rows: rows.length,
           imported: 0,
-          would_import: errors.length === 0 ? fresh.length : 0,
+          would_import: wouldImport,
           duplicates,
+          skipped: statuses.filter((st) => st.status === 'skipped').length,
           errors,
+          statuses,
         };
         if (options.dryRun) return { status: 200, result };
         if (errors.length > 0) {
@@ -312,42 +307,98 @@ export function createImportService(deps: ImportDeps) {
       });
     },
 
-    /** Everything the user owns: portfolios and their transactions, decimals as strings. */
-    async exportAll(userId: string): Promise<ExportDocument> {
+    /**
+     * Everything the user owns (an ExportDocument: portfolios and their transactions in
+     * replay order, decimals as strings) as JSON text in pieces of EXPORT_PAGE_ROWS
+     * transactions: each piece is one keyset read and one small serialisation, so the
+     * work is linear and no piece holds the event loop for long, however large the
+     * account. The portfolios are read before the first piece, so a failure to start is
+     * still an error answer rather than a cut-off body.
+     */
+    async exportStream(userId: string): Promise<AsyncGenerator<string>> {
       const portfolios = await repo.listPortfolios(db, userId);
-      const transactions = await repo.allUserTransactions(db, userId);
-      const byPortfolio = new Map<string, Transaction[]>();
-      for (const tx of transactions) byPortfolio.set(tx.portfolioId, [...(byPortfolio.get(tx.portfolioId) ?? []), tx]);
-      return {
-        format: EXPORT_FORMAT,
-        version: 1,
-        exported_at: clock.now().toISOString(),
-        portfolios: portfolios.map((p) => ({
-          ...portfolioOut(p),
-          transactions: (byPortfolio.get(p.id) ?? []).map(transactionOut),
-        })),
-      };
+      const watchlist = (await deps.watchlist?.list(userId)) ?? [];
+      const exportedAt = clock.now().toISOString();
+      async function* pieces(): AsyncGenerator<string> {
+        yield `{"format":${JSON.stringify(EXPORT_FORMAT)},"version":1,"exported_at":${JSON.stringify(exportedAt)},"portfolios":[`;
+        for (const [index, portfolio] of portfolios.entries()) {
+          const head = JSON.stringify(portfolioOut(portfolio));
+          yield `${index === 0 ? '' : ','}${head.slice(0, -1)},"transactions":[`;
+          let after: { executedAt: Date; seq: number } | null = null;
+          let first = true;
+          for (;;) {
+            const page = await repo.transactionsAfterIndexed(db, userId, portfolio.id, after, EXPORT_PAGE_ROWS);
+            let text = '';
+            for (const tx of page) {
+              text += (first ? '' : ',') + JSON.stringify(exportTransaction(tx));
+              first = false;
+            }
+            if (text !== '') yield text;
+            const last = page.at(-1);
+            if (last === undefined || page.length < EXPORT_PAGE_ROWS) break;
+            after = { executedAt: last.executedAt, seq: last.seq };
+          }
+          yield ']}';
+        }
+        const items = watchlist.map((w) => ({ symbol: w.symbol, added_at: new Date(w.added_at).toISOString() }));
+        yield `],"watchlist":${JSON.stringify(items)}}`;
+      }
+      return pieces();
+    },
+
+    /**
+     * One portfolio's transactions as CSV (header CSV_EXPORT_COLUMNS, replay order), in
+     * keyset pages like the JSON export; the CSV import reads it back unchanged.
+     */
+    async exportCsv(userId: string, portfolioId: string): Promise<AsyncGenerator<string>> {
+      const portfolio = await repo.findPortfolio(db, userId, portfolioId);
+      if (portfolio === null) throw notFound('Portfolio');
+      async function* pieces(): AsyncGenerator<string> {
+        yield `${CSV_EXPORT_COLUMNS.join(',')}\n`;
+        let after: { executedAt: Date; seq: number } | null = null;
+        for (;;) {
+          const page = await repo.transactionsAfterIndexed(db, userId, portfolioId, after, EXPORT_PAGE_ROWS);
+          let text = '';
+          for (const tx of page) {
+            const out: Record<string, string | number | null> = transactionOut(tx);
+            text += `${CSV_EXPORT_COLUMNS.map((column) => csvField(out[column])).join(',')}\n`;
+          }
+          if (text !== '') yield text;
+          const last = page.at(-1);
+          if (last === undefined || page.length < EXPORT_PAGE_ROWS) break;
+          after = { executedAt: last.executedAt, seq: last.seq };
+        }
+      }
+      return pieces();
     },
 
     /**
      * Imports an export into the caller's account as new portfolios (new ids), in replay
      * order, all-or-nothing. Every transaction is validated as if it were entered anew.
      */
-    importExport(userId: string, doc: ExportDocument): Promise<Array<{ source_id: string | null; id: string; name: string; transactions: number }>> {
-      return db.transaction(async (q) => {
+    async importExport(principal: { userId: string; tier: Tier }, doc: ExportDocument, caps?: PortfolioCaps): Promise<Array<{ source_id: string | null; id: string; name: string; transactions: number }>> {
+      const { userId } = principal;
+      const created = await db.transaction(async (q) => {
+        if (caps !== undefined) {
+          await repo.lockUserPortfolios(q, userId);
+          const count = await repo.countPortfolios(q, userId);
+          if (count + doc.portfolios.length > caps.portfolios) throw capReached('portfolios', caps.portfolios, count);
+        }
         const now = clock.now();
         const created: Array<{ source_id: string | null; id: string; name: string; transactions: number }> = [];
         for (const [index, source] of doc.portfolios.entries()) {
           const inputs: Array<TransactionInput & { id: string }> = [];
           const problems: Array<{ field: string; message: string }> = [];
           for (const [txIndex, tx] of source.transactions.entries()) {
+            if (txIndex % ROWS_PER_TURN === ROWS_PER_TURN - 1) await setImmediate();
             const result = validateTransaction(tx, { baseCurrency: source.base_currency, now });
             if (result.ok) inputs.push({ ...result.value, id: newId() });
             else problems.push(...result.errors.map((e) => ({ field: `portfolios.${index}.transactions.${txIndex}.${e.field}`, message: e.message })));
           }
           if (problems.length > 0) throw new AppError(400, 'validation_failed', 'Validation failed', { detail: problems.map((p) => `${p.field} ${p.message}`).join('; ').slice(0, 2000), errors: problems.slice(0, 100) });
-          const ordered = sortForReplay(inputs);
-          checkReplay(ordered);
+          if (caps !== undefined) checkTransactionCaps(caps, { total: 0, splits: 0 }, inputs.length, splitsIn(inputs));
+          const ordered = await sortForReplaySliced(inputs);
+          await checkOrderedReplay(ordered);
           const portfolio = await repo.insertPortfolio(q, {
             id: newId(),
             userId,
@@ -356,12 +407,16 @@ export function createImportService(deps: ImportDeps) {
             createdAt: now,
             updatedAt: now,
           });
-          await repo.insertTransactions(q, { portfolioId: portfolio.id, userId, now }, ordered.map((tx) => ({ id: tx.id, input: tx })));
+          await repo.insertTransactions(q, { portfolioId: portfolio.id, userId, now }, ordered.map((tx) => ({ id: tx.id, input: tx })), undefined, insertBatchRows);
           created.push({ source_id: source.id ?? null, id: portfolio.id, name: portfolio.name, transactions: ordered.length });
         }
         logger.info({ event: 'export_imported', userId, portfolios: created.length }, 'export imported');
         return created;
       });
+      // The watchlist is restored after the portfolios commit, through the market
+      // module's own rules (symbol grammar, the plan's cap: a full watchlist is a 409).
+      for (const item of doc.watchlist ?? []) await deps.watchlist?.add(principal, item.symbol);
+      return created;
     },
   };
 }

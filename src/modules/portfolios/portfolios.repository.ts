@@ -4,7 +4,7 @@
 // are NUMERIC and arrive as strings; they become Decimal (or, for the holdings engine,
 // exact BigInt decimals) here and nowhere else.
 import { Decimal, parseExact, toPlain, type Exact } from '../../money/index.ts';
-import type { Queryable } from '../../platform/db/index.ts';
+import type { Database, Queryable } from '../../platform/db/index.ts';
 import type { LedgerTransaction, Portfolio, Transaction, TransactionInput, TransactionType } from './portfolios.types.ts';
 import type { TransactionPageQuery, TransactionSort } from './transactions.list.ts';
 
@@ -142,8 +142,20 @@ const TRANSACTION_SORT_SQL: Record<TransactionSort, string> = {
   type: 'type',
 };
 
+/** Rows per statement when a whole portfolio is read (allTransactions). */
+export const READ_PAGE_ROWS = 500;
+
 export function createPortfoliosRepository() {
-  return {
+  const repo = {
+    /** Symbols bought in any portfolio (positions since sold out included: a superset of what is held). */
+    async heldSymbols(db: Queryable, limit: number): Promise<string[]> {
+      const { rows } = await db.query<{ symbol: string }>(
+        `SELECT DISTINCT symbol FROM transactions WHERE type = 'buy' AND symbol IS NOT NULL ORDER BY symbol LIMIT $1`,
+        [limit],
+      );
+      return rows.map((r) => r.symbol);
+    },
+
     async listPortfolios(db: Queryable, userId: string): Promise<Portfolio[]> {
       const { rows } = await db.query<PortfolioRow>(
         `SELECT ${PORTFOLIO_COLUMNS} FROM portfolios WHERE user_id = $1 ORDER BY created_at, id`,
@@ -168,6 +180,40 @@ export function createPortfoliosRepository() {
       const { rows } = await db.query<PortfolioRow>(`SELECT ${PORTFOLIO_COLUMNS} FROM portfolios WHERE id = $1`, [id]);
       const row = rows[0];
       return row === undefined ? null : portfolioFromRow(row);
+    },
+
+    /**
+     * Serialises a user's portfolio creates until the transaction ends (a per-user advisory
+     * lock), so a count read after it stays true until the insert commits.
+     */
+    async lockUserPortfolios(db: Queryable, userId: string): Promise<void> {
+      await db.query(`SELECT pg_advisory_xact_lock(hashtext('financehub:portfolios:' || $1))`, [userId]);
+    },
+
+    async countPortfolios(db: Queryable, userId: string): Promise<number> {
+      const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM portfolios WHERE user_id = $1', [userId]);
+      return rows[0]?.n ?? 0;
+    },
+
+    /** Transactions and split transactions in one portfolio (callers hold the portfolio's row lock). */
+    async countTransactions(db: Queryable, userId: string, portfolioId: string): Promise<{ total: number; splits: number }> {
+      const { rows } = await db.query<{ total: number; splits: number }>(
+        `SELECT count(*)::int AS total, count(*) FILTER (WHERE type = 'split')::int AS splits
+           FROM transactions WHERE portfolio_id = $1 AND user_id = $2`,
+        [portfolioId, userId],
+      );
+      return { total: rows[0]?.total ?? 0, splits: rows[0]?.splits ?? 0 };
+    },
+
+    /** The most transactions, and the most splits, any one of the user's portfolios holds. */
+    async largestPortfolio(db: Queryable, userId: string): Promise<{ total: number; splits: number }> {
+      const { rows } = await db.query<{ total: number | null; splits: number | null }>(
+        `SELECT max(total)::int AS total, max(splits)::int AS splits FROM (
+           SELECT count(*) AS total, count(*) FILTER (WHERE type = 'split') AS splits
+             FROM transactions WHERE user_id = $1 GROUP BY portfolio_id) AS per_portfolio`,
+        [userId],
+      );
+      return { total: rows[0]?.total ?? 0, splits: rows[0]?.splits ?? 0 };
     },
 
     async insertPortfolio(db: Queryable, p: Omit<Portfolio, 'revision'>): Promise<Portfolio> {
@@ -198,24 +244,54 @@ export function createPortfoliosRepository() {
       await db.query('UPDATE portfolios SET revision = revision + 1 WHERE id = $1', [portfolioId]);
     },
 
-    /** What the holdings engine needs, in replay order: fewer columns, much less to transfer. */
+    /**
+     * What the holdings engine needs, in replay order: fewer columns, much less to transfer.
+     * Read in keyset pages of READ_PAGE_ROWS, like allTransactions (same snapshot caveat).
+     */
     async ledgerTransactions(db: Queryable, userId: string, portfolioId: string): Promise<LedgerTransaction[]> {
-      const { rows } = await db.query<LedgerRow>(
-        `SELECT id, type, symbol, quantity::text AS quantity, price::text AS price, amount::text AS amount, fee::text AS fee,
-           currency, fx_rate::text AS fx_rate, ratio_numerator, ratio_denominator, executed_at
-         FROM transactions WHERE portfolio_id = $1 AND user_id = $2 ORDER BY executed_at, seq`,
-        [portfolioId, userId],
-      );
-      return rows.map(ledgerFromRow);
+      const columns = `id, seq, type, symbol, quantity::text AS quantity, price::text AS price, amount::text AS amount, fee::text AS fee,
+           currency, fx_rate::text AS fx_rate, ratio_numerator, ratio_denominator, executed_at`;
+      type PagedRow = LedgerRow & { seq: number };
+      const page = async (after: { executedAt: Date; seq: number } | null): Promise<PagedRow[]> =>
+        (after === null
+          ? await db.query<PagedRow>(
+              `SELECT ${columns} FROM transactions WHERE portfolio_id = $1 AND user_id = $2 ORDER BY executed_at, seq LIMIT $3`,
+              [portfolioId, userId, READ_PAGE_ROWS],
+            )
+          : await db.query<PagedRow>(
+              `SELECT ${columns} FROM transactions
+                WHERE portfolio_id = $1 AND user_id = $2 AND (executed_at, seq) > ($3::timestamptz, $4::bigint)
+                ORDER BY executed_at, seq LIMIT $5`,
+              [portfolioId, userId, after.executedAt, after.seq, READ_PAGE_ROWS],
+            )
+        ).rows;
+      const all: LedgerTransaction[] = [];
+      let rows = await page(null);
+      for (;;) {
+        for (const row of rows) all.push(ledgerFromRow(row));
+        const last = rows.at(-1);
+        if (last === undefined || rows.length < READ_PAGE_ROWS) return all;
+        rows = await page({ executedAt: last.executed_at, seq: last.seq });
+      }
     },
 
-    /** All of a portfolio's transactions in replay order (executed_at, then recorded order). */
+    /**
+     * All of a portfolio's transactions in replay order (executed_at, then recorded order),
+     * read in keyset pages of READ_PAGE_ROWS: no single statement or row mapping holds the
+     * event loop for a whole large portfolio (on PGlite a statement runs on the main
+     * thread). Pages are separate statements, so a caller that needs one snapshot reads
+     * inside a REPEATABLE READ transaction (the analytics reads do) or holds a lock.
+     */
     async allTransactions(db: Queryable, userId: string, portfolioId: string): Promise<Transaction[]> {
-      const { rows } = await db.query<TransactionRow>(
-        `SELECT ${TRANSACTION_COLUMNS} FROM transactions WHERE portfolio_id = $1 AND user_id = $2 ORDER BY executed_at, seq`,
-        [portfolioId, userId],
-      );
-      return rows.map(transactionFromRow);
+      const all: Transaction[] = [];
+      let after: { executedAt: Date; seq: number } | null = null;
+      for (;;) {
+        const page = await repo.transactionsAfter(db, userId, portfolioId, after, READ_PAGE_ROWS);
+        for (const tx of page) all.push(tx);
+        const last = page.at(-1);
+        if (last === undefined || page.length < READ_PAGE_ROWS) return all;
+        after = { executedAt: last.executedAt, seq: last.seq };
+      }
     },
 
     /**
@@ -234,6 +310,60 @@ export function createPortfoliosRepository() {
     },
 
     /** Every transaction the user owns, per portfolio in replay order (for export). */
+    /**
+     * Up to `limit` of a portfolio's transactions in replay order (executed_at, seq), after
+     * the given position: keyset pages on transactions_portfolio_replay_idx, so a large
+     * portfolio is read in bounded pieces. Every executed_at is written from a JS Date
+     * (millisecond precision), so the position read back compares exactly.
+     */
+    async transactionsAfter(
+      db: Queryable,
+      userId: string,
+      portfolioId: string,
+      after: { executedAt: Date; seq: number } | null,
+      limit: number,
+    ): Promise<Transaction[]> {
+      // Two statements rather than `$3 IS NULL OR …`: only a plain row comparison lets the
+      // planner start the index scan at the position (otherwise every page rescans from the start).
+      const { rows } =
+        after === null
+          ? await db.query<TransactionRow>(
+              `SELECT ${TRANSACTION_COLUMNS} FROM transactions WHERE portfolio_id = $1 AND user_id = $2 ORDER BY executed_at, seq LIMIT $3`,
+              [portfolioId, userId, limit],
+            )
+          : await db.query<TransactionRow>(
+              `SELECT ${TRANSACTION_COLUMNS} FROM transactions
+                WHERE portfolio_id = $1 AND user_id = $2 AND (executed_at, seq) > ($3::timestamptz, $4::bigint)
+                ORDER BY executed_at, seq LIMIT $5`,
+              [portfolioId, userId, after.executedAt, after.seq, limit],
+            );
+      return rows.map(transactionFromRow);
+    },
+
+    /**
+     * transactionsAfter, planned as a walk of transactions_portfolio_replay_idx whatever the
+     * table's statistics say, so every page costs about its own rows. Without statistics
+     * (PGlite has no autovacuum, and a table fresh from a bulk import has none yet) the
+     * planner guesses a few rows, collects every row after the position through a bitmap
+     * scan and sorts them for each page: O(rows left) per page, 120 ms on PGlite at the
+     * start of a 50,000-transaction portfolio, quadratic over a whole read. Sorting is
+     * switched off for this one statement (SET LOCAL in its own short transaction), which
+     * leaves the ordered index scan as the only plan; ANALYZE would fix the estimate but
+     * itself holds PGlite's thread for 170 ms at 50,000 rows.
+     */
+    async transactionsAfterIndexed(
+      db: Database,
+      userId: string,
+      portfolioId: string,
+      after: { executedAt: Date; seq: number } | null,
+      limit: number,
+    ): Promise<Transaction[]> {
+      return db.transaction(async (q) => {
+        await q.exec('SET LOCAL enable_sort = off; SET LOCAL enable_incremental_sort = off');
+        return repo.transactionsAfter(q, userId, portfolioId, after, limit);
+      });
+    },
+
     async allUserTransactions(db: Queryable, userId: string): Promise<Transaction[]> {
       const { rows } = await db.query<TransactionRow>(
         `SELECT ${TRANSACTION_COLUMNS} FROM transactions WHERE user_id = $1 ORDER BY portfolio_id, executed_at, seq`,
@@ -304,16 +434,18 @@ export function createPortfoliosRepository() {
     },
 
     /**
-     * Many transactions in few statements (imports): one multi-row INSERT per batch, in
-     * the given order, so `seq` keeps that order. Every value is still a bound parameter.
+     * Many transactions in few statements (imports): one multi-row INSERT per batch of
+     * `batchRows` (default 500), in the given order, so `seq` keeps that order. Every value
+     * is still a bound parameter.
      */
     async insertTransactions(
       db: Queryable,
       owner: { portfolioId: string; userId: string; now: Date },
       items: ReadonlyArray<{ id: string; input: TransactionInput }>,
       onBatch?: (written: number) => void,
+      batchRows = 500,
     ): Promise<void> {
-      const BATCH = 500; // 500 rows × 13 parameters, far below PostgreSQL's limit of 65,535
+      const BATCH = batchRows; // 500 rows × 13 parameters, far below PostgreSQL's limit of 65,535
       for (let start = 0; start < items.length; start += BATCH) {
         const batch = items.slice(start, start + BATCH);
         const params: unknown[] = [owner.portfolioId, owner.userId, owner.now];
@@ -395,6 +527,7 @@ export function createPortfoliosRepository() {
       ]);
     },
   };
+  return repo;
 }
 
 export type PortfoliosRepository = ReturnType<typeof createPortfoliosRepository>;

@@ -3,12 +3,15 @@
 // Idempotency-Key handling. Holdings are computed on read from the transactions, so
 // edits and deletes can never leave derived state behind. No HTTP here.
 import { createHash, randomUUID } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { formatAmountFixed, formatFixed, plainExact, SCALE, toPlain, type Amount, type Decimal } from '../../money/index.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { Database, Queryable } from '../../platform/db/index.ts';
 import { AppError, notFound, validationFailed } from '../../platform/errors.ts';
 import type { Logger } from '../../platform/logger.ts';
-import { InsufficientQuantityError, replay, toLedger, valueHoldings, WEIGHT_SCALE, type HoldingsValuation, type HoldingValue, type Ledger, type LotValue } from './holdings.ts';
+import type { SharedCache } from '../../platform/shared-cache.ts';
+import { InsufficientQuantityError, replay, replayAsync, toLedger, valueHoldings, WEIGHT_SCALE, type HoldingsValuation, type HoldingValue, type Ledger, type LotValue } from './holdings.ts';
+import { capReached, checkTransactionCaps, type PortfolioCaps } from './portfolios.caps.ts';
 import type { PortfoliosRepository } from './portfolios.repository.ts';
 import type { HoldingOut, HoldingsOut, LotOut, PortfolioOut, TransactionOut } from './portfolios.schemas.ts';
 import type { Portfolio, Quote, QuoteSource, Transaction, TransactionFields, TransactionInput, TransactionType } from './portfolios.types.ts';
@@ -43,6 +46,12 @@ export interface PortfoliosServiceDeps {
   /** Latest prices for valuation; absent or failing → holdings are unpriced and flagged stale. */
   quotes?: QuoteSource | undefined;
   newId?: () => string;
+  /**
+   * Each user's portfolio rows (with their revisions) in memory, invalidated across
+   * instances over the event bus (src/platform/shared-cache.ts). Without it every read
+   * queries the database (the CLI).
+   */
+  rows?: SharedCache<Portfolio[]> | undefined;
 }
 
 /** A response the service decided on: status and body (replayed as-is for a repeated key). */
@@ -125,7 +134,7 @@ function lotOut(lot: LotValue, scale: number, currency: string): LotOut {
   };
 }
 
-function staticHoldingOut(item: HoldingValue, scale: number, currency: string): StaticHoldingOut {
+function staticHoldingOut(item: HoldingValue, scale: number, currency: string, lots?: LotOut[]): StaticHoldingOut {
   const from = [scale, item.quantity, item.costBasis, item.realizedPnl, item.dividends, item.interest, item.fees, currency, ...item.lots];
   const known = formattedHoldings.get(item.lots);
   if (known !== undefined && known.from.length === from.length && known.from.every((value, i) => value === from[i])) return known.out;
@@ -134,7 +143,7 @@ function staticHoldingOut(item: HoldingValue, scale: number, currency: string): 
     quantity: item.quantity.format(SCALE.quantity),
     average_cost: item.quantity.isPositive() ? item.quantity.formatPerUnit(item.costBasis, scale, SCALE.price) : null,
     cost_basis: amount(item.costBasis),
-    lots: item.lots.map((lot) => lotOut(lot, scale, currency)),
+    lots: lots ?? item.lots.map((lot) => lotOut(lot, scale, currency)),
     realized_pnl: amount(item.realizedPnl),
     dividends: amount(item.dividends),
     interest: amount(item.interest),
@@ -142,6 +151,26 @@ function staticHoldingOut(item: HoldingValue, scale: number, currency: string): 
   };
   formattedHoldings.set(item.lots, { from, out });
   return out;
+}
+
+/** Lots formatted between two turns of the event loop (formatHoldingsAhead). */
+const LOTS_PER_TURN = 500;
+
+/**
+ * Formats the lots of every holding not formatted yet (the costly part of holdingsOut: a
+ * large portfolio has thousands), LOTS_PER_TURN at a time with a turn of the event loop in
+ * between, into the cache holdingsOut then reads: the answer is the same, but building it
+ * never holds the loop for long (FAIL-023).
+ */
+export async function formatHoldingsAhead(portfolio: Portfolio, valuation: HoldingsValuation): Promise<void> {
+  for (const item of valuation.items) {
+    const lots: LotOut[] = [];
+    for (const [index, lot] of item.lots.entries()) {
+      if (index % LOTS_PER_TURN === LOTS_PER_TURN - 1) await nextTurn();
+      lots.push(lotOut(lot, valuation.scale, portfolio.baseCurrency));
+    }
+    staticHoldingOut(item, valuation.scale, portfolio.baseCurrency, lots);
+  }
 }
 
 export function holdingsOut(portfolio: Portfolio, valuation: HoldingsValuation): HoldingsOut {
@@ -244,6 +273,24 @@ export function createPortfoliosService(deps: PortfoliosServiceDeps) {
     return portfolio;
   }
 
+  /** The user's portfolios, from memory while the shared cache trusts its copy. */
+  const listPortfolios = (userId: string): Promise<Portfolio[]> =>
+    deps.rows === undefined ? repo.listPortfolios(db, userId) : deps.rows.get(userId, () => repo.listPortfolios(db, userId));
+
+  /**
+   * A read of a portfolio the user owns, with its revision: from the cached rows when they
+   * have it, else from the database (one created on another instance whose event has not
+   * arrived yet is found there, never refused).
+   */
+  async function readOwned(userId: string, id: string): Promise<Portfolio> {
+    const cached = (await listPortfolios(userId)).find((p) => p.id === id);
+    return cached ?? ownedPortfolio(db, userId, id);
+  }
+
+  /** After a write of the user's portfolios or transactions (committed or not): drop the cached rows everywhere. */
+  const changed = (userId: string): void => deps.rows?.invalidate(userId);
+  const thenChanged = <T>(userId: string, work: Promise<T>): Promise<T> => work.finally(() => changed(userId));
+
   /**
    * Runs `work` once per (user, key): a repeat with the same request returns the stored
    * result and writes nothing; the same key with a different request is refused. The claim,
@@ -311,7 +358,13 @@ export function createPortfoliosService(deps: PortfoliosServiceDeps) {
     }
     // Transactions are read after the revision, so they are at least that new: a cached
     // replay can be newer than its revision, never older.
-    const ledger = replay(await repo.ledgerTransactions(db, portfolio.userId, portfolio.id));
+    // Paged reads from one snapshot (a write committed meanwhile is wholly in or out),
+    // replayed with turns of the event loop in between (FAIL-023).
+    const rows = await db.transaction(async (q) => {
+      await q.exec('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+      return repo.ledgerTransactions(q, portfolio.userId, portfolio.id);
+    });
+    const ledger = await replayAsync(rows);
     ledgers.set(portfolio.id, { revision: portfolio.revision, ledger });
     if (ledgers.size > LEDGER_CACHE_SIZE) {
       const oldest = ledgers.keys().next();
@@ -321,19 +374,28 @@ export function createPortfoliosService(deps: PortfoliosServiceDeps) {
   }
 
   return {
-    ownedPortfolio: (userId: string, id: string) => ownedPortfolio(db, userId, id),
+    ownedPortfolio: (userId: string, id: string) => readOwned(userId, id),
 
     /** The replayed ledger of a portfolio the user owns (cached per revision); for analytics. */
     ledger: async (userId: string, portfolioId: string): Promise<{ portfolio: Portfolio; ledger: Ledger }> => {
-      const portfolio = await ownedPortfolio(db, userId, portfolioId);
+      const portfolio = await readOwned(userId, portfolioId);
       return { portfolio, ledger: await ledgerOf(portfolio) };
     },
 
-    listPortfolios: (userId: string) => repo.listPortfolios(db, userId),
+    listPortfolios,
 
-    createPortfolio(userId: string, input: { name: string; baseCurrency: string }, idem?: IdempotencyRequest): Promise<Outcome<PortfolioOut>> {
-      return db.transaction((q) =>
+    /** Tells every instance the user's portfolios changed (the import service's writes). */
+    changed,
+
+    /** `caps`: the caller's tier limits (HTTP); the operator's CLI passes none. */
+    createPortfolio(userId: string, input: { name: string; baseCurrency: string }, idem?: IdempotencyRequest, caps?: PortfolioCaps): Promise<Outcome<PortfolioOut>> {
+      return thenChanged(userId, db.transaction((q) =>
         idempotent(q, userId, idem, async () => {
+          if (caps !== undefined) {
+            await repo.lockUserPortfolios(q, userId);
+            const count = await repo.countPortfolios(q, userId);
+            if (count + 1 > caps.portfolios) throw capReached('portfolios', caps.portfolios, count);
+          }
           const now = clock.now();
           const portfolio = await repo.insertPortfolio(q, {
             id: newId(),
@@ -346,17 +408,17 @@ export function createPortfoliosService(deps: PortfoliosServiceDeps) {
           logger.info({ event: 'portfolio_created', userId, portfolioId: portfolio.id }, 'portfolio created');
           return { status: 201, body: portfolioOut(portfolio) };
         }),
-      );
+      ));
     },
 
     async renamePortfolio(userId: string, id: string, name: string): Promise<Portfolio> {
-      const updated = await repo.updatePortfolio(db, userId, id, { name, updatedAt: clock.now() });
+      const updated = await thenChanged(userId, repo.updatePortfolio(db, userId, id, { name, updatedAt: clock.now() }));
       if (updated === null) throw notFound('Portfolio');
       return updated;
     },
 
     async deletePortfolio(userId: string, id: string): Promise<void> {
-      if (!(await repo.deletePortfolio(db, userId, id))) throw notFound('Portfolio');
+      if (!(await thenChanged(userId, repo.deletePortfolio(db, userId, id)))) throw notFound('Portfolio');
       logger.info({ event: 'portfolio_deleted', userId, portfolioId: id }, 'portfolio deleted');
     },
 
@@ -393,11 +455,13 @@ export function createPortfoliosService(deps: PortfoliosServiceDeps) {
       return tx;
     },
 
-    createTransaction(userId: string, portfolioId: string, raw: RawTransaction, idem?: IdempotencyRequest): Promise<Outcome<TransactionOut>> {
-      return db.transaction(async (q) => {
+    createTransaction(userId: string, portfolioId: string, raw: RawTransaction, idem?: IdempotencyRequest, caps?: PortfolioCaps): Promise<Outcome<TransactionOut>> {
+      return thenChanged(userId, db.transaction(async (q) => {
+        // The row lock serialises writers of this portfolio, so the counts below hold until commit.
         const portfolio = await ownedPortfolio(q, userId, portfolioId, true);
         return idempotent(q, userId, idem, async () => {
           const input = validOrThrow(raw, portfolio.baseCurrency);
+          if (caps !== undefined) checkTransactionCaps(caps, await repo.countTransactions(q, userId, portfolioId), 1, input.type === 'split' ? 1 : 0);
           const id = newId();
           const symbols = quantitySymbols(input);
           if (symbols.length > 0) checkReplay([...(await repo.quantityTransactions(q, userId, portfolioId, symbols)), { ...input, id }]);
@@ -405,16 +469,18 @@ export function createPortfoliosService(deps: PortfoliosServiceDeps) {
           await repo.bumpRevision(q, portfolioId);
           return { status: 201, body: transactionOut(stored) };
         });
-      });
+      }));
     },
 
     /** PUT (replace: `merge` false) or PATCH (merge onto the stored transaction). */
-    updateTransaction(userId: string, portfolioId: string, id: string, raw: RawTransaction, merge: boolean): Promise<Transaction> {
-      return db.transaction(async (q) => {
+    updateTransaction(userId: string, portfolioId: string, id: string, raw: RawTransaction, merge: boolean, caps?: PortfolioCaps): Promise<Transaction> {
+      return thenChanged(userId, db.transaction(async (q) => {
         const portfolio = await ownedPortfolio(q, userId, portfolioId, true);
         const current = await repo.findTransaction(q, userId, portfolioId, id);
         if (current === null) throw notFound('Transaction');
         const input = validOrThrow(merge ? { ...rawOf(current), ...raw } : raw, portfolio.baseCurrency);
+        // Turning a transaction into a split adds a split.
+        if (caps !== undefined && input.type === 'split' && current.type !== 'split') checkTransactionCaps(caps, await repo.countTransactions(q, userId, portfolioId), 0, 1);
         // Replay the symbols involved with the edited transaction in its place: a later sell
         // that the edit would leave uncovered makes the edit a 422, and nothing is written.
         const symbols = [...new Set([...quantitySymbols(current), ...quantitySymbols(input)])];
@@ -432,11 +498,11 @@ export function createPortfoliosService(deps: PortfoliosServiceDeps) {
         if (updated === null) throw notFound('Transaction');
         await repo.bumpRevision(q, portfolioId);
         return updated;
-      });
+      }));
     },
 
     deleteTransaction(userId: string, portfolioId: string, id: string): Promise<void> {
-      return db.transaction(async (q) => {
+      return thenChanged(userId, db.transaction(async (q) => {
         await ownedPortfolio(q, userId, portfolioId, true);
         const current = await repo.findTransaction(q, userId, portfolioId, id);
         if (current === null) throw notFound('Transaction');
@@ -444,16 +510,18 @@ export function createPortfoliosService(deps: PortfoliosServiceDeps) {
         if (symbols.length > 0) checkReplay((await repo.quantityTransactions(q, userId, portfolioId, symbols)).filter((tx) => tx.id !== id));
         await repo.deleteTransaction(q, userId, portfolioId, id);
         await repo.bumpRevision(q, portfolioId);
-      });
+      }));
     },
 
     /** Positions, lots, cash and totals, recomputed from the transactions, valued at the latest quotes. */
     async holdings(userId: string, portfolioId: string, options: { includeClosed?: boolean } = {}): Promise<HoldingsOut> {
-      const portfolio = await ownedPortfolio(db, userId, portfolioId);
+      const portfolio = await readOwned(userId, portfolioId);
       const ledger = await ledgerOf(portfolio);
       const open = [...ledger.positions.values()].filter((p) => p.quantity.isPositive()).map((p) => p.symbol);
       const quotes = await quotesFor(open);
-      return holdingsOut(portfolio, valueHoldings(ledger, quotes, options));
+      const valuation = valueHoldings(ledger, quotes, options);
+      await formatHoldingsAhead(portfolio, valuation);
+      return holdingsOut(portfolio, valuation);
     },
   };
 }

@@ -2,7 +2,7 @@
 // cursor (FAIL-016). The request's words never reach SQL: the sort is an enum the
 // repository maps to a fixed column expression, filters become bound parameters, and a
 // cursor is decoded and checked member by member before its values are bound.
-import { decodeCursor, encodeCursor, invalidCursor } from '../analytics/cursor.ts';
+import { decodeCursor, encodeCursor, invalidCursor, isSerialId, isTimestampKey } from '../../platform/http/cursor.ts';
 import { SYMBOL_PATTERN } from '../market/symbols.ts';
 import { TRANSACTION_TYPES, type Transaction, type TransactionType } from './portfolios.types.ts';
 
@@ -27,13 +27,12 @@ export interface TransactionPageQuery {
   after?: { key: string; seq: string } | undefined;
 }
 
-const ISO_TIMESTAMP_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const SYMBOL_RE = new RegExp(SYMBOL_PATTERN);
 
 /** What a cursor's key must look like for each sort (the key text is bound as a parameter). */
 const KEY_RULES: Record<TransactionSort, (key: string) => boolean> = {
-  executed_at: (k) => ISO_TIMESTAMP_RE.test(k) && !Number.isNaN(Date.parse(k)),
-  created_at: (k) => ISO_TIMESTAMP_RE.test(k) && !Number.isNaN(Date.parse(k)),
+  executed_at: isTimestampKey,
+  created_at: isTimestampKey,
   // Transactions without a symbol (deposits, fees …) sort under the empty string.
   symbol: (k) => k === '' || SYMBOL_RE.test(k),
   type: (k) => (TRANSACTION_TYPES as readonly string[]).includes(k),
@@ -47,7 +46,7 @@ const KEY_OF: Record<TransactionSort, (tx: Transaction) => string> = {
 };
 
 export function decodeTransactionCursor(cursor: string, sort: TransactionSort, order: TransactionOrder): { key: string; seq: string } {
-  const c = decodeCursor(cursor, { sort, order, key: KEY_RULES[sort], id: (id) => /^[1-9][0-9]{0,17}$/.test(id) });
+  const c = decodeCursor(cursor, { sort, order, key: KEY_RULES[sort], id: isSerialId });
   if (c.k === null) throw invalidCursor();
   return { key: c.k, seq: c.id };
 }

@@ -45,13 +45,15 @@ describe('transaction validation', () => {
     assert.deepEqual(fields({ type: 'nope' }), ['type']);
   });
 
-  it('CSV: header aliases, type words, ratio forms and line numbers', () => {
-    const { rows, fileProblems } = parseTransactionsCsv(
+  it('CSV: header aliases, type words, ratio forms and line numbers; a column is read only when understood or ignored by name', async () => {
+    const csv =
       '\uFEFFTrade Date,Ticker,Action,Units,TradePrice,Commission,CCY,Exchange Rate,Split Ratio,Unused\n' +
-        '2024-01-02,abc,Bought,3,1.5,0.1,usd,0.9,,x\n\n' +
-        '2024-01-03,ABC,Stock Split,,,,,,2-for-1,y\n' +
-        '2024-01-04,ABC,split,,,,,,2:x,z\n',
-    );
+      '2024-01-02,abc,Bought,3,1.5,0.1,usd,0.9,,x\n\n' +
+      '2024-01-03,ABC,Stock Split,,,,,,2-for-1,y\n' +
+      '2024-01-04,ABC,split,,,,,,2:x,z\n';
+    const unplaced = await parseTransactionsCsv(csv);
+    assert.deepEqual(unplaced.fileProblems.map((p) => [p.row, p.field]), [[1, 'Unused']]);
+    const { rows, fileProblems } = await parseTransactionsCsv(csv, { ignore: ['Unused'] });
     assert.deepEqual(fileProblems, []);
     assert.equal(rows.length, 3);
     assert.deepEqual(rows[0]?.raw, {

@@ -4,6 +4,7 @@
 // can never disagree about what is valid.
 import { Decimal, isCurrencyCode, isDecimalString, parseDecimal } from '../../money/index.ts';
 import type { FieldProblem } from '../../platform/errors.ts';
+import { DATE_WINDOW_MESSAGE, isCleanText, isWithinDateWindow } from '../../platform/http/input.ts';
 import { normaliseSymbol } from '../market/symbols.ts';
 import { TRANSACTION_TYPES, type TransactionInput, type TransactionType } from './portfolios.types.ts';
 
@@ -25,8 +26,6 @@ export interface RawTransaction {
 
 export const MAX_NOTE_LENGTH = 500;
 export const MAX_SPLIT_TERM = 1_000_000;
-/** Transactions dated more than this far ahead of the clock are refused (a typo, not a trade). */
-const FUTURE_SLACK_MS = 24 * 3600 * 1000;
 
 type Field = 'symbol' | 'quantity' | 'price' | 'amount' | 'ratio_numerator' | 'ratio_denominator';
 
@@ -119,11 +118,12 @@ export function validateTransaction(raw: RawTransaction, context: { baseCurrency
   } else {
     executedAt = parseTimestamp(raw.executed_at);
     if (executedAt === null) fail('executed_at', 'must be an ISO 8601 date or date-time, e.g. 2024-03-01 or 2024-03-01T14:30:00Z');
-    else if (executedAt.getTime() > context.now.getTime() + FUTURE_SLACK_MS) fail('executed_at', 'must not be in the future');
+    else if (!isWithinDateWindow(executedAt, context.now)) fail('executed_at', DATE_WINDOW_MESSAGE);
   }
 
   const note = present(raw.note) && typeof raw.note === 'string' ? raw.note : null;
   if (note !== null && note.length > MAX_NOTE_LENGTH) fail('note', `must be at most ${MAX_NOTE_LENGTH} characters`);
+  else if (note !== null && !isCleanText(note, true)) fail('note', 'must not contain control characters other than tab and line breaks');
 
   if (errors.length > 0 || executedAt === null || fxRate === null) return { ok: false, errors };
   return {

@@ -8,10 +8,12 @@
 import type { Config } from '../../config.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { App } from '../../platform/http/types.ts';
+import type { Database } from '../../platform/db/index.ts';
 import type { Guards } from '../../platform/http/principal.ts';
 import { createLimiterFactory, type LimiterFactory } from '../../platform/limits/index.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { Redis } from '../../platform/redis.ts';
+import { createDailyUsageRepository } from './quotas.repository.ts';
 import { quotaRoutes } from './quotas.routes.ts';
 import { createQuotaService, createUsageRegistry, type QuotaService, type UsageRegistry } from './quotas.service.ts';
 import { registerRequestLimits, type RequestLimits } from './request-limits.ts';
@@ -22,14 +24,26 @@ export interface Limits {
   quotas: QuotaService;
   /** Refresh per session (FAIL-014): throws the 429 AppError when over the limit. */
   checkRefreshSession: RequestLimits['checkRefreshSession'];
+  /** Lets a token the guards already verified skip the bad-token limit's check (no round trip). */
+  trustVerifiedTokens: RequestLimits['trustVerifiedTokens'];
 }
 
-export function registerLimits(app: App, deps: { config: Config; redis?: Redis | undefined; logger: Logger; clock: Clock }): Limits {
+export function registerLimits(app: App, deps: { config: Config; db: Database; redis?: Redis | undefined; logger: Logger; clock: Clock }): Limits {
   const limiters = createLimiterFactory({ redis: deps.redis, logger: deps.logger });
   const usage = createUsageRegistry();
-  const quotas = createQuotaService({ tiers: deps.config.tiers, limiters, usage, clock: deps.clock });
-  const { checkRefreshSession } = registerRequestLimits(app, { config: deps.config, limiters, quotas });
-  return { limiters, usage, quotas, checkRefreshSession };
+  const quotas = createQuotaService({
+    tiers: deps.config.tiers,
+    store: createDailyUsageRepository(deps.db),
+    usage,
+    clock: deps.clock,
+    logger: deps.logger,
+    flushBatch: deps.config.quotaFlushBatch,
+    flushIntervalMs: deps.config.quotaFlushIntervalMs,
+  });
+  // Unsent request counts are recorded before the database closes.
+  app.addHook('onClose', async () => quotas.close());
+  const { checkRefreshSession, trustVerifiedTokens } = registerRequestLimits(app, { config: deps.config, limiters, quotas });
+  return { limiters, usage, quotas, checkRefreshSession, trustVerifiedTokens };
 }
 
 export function registerQuotaRoutes(app: App, deps: { guards: Guards; quotas: QuotaService }): void {

@@ -20,6 +20,9 @@ export function quotaJson(quota: Quota) {
     watchlist_symbols: { ...quota.watchlist_symbols, reset: null },
     ws_connections: { ...quota.ws_connections, reset: null },
     templates: { ...quota.templates, reset: null },
+    portfolios: { ...quota.portfolios, reset: null },
+    transactions_per_portfolio: { ...quota.transactions_per_portfolio, reset: null },
+    splits_per_portfolio: { ...quota.splits_per_portfolio, reset: null },
   };
 }
 
@@ -27,7 +30,7 @@ export function quotaRoutes(app: App, deps: QuotaRouteDeps): void {
   app.get(
     '/v1/me/quota',
     {
-      preHandler: deps.guards.requireUser,
+      onRequest: deps.guards.requireUser,
       schema: {
         tags: ['account'],
         summary: "The caller's quota: usage, limit and reset per resource of their tier",

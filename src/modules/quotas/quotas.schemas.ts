@@ -19,4 +19,7 @@ export const QuotaSchema = Type.Object({
   watchlist_symbols: Entry('symbols on the watchlist', false),
   ws_connections: Entry('open WebSocket connections', false),
   templates: Entry('report templates', false),
+  portfolios: Entry('portfolios', false),
+  transactions_per_portfolio: Entry('transactions in one portfolio: usage is your fullest portfolio', false),
+  splits_per_portfolio: Entry('split transactions in one portfolio: usage is the portfolio with the most', false),
 });

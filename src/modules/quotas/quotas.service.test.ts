@@ -1,23 +1,43 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { pino } from 'pino';
-import { createLimiterFactory } from '../../platform/limits/index.ts';
+import type { DailyUsageStore } from './quotas.repository.ts';
 import { createQuotaService, createUsageRegistry } from './quotas.service.ts';
 
 const tiers = {
-  free: { requestsPerDay: 2, alerts: 3, watchlistSymbols: 4, wsConnections: 1, templates: 5 },
-  pro: { requestsPerDay: 10, alerts: 30, watchlistSymbols: 40, wsConnections: 10, templates: 50 },
+  free: { requestsPerDay: 2, alerts: 3, watchlistSymbols: 4, wsConnections: 1, templates: 5, portfolios: 20, transactionsPerPortfolio: 50_000, splitsPerPortfolio: 50 },
+  pro: { requestsPerDay: 10, alerts: 30, watchlistSymbols: 40, wsConnections: 10, templates: 50, portfolios: 20, transactionsPerPortfolio: 30, splitsPerPortfolio: 10 },
 };
 
-function setup(start: string) {
+/** The database table's behaviour, in memory: what several instances share. */
+function memoryStore(): DailyUsageStore & { writes: number } {
+  const totals = new Map<string, number>();
+  const store = {
+    writes: 0,
+    add: (userId: string, day: string, count: number) => {
+      store.writes++;
+      const total = (totals.get(`${userId}:${day}`) ?? 0) + count;
+      totals.set(`${userId}:${day}`, total);
+      return Promise.resolve(total);
+    },
+    get: (userId: string, day: string) => Promise.resolve(totals.get(`${userId}:${day}`) ?? 0),
+  };
+  return store;
+}
+
+function setup(start: string, options: { store?: DailyUsageStore; flushBatch?: number } = {}) {
   let now = new Date(start);
   const usage = createUsageRegistry();
   const quotas = createQuotaService({
     tiers,
-    limiters: createLimiterFactory({ logger: pino({ level: 'silent' }) }),
+    store: options.store ?? memoryStore(),
     usage,
     clock: { now: () => now },
+    logger: pino({ level: 'silent' }),
+    flushBatch: options.flushBatch ?? 50,
+    flushIntervalMs: 60_000,
   });
+  after(() => quotas.close());
   return { quotas, usage, setNow: (iso: string) => void (now = new Date(iso)) };
 }
 
@@ -52,6 +72,9 @@ test('FAIL-007: quotaOf reports usage, limit and reset per resource; modules reg
     watchlist_symbols: { usage: 7, limit: 40, reset: null },
     ws_connections: { usage: 0, limit: 10, reset: null },
     templates: { usage: 0, limit: 50, reset: null },
+    portfolios: { usage: 0, limit: 20, reset: null },
+    transactions_per_portfolio: { usage: 0, limit: 30, reset: null },
+    splits_per_portfolio: { usage: 0, limit: 10, reset: null },
   });
   assert.equal((await quotas.quotaOf('u1', 'pro')).api_requests_per_day.usage, 1, 'reading the quota does not count');
 });
@@ -68,4 +91,38 @@ test('FAIL-007: ensureCapacity refuses a resource past the tier limit with 409 q
   });
   await quotas.ensureCapacity('alerts', 'u1', 'pro', 27);
   await assert.rejects(quotas.ensureCapacity('alerts', 'u1', 'pro', 28));
+});
+
+test('FAIL-007: one instance counting in batches never admits a request over the quota, and writes once per batch', async () => {
+  const store = memoryStore();
+  const { quotas } = setup('2026-03-01T12:00:00.000Z', { store, flushBatch: 4 });
+  const results = await Promise.all(Array.from({ length: 40 }, () => quotas.countRequest('u1', 'pro')));
+  assert.equal(results.filter((r) => r.allowed).length, 10, 'exactly the quota of 10');
+  await quotas.flushAll();
+  assert.equal(await store.get('u1', '2026-03-01'), 40, 'every request recorded, refused ones too');
+  assert.ok(store.writes <= 11, `${store.writes} writes for 40 requests in batches of 4`);
+});
+
+test('FAIL-007: several instances sharing the store over-admit by at most 2 × batch × instances (docs/limits.md)', async () => {
+  const store = memoryStore();
+  const batch = 3;
+  const instances = [0, 1, 2].map(() => setup('2026-03-01T12:00:00.000Z', { store, flushBatch: batch }).quotas);
+  let admitted = 0;
+  // Round-robin, concurrently within each round, until every instance refuses.
+  for (let round = 0; round < 200; round++) {
+    const results = await Promise.all(instances.map((q) => q.countRequest('u1', 'pro')));
+    admitted += results.filter((r) => r.allowed).length;
+    if (results.every((r) => !r.allowed)) break;
+  }
+  assert.ok(admitted >= 10, 'the quota itself is granted');
+  assert.ok(admitted <= 10 + 2 * batch * instances.length, `admitted ${admitted}, bound ${10 + 2 * batch * instances.length}`);
+  for (const q of instances) assert.equal((await q.countRequest('u1', 'pro')).allowed, false, 'every instance refuses once the batches are in');
+});
+
+test('FAIL-007: the day count is read from the store, so a new instance (or one after a Redis restart) starts from it', async () => {
+  const store = memoryStore();
+  await store.add('u1', '2026-03-01', 10);
+  const { quotas } = setup('2026-03-01T12:00:00.000Z', { store });
+  const count = await quotas.countRequest('u1', 'pro');
+  assert.deepEqual([count.allowed, count.remaining], [false, 0]);
 });

@@ -1,14 +1,15 @@
-// Tiers and quotas (FAIL-007): the daily API request quota, counted per user and UTC day
-// through the shared limiter store (so all instances agree), and the per-tier limits of
+// Tiers and quotas (FAIL-007): the daily API request quota, counted per user and UTC day,
+// and the per-tier limits of
 // resources other modules own (alerts, watchlist symbols, WebSocket connections,
 // templates), whose current usage those modules report through the usage registry.
 import type { TierLimits } from '../../config.ts';
 import type { Clock } from '../../platform/clock.ts';
 import { AppError } from '../../platform/errors.ts';
 import type { Tier } from '../../platform/http/principal.ts';
-import type { LimiterFactory } from '../../platform/limits/index.ts';
+import type { Logger } from '../../platform/logger.ts';
+import type { DailyUsageStore } from './quotas.repository.ts';
 
-export const COUNTED_RESOURCES = ['alerts', 'watchlist_symbols', 'ws_connections', 'templates'] as const;
+export const COUNTED_RESOURCES = ['alerts', 'watchlist_symbols', 'ws_connections', 'templates', 'portfolios', 'transactions_per_portfolio', 'splits_per_portfolio'] as const;
 export type CountedResource = (typeof COUNTED_RESOURCES)[number];
 export type QuotaResource = 'api_requests_per_day' | CountedResource;
 
@@ -60,29 +61,60 @@ const RESOURCE_LIMIT: Record<CountedResource, keyof TierLimits> = {
   watchlist_symbols: 'watchlistSymbols',
   ws_connections: 'wsConnections',
   templates: 'templates',
+  portfolios: 'portfolios',
+  transactions_per_portfolio: 'transactionsPerPortfolio',
+  splits_per_portfolio: 'splitsPerPortfolio',
 };
 
 const DAY_MS = 86_400_000;
 
 export interface QuotaServiceDeps {
   tiers: Readonly<Record<Tier, Readonly<TierLimits>>>;
-  limiters: LimiterFactory;
+  /** The day's counts in the database: the one record every instance adds to. */
+  store: DailyUsageStore;
   usage: UsageRegistry;
   clock: Clock;
+  logger: Logger;
+  /** Requests an instance counts locally before it adds them to the store (and waits). */
+  flushBatch: number;
+  /** The longest an instance keeps a count to itself. */
+  flushIntervalMs: number;
+}
+
+interface DayCount {
+  userId: string;
+  day: string;
+  /** The day's total in the store when this instance last read or added to it. */
+  base: number;
+  /** Counted here, being added to the store now. */
+  inflight: number;
+  /** Counted here, not yet sent. */
+  pending: number;
+  flushing: Promise<void> | undefined;
+  loading: Promise<void> | undefined;
 }
 
 export function createQuotaService(deps: QuotaServiceDeps) {
-  const { tiers, usage, clock } = deps;
-  // A pure counter: the tier's limit is compared here, not in the limiter, so a tier
-  // change takes effect on the next request and keeps the day's count. The key names
-  // the UTC day and lives two days, so it outlasts the day it counts.
-  const daily = deps.limiters.createLimiter({ name: 'api-requests-day', points: Number.MAX_SAFE_INTEGER, durationSeconds: 2 * 86_400 });
+  const { tiers, usage, clock, store, logger } = deps;
+  // The daily request quota, counted in memory and added to the database in batches
+  // (issue 14): no database or Redis round trip on a request's path, except the first
+  // request of a user's day on an instance (reads the day's total) and one in every
+  // `flushBatch` (adds the batch). The tier's limit is compared here, so a tier change
+  // applies on the next request and keeps the day's count.
+  // Bound (docs/limits.md): an instance admits a request only while the day's total it
+  // last saw plus its own unsent count stays within the limit, and never holds more than
+  // 2 × flushBatch unsent (a full batch in flight and the next one). So one instance
+  // alone never lets a user over the quota; with N instances the user can get at most
+  // 2 × flushBatch × N requests more than the quota before every instance refuses.
+  // Counts live in the database, so a Redis or process restart resets nothing; a crash
+  // loses at most the unsent count (in the user's favour).
+  const counts = new Map<string, DayCount>();
 
   const day = (now: Date) => {
     const start = Math.floor(now.getTime() / DAY_MS) * DAY_MS;
     const reset = new Date(start + DAY_MS);
     return {
-      key: (userId: string) => `${userId}:${now.toISOString().slice(0, 10)}`,
+      name: now.toISOString().slice(0, 10),
       reset,
       resetSeconds: Math.max(1, Math.ceil((reset.getTime() - now.getTime()) / 1000)),
     };
@@ -101,16 +133,82 @@ export function createQuotaService(deps: QuotaServiceDeps) {
     };
   };
 
+  const flush = (entry: DayCount): Promise<void> => {
+    if (entry.flushing !== undefined || entry.pending === 0) return entry.flushing ?? Promise.resolve();
+    const sending = entry.pending;
+    entry.pending = 0;
+    entry.inflight = sending;
+    entry.flushing = store
+      .add(entry.userId, entry.day, sending)
+      .then(
+        (total) => {
+          entry.base = total;
+        },
+        (err: unknown) => {
+          // Kept and sent with the next batch; until then it still counts here.
+          entry.pending += sending;
+          logger.error({ err, event: 'quota_flush_failed' }, 'could not record request counts; retrying with the next batch');
+        },
+      )
+      .finally(() => {
+        entry.inflight = 0;
+        entry.flushing = undefined;
+      });
+    return entry.flushing;
+  };
+
+  const entryFor = async (userId: string, dayName: string): Promise<DayCount> => {
+    const key = `${userId}:${dayName}`;
+    let entry = counts.get(key);
+    if (entry === undefined) {
+      const created: DayCount = { userId, day: dayName, base: 0, inflight: 0, pending: 0, flushing: undefined, loading: undefined };
+      created.loading = store.get(userId, dayName).then((total) => {
+        created.base = Math.max(created.base, total);
+        created.loading = undefined;
+      });
+      counts.set(key, created);
+      entry = created;
+      // If the read fails, the next request reads again.
+      created.loading.catch(() => counts.delete(key));
+    }
+    if (entry.loading !== undefined) await entry.loading;
+    return entry;
+  };
+
   /** Counts one API request of the user; `allowed: false` once over the tier's daily quota. */
   const countRequest = async (userId: string, tier: Tier): Promise<DailyRequestCount> => {
     const now = clock.now();
-    const result = await daily.consume(day(now).key(userId));
-    return toCount(result.consumed, tier, now);
+    const entry = await entryFor(userId, day(now).name);
+    // Never more than a batch in flight plus a batch waiting: that is what bounds over-use.
+    while (entry.pending >= deps.flushBatch) await flush(entry);
+    // Refused requests count too (as they always have): a tier raised later sees them.
+    const seen = entry.base + entry.inflight + entry.pending + 1;
+    entry.pending++;
+    if (entry.pending >= deps.flushBatch) void flush(entry);
+    return toCount(seen, tier, now);
   };
+
+  /** Sends every unsent count (on a timer, and when the app closes); forgets past days. */
+  const flushAll = async (): Promise<void> => {
+    const today = day(clock.now()).name;
+    const sending: Promise<void>[] = [];
+    for (const [key, entry] of counts) {
+      if (entry.pending > 0 || entry.flushing !== undefined) sending.push(flush(entry));
+      else if (entry.day !== today && entry.loading === undefined) counts.delete(key);
+    }
+    await Promise.all(sending);
+  };
+
+  const timer = setInterval(() => void flushAll(), deps.flushIntervalMs);
+  timer.unref();
 
   const quotaOf = async (userId: string, tier: Tier): Promise<Quota> => {
     const now = clock.now();
-    const requests = toCount((await daily.peek(day(now).key(userId))).consumed, tier, now);
+    const dayName = day(now).name;
+    const entry = counts.get(`${userId}:${dayName}`);
+    // Send this instance's count first, so the total read includes it exactly once.
+    if (entry !== undefined) await flush(entry);
+    const requests = toCount((await store.get(userId, dayName)) + (entry?.pending ?? 0), tier, now);
     const limits = tiers[tier];
     const counted = await Promise.all(
       COUNTED_RESOURCES.map(async (resource): Promise<[CountedResource, QuotaEntry]> => [
@@ -141,7 +239,17 @@ export function createQuotaService(deps: QuotaServiceDeps) {
     }
   };
 
-  return { countRequest, quotaOf, ensureCapacity };
+  return {
+    countRequest,
+    quotaOf,
+    ensureCapacity,
+    flushAll,
+    /** Stops the timer and sends what is left. */
+    close: async () => {
+      clearInterval(timer);
+      await flushAll();
+    },
+  };
 }
 
 export type QuotaService = ReturnType<typeof createQuotaService>;

@@ -1,15 +1,21 @@
 // Which limit applies to which request (FAIL-014, S-013, FAIL-007):
-//   * every request without a bearer token (public routes, unknown URLs, anonymous
-//     calls to protected routes) consumes the per-IP public limit, before anything else
-//     is done for it; /health/live (orchestrators) and CORS preflights are exempt;
+//   * every request without a verified principal consumes the per-IP public limit,
+//     whatever its headers, before its body is read: requests without a bearer token
+//     and requests to unknown URLs at once, and requests to public routes that carry
+//     some Authorization header right after the (absent) guard; /health/live
+//     (orchestrators) and CORS preflights are exempt;
 //   * login, register and refresh have their own per-IP limits on top, and refresh also
 //     one per session (checked by the auth service once it knows the session);
 //   * a request whose bearer token is refused (401) counts against the IP's bad-token
-//     limit, and an IP over it is refused before its tokens are even verified;
+//     limit, and an IP over it is refused before its tokens are even verified; a token
+//     this instance has already verified is no guess, so it skips that check (and its
+//     limiter round trip) — see trustVerifiedTokens;
 //   * an authenticated request (after the route's guard set the principal) counts
 //     against the user's daily API request quota for their tier.
+// Guards and these checks all run in `onRequest`, so a refused request never has its
+// body read.
 // The client address is request.ip: X-Forwarded-For counts only with TRUST_PROXY.
-import type { FastifyReply, FastifyRequest, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
+import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { Config } from '../../config.ts';
 import { enforceLimit, limitExceeded, setRateLimitHeaders, type Limiter, type LimiterFactory } from '../../platform/limits/index.ts';
 import type { App } from '../../platform/http/types.ts';
@@ -20,6 +26,11 @@ const EXEMPT = new Set(['/health/live']);
 export interface RequestLimits {
   /** Refresh per session: the auth service calls this once it knows the session id. */
   checkRefreshSession: (sessionId: string) => Promise<void>;
+  /**
+   * Hands over the guards' check "this bearer token was already verified here" (memory
+   * only). Until it is called every bearer request checks the bad-token limit.
+   */
+  trustVerifiedTokens: (isVerified: (request: FastifyRequest) => boolean) => void;
 }
 
 export interface RequestLimitDeps {
@@ -54,11 +65,16 @@ export function registerRequestLimits(app: App, deps: RequestLimitDeps): Request
   const publicLimit = create('public-ip', rateLimits.public);
   const badTokenLimit = create('bad-token-ip', rateLimits.public);
   const refreshSession = create('refresh-session', rateLimits.refreshSession);
+  const loginLimit = create('login-ip', rateLimits.login);
   const routeLimits = new Map<string, Limiter>([
-    ['POST /v1/auth/login', create('login-ip', rateLimits.login)],
+    ['POST /v1/auth/login', loginLimit],
+    // The second step of a login with MFA spends the same per-IP allowance as the first.
+    ['POST /v1/auth/mfa', loginLimit],
     ['POST /v1/auth/register', create('register-ip', rateLimits.register)],
     ['POST /v1/auth/refresh', create('refresh-ip', rateLimits.refreshIp)],
   ]);
+
+  let isVerified: (request: FastifyRequest) => boolean = () => false;
 
   const consumePublic = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     counted.add(request);
@@ -68,7 +84,9 @@ export function registerRequestLimits(app: App, deps: RequestLimitDeps): Request
   // App-wide, so unknown URLs (404) are limited too.
   app.addHook('onRequest', async (request, reply) => {
     if (EXEMPT.has(request.routeOptions.url ?? '') || isPreflight(request)) return;
-    if (!hasBearer(request)) return consumePublic(request, reply);
+    // An unknown URL has no guard to verify a token: anonymous whatever its headers.
+    if (!hasBearer(request) || request.routeOptions.url === undefined) return consumePublic(request, reply);
+    if (isVerified(request)) return;
     const bad = await badTokenLimit.peek(request.ip);
     if (!bad.allowed || bad.remaining === 0) throw limitExceeded(bad, 'rate_limited', 'Too many requests with invalid credentials from this address.');
   });
@@ -95,7 +113,7 @@ export function registerRequestLimits(app: App, deps: RequestLimitDeps): Request
     setRateLimitHeaders(request, reply, result);
   };
   // Route-level hooks are typed callback-style; settle the promise into `done`.
-  const afterGuard: preHandlerHookHandler = (request, reply, done) => {
+  const afterGuard: onRequestHookHandler = (request, reply, done) => {
     countAfterGuard(request, reply).then(() => done(), (err: unknown) => done(err as Error));
   };
 
@@ -112,14 +130,17 @@ export function registerRequestLimits(app: App, deps: RequestLimitDeps): Request
       };
       route.onRequest = [...asArray(route.onRequest), onRequest];
     }
-    // Appended, so it runs after the route's own guard has set the principal.
-    route.preHandler = [...asArray(route.preHandler), afterGuard];
+    // Appended, so it runs after the route's own guard (also `onRequest`) has set the principal.
+    route.onRequest = [...asArray(route.onRequest), afterGuard];
   });
 
   return {
     checkRefreshSession: async (sessionId) => {
       const result = await refreshSession.consume(sessionId);
       if (!result.allowed) throw limitExceeded(result, 'rate_limited', 'Too many refreshes for this session.');
+    },
+    trustVerifiedTokens: (check) => {
+      isVerified = check;
     },
   };
 }

@@ -1,5 +1,5 @@
 export { createUsersRepository, type UsersRepository, type UserRow, type UserPatch } from './users.repository.ts';
-export { createUsersService, normaliseEmail, isValidEmail, type User, type UsersService } from './users.service.ts';
+export { createUsersService, normaliseEmail, isValidEmail, type RegistrationOutcome, type User, type UsersService } from './users.service.ts';
 export {
   createPasswordHasher,
   assertAcceptablePassword,

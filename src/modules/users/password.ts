@@ -27,6 +27,16 @@ export const OWASP_MINIMUM: HashCost = { memoryKib: 19_456, timeCost: 2, paralle
 export const PASSWORD_MIN_LENGTH = 10;
 export const PASSWORD_MAX_LENGTH = 1024;
 export const PASSWORD_MIN_SCORE = 3;
+/**
+ * How many leading characters the strength check scores. zxcvbn's matching is superlinear
+ * in the length (and multiplied by every l33t reading it tries): unbounded, 256 × "1" held
+ * the event loop for seconds (FAIL-023). A prefix bounds the cost and errs on the safe
+ * side: characters past it only add guesses, so a password whose prefix is strong is
+ * strong, and one whose prefix is weak is refused whatever follows.
+ */
+export const PASSWORD_SCORED_LENGTH = 32;
+/** l33t readings (e.g. "1" as "i" or "l") tried per password; zxcvbn-ts's default is 100, each a full dictionary pass. */
+const L33T_MAX_SUBSTITUTIONS = 2;
 
 export interface PasswordHasher {
   hash: (password: string) => Promise<string>;
@@ -93,8 +103,8 @@ function loadStrengthChecker(): Promise<Zxcvbn> {
       dictionary: { ...common.dictionary, ...en.dictionary },
       graphs: common.adjacencyGraphs,
       translations: en.translations,
-      // Matching is superlinear; the first 256 characters decide the score of longer ones.
-      maxLength: 256,
+      maxLength: PASSWORD_SCORED_LENGTH,
+      l33tMaxSubstitutions: L33T_MAX_SUBSTITUTIONS,
     });
     return (password, userInputs) => core.zxcvbn(password, userInputs);
   })();
@@ -110,7 +120,7 @@ export async function assertAcceptablePassword(password: string, userInputs: str
     throw badRequest('validation_failed', problems.map((p) => `${p.field}: ${p.message}`).join('; '), problems);
   }
   const zxcvbn = await loadStrengthChecker();
-  const result = zxcvbn(password, userInputs);
+  const result = zxcvbn([...password].slice(0, PASSWORD_SCORED_LENGTH).join(''), userInputs);
   if (result.score < PASSWORD_MIN_SCORE) {
     const hint = [result.feedback.warning, ...result.feedback.suggestions].filter((s): s is string => Boolean(s)).join(' ');
     throw badRequest('weak_password', `The password is too easy to guess.${hint === '' ? '' : ` ${hint}`}`, [

@@ -2,6 +2,7 @@
 // the admin bootstrap, and the reads/updates the admin module builds on. Knows no HTTP.
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../platform/clock.ts';
+import type { Database, Queryable } from '../../platform/db/index.ts';
 import { badRequest, conflict } from '../../platform/errors.ts';
 import type { Role, Tier } from '../../platform/http/principal.ts';
 import type { Logger } from '../../platform/logger.ts';
@@ -16,6 +17,8 @@ export interface User {
   disabled: boolean;
   createdAt: Date;
   updatedAt: Date;
+  /** The current address was verified by an emailed token (always false without SMTP_URL). */
+  emailVerified: boolean;
 }
 
 export const EMAIL_MAX_LENGTH = 254;
@@ -40,11 +43,17 @@ export function toUser(row: UserRow): User {
     disabled: row.disabled,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    emailVerified: row.email_verified_at !== null,
   };
 }
 
+/** What registration did, for work done in the same transaction (the account emails). */
+export type RegistrationOutcome = { kind: 'created'; userId: string } | { kind: 'email_taken'; existingUserId: string | null };
+
 export interface UsersServiceDeps {
   repo: UsersRepository;
+  /** For registration's transaction (its insert and the caller's `within` commit together). */
+  db?: Pick<Database, 'transaction'>;
   hasher: PasswordHasher;
   clock: Clock;
   logger: Logger;
@@ -77,10 +86,44 @@ export function createUsersService(deps: UsersServiceDeps) {
     return toUser(row);
   };
 
+  /**
+   * Registration without enumeration (FAIL-010): a new and a taken email take the same
+   * path — policy check, one argon2 hash, one insert that the unique index may refuse —
+   * so status, body and timing do not tell them apart. For a taken email the caller gets
+   * an account-shaped answer that belongs to no one (a fresh random id) and `existingUserId`
+   * names the real owner, for the security event.
+   */
+  const register = async (
+    input: { email: string; password: string },
+    /** Runs in the insert's transaction with what happened (both outcomes do the same work there). */
+    within?: (q: Queryable, outcome: RegistrationOutcome) => Promise<void>,
+  ): Promise<{ user: User; existingUserId: string | null }> => {
+    const email = validEmail(input.email);
+    await assertAcceptablePassword(input.password, [email, email.split('@')[0] ?? '']);
+    const passwordHash = await hasher.hash(input.password);
+    const now = clock.now();
+    const attempt = async (q: Queryable) => {
+      const row = await repo.insert({ id: randomUUID(), email, passwordHash, role: 'user', tier: 'free', now }, q);
+      if (row !== null) {
+        await within?.(q, { kind: 'created', userId: row.id });
+        return { user: toUser(row), existingUserId: null };
+      }
+      const owner = await repo.findByEmail(email, q);
+      await within?.(q, { kind: 'email_taken', existingUserId: owner?.id ?? null });
+      return {
+        user: { id: randomUUID(), email, role: 'user' as const, tier: 'free' as const, disabled: false, createdAt: now, updatedAt: now, emailVerified: false },
+        existingUserId: owner?.id ?? null,
+      };
+    };
+    if (within === undefined || deps.db === undefined) return attempt(repo.queryable);
+    return deps.db.transaction(attempt);
+  };
+
   return {
     normaliseEmail,
-    /** Registration: 400 for a bad email or weak password, 409 `email_taken`. */
-    register: (input: { email: string; password: string }) => create(input),
+    /** Registration: 400 for a bad email or weak password; a taken email answers like a new one. */
+    register,
+    /** Accounts made by operators (CLI, ADMIN_EMAIL): 409 `email_taken` when the email exists. */
     create,
     /** Creates the admin from ADMIN_EMAIL/ADMIN_PASSWORD unless that email already exists. */
     ensureAdmin: async (email: string, password: string): Promise<{ created: boolean; user: User }> => {
@@ -97,6 +140,15 @@ export function createUsersService(deps: UsersServiceDeps) {
     },
     /** The row with its hash, for the login path only. */
     findForLogin: (email: string): Promise<UserRow | null> => repo.findByEmail(normaliseEmail(email)),
+    /** The row with its hash, for re-authentication (password change, deletion, MFA changes). */
+    findForReauth: (id: string): Promise<UserRow | null> => repo.findById(id),
+    setPassword: async (id: string, password: string): Promise<void> => {
+      await repo.updatePasswordHash(id, await hasher.hash(password), clock.now());
+    },
+    /** Stores an already computed hash (argon2 runs before the caller's transaction). */
+    setPasswordHash: (q: Queryable, id: string, passwordHash: string): Promise<void> => repo.updatePasswordHash(id, passwordHash, clock.now(), q),
+    markEmailVerified: (q: Queryable, id: string, email: string): Promise<boolean> => repo.markEmailVerified(q, id, email, clock.now()),
+    deleteById: (q: Queryable, id: string): Promise<boolean> => repo.deleteById(q, id),
     getById: async (id: string): Promise<User | null> => {
       const row = await repo.findById(id);
       return row === null ? null : toUser(row);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AppError } from '../../platform/errors.ts';
-import { assertAcceptablePassword, createPasswordHasher, OWASP_MINIMUM } from './password.ts';
+import { assertAcceptablePassword, createPasswordHasher, OWASP_MINIMUM, PASSWORD_MAX_LENGTH, PASSWORD_SCORED_LENGTH } from './password.ts';
 import { isValidEmail, normaliseEmail } from './users.service.ts';
 
 const code = (err: unknown) => (err instanceof AppError ? err.code : String(err));
@@ -26,7 +26,7 @@ describe('password policy', () => {
   });
 
   it('refuses common, patterned and personal passwords as weak_password', async () => {
-    for (const weak of ['password123', 'qwertyuiop', '1234567890', 'aaaaaaaaaaaa', 'iloveyou2024']) {
+    for (const weak of ['password123', 'qwertyuiop', '1234567890', 'aaaaaaaaaaaa', 'iloveyou2024', 'P@ssw0rd12345', 'l3tm31nplease']) {
       await assert.rejects(assertAcceptablePassword(weak), (err: unknown) => code(err) === 'weak_password', weak);
     }
     await assert.rejects(assertAcceptablePassword('jonathan.smithers', ['jonathan.smithers@example.com', 'jonathan.smithers']), (err: unknown) => code(err) === 'weak_password');
@@ -37,6 +37,47 @@ describe('password policy', () => {
     await assert.rejects(assertAcceptablePassword('Xk9#'.repeat(257)), (err: unknown) => code(err) === 'validation_failed');
     // 10 emoji are 20 UTF-16 units but 10 characters.
     await assertAcceptablePassword('🦊🐙🦉🐝🦀🐢🦋🐬🦔🐧');
+  });
+});
+
+describe('password strength check cost', () => {
+  // The worst inputs found against the unbounded check (each took seconds of event loop):
+  // long repeats, long digit runs and sequences, date-like digits, l33t-heavy strings and
+  // dictionary-word chains, each at the longest accepted length and at 256 characters.
+  const worst = (length: number) => ({
+    'repeated digit': '1'.repeat(length),
+    'repeated letter': 'a'.repeat(length),
+    'repeated l33t symbol': '@'.repeat(length),
+    'digit run': '0123456789'.repeat(Math.ceil(length / 10)).slice(0, length),
+    'date-like digits': '19901231'.repeat(Math.ceil(length / 8)).slice(0, length),
+    'alternating pair': '1a'.repeat(Math.ceil(length / 2)).slice(0, length),
+    'ambiguous l33t': '1!|ilL'.repeat(Math.ceil(length / 6)).slice(0, length),
+    'l33t word chain': 'p4ssw0rd13tm31n'.repeat(Math.ceil(length / 15)).slice(0, length),
+    'dictionary-word chain': 'passwordletmeindragonmonkey'.repeat(Math.ceil(length / 27)).slice(0, length),
+  });
+
+  it('FAIL-023: the worst inputs (repeats, digit runs, word chains; 256 and 1024 characters) each cost under 100 ms of event-loop CPU', async () => {
+    await assertAcceptablePassword('Correct-Horse-Battery-Staple-42'); // loads the dictionaries
+    for (const length of [256, PASSWORD_MAX_LENGTH]) {
+      for (const [name, password] of Object.entries(worst(length))) {
+        // CPU time of this thread, not wall time: the check is synchronous, so this is the
+        // time it holds the event loop, and other processes on a busy machine cannot inflate it.
+        const before = process.threadCpuUsage();
+        const wallStart = performance.now();
+        await assertAcceptablePassword(password).catch(() => undefined);
+        const wall = performance.now() - wallStart;
+        const cpu = process.threadCpuUsage(before);
+        const cpuMs = (cpu.user + cpu.system) / 1000;
+        assert.ok(cpuMs < 100, `${name} × ${length}: ${cpuMs.toFixed(1)} ms CPU`);
+        // Wall time also counts waiting for a core on a shared machine: a loose bound only.
+        assert.ok(wall < 2_000, `${name} × ${length}: ${wall.toFixed(1)} ms wall`);
+      }
+    }
+  });
+
+  it('scores the bounded prefix: a weak start is weak whatever follows, a strong passphrase still passes', async () => {
+    await assert.rejects(assertAcceptablePassword(`${'1'.repeat(PASSWORD_SCORED_LENGTH)}xK9#mQ2$vL7@pR4!`), (err: unknown) => code(err) === 'weak_password');
+    await assertAcceptablePassword('the quick brown fox jumps over the lazy dog and more');
   });
 });
 

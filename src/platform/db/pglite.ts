@@ -1,8 +1,11 @@
 // The embedded default: PostgreSQL compiled to WASM, in process, stored in DATA_DIR
 // (or in memory). One connection, so statements queue; transactions are exclusive.
-import { mkdirSync } from 'node:fs';
+// A data directory is locked for as long as it is open (data-dir-lock.ts): a second
+// process opening it would silently lose writes.
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { PGlite, types } from '@electric-sql/pglite';
 import type { Logger } from '../logger.ts';
+import { lockDataDir } from './data-dir-lock.ts';
 import type { Database, Queryable, QueryResult } from './database.ts';
 import { timed } from './timed.ts';
 
@@ -11,32 +14,57 @@ interface PgliteLike {
   exec(sql: string): Promise<unknown>;
 }
 
+/**
+ * PGlite runs each statement on the main thread and settles its promise without a turn of
+ * the event loop, so a chain of statements (a paged read, a batched write) would hold the
+ * loop for all of them together. After each statement the caller resumes on the next turn
+ * (setImmediate): the loop is never held longer than the longest single statement plus
+ * the caller's own work (FAIL-023).
+ */
 function adapt(conn: PgliteLike): Queryable {
   return {
     async query<R extends object>(text: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
       const result = await conn.query<R>(text, [...params]);
+      await nextTurn();
       return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
     },
     async exec(sql: string): Promise<void> {
       await conn.exec(sql);
+      await nextTurn();
     },
   };
 }
 
 export async function openPglite(dataDir: string, logger: Logger, slowQueryMs: number): Promise<Database> {
   const inMemory = dataDir === 'memory';
-  if (!inMemory) mkdirSync(dataDir, { recursive: true });
-  // int8 (counts) as numbers on both databases; NUMERIC stays a string (money is never a float).
-  const pglite = await PGlite.create(inMemory ? undefined : dataDir, {
-    parsers: { [types.INT8]: (value: string) => Number.parseInt(value, 10) },
-  });
+  const lock = inMemory ? undefined : lockDataDir(dataDir);
+  if (lock?.replaced !== undefined) {
+    logger.warn({ event: 'data_dir_lock_stale', dataDir, stalePid: lock.replaced.pid }, `replaced a stale lock on ${dataDir} left by process ${lock.replaced.pid}, which no longer runs`);
+  }
+  let pglite: PGlite;
+  try {
+    // int8 (counts) as numbers on both databases; NUMERIC stays a string (money is never a float).
+    pglite = await PGlite.create(inMemory ? undefined : dataDir, {
+      parsers: { [types.INT8]: (value: string) => Number.parseInt(value, 10) },
+    });
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
   const root = timed(adapt(pglite), logger, slowQueryMs);
   return {
     kind: 'pglite',
+    native: { kind: 'pglite', pglite },
     query: root.query,
     exec: root.exec,
     transaction: (fn) => pglite.transaction((tx) => fn(timed(adapt(tx), logger, slowQueryMs))),
     poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
-    close: () => pglite.close(),
+    close: async () => {
+      try {
+        await pglite.close();
+      } finally {
+        lock?.release();
+      }
+    },
   };
 }

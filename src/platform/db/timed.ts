@@ -18,8 +18,10 @@ export function timed(inner: Queryable, logger: Logger, slowQueryMs: number): Qu
       }
     }
   };
+  const copyFrom = inner.copyFrom;
   return {
     query: (text, params) => observe(text, () => inner.query(text, params)),
     exec: (sql) => observe(sql, () => inner.exec(sql)),
+    ...(copyFrom === undefined ? {} : { copyFrom: (sql: string, source: AsyncIterable<string>) => observe(sql, () => copyFrom(sql, source)) }),
   };
 }

@@ -1,6 +1,8 @@
 // Turns every error into problem JSON. Domain errors (AppError) and client errors
 // Fastify raises keep their status and a clear detail; anything else is logged once with
 // its stack and answered with a generic 500 carrying only the request id (FAIL-004).
+import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type FieldProblem } from '../errors.ts';
 import { PROBLEM_CONTENT_TYPE, problemType, type Problem } from './problem.ts';
@@ -61,6 +63,12 @@ function fieldProblems(error: FastifyError): FieldProblem[] {
     const entry = byField.get(field) ?? { messages: [], allowed: [], types: [] };
     byField.set(field, entry);
     if (issue.keyword === 'anyOf' || issue.keyword === 'oneOf') continue; // its branches speak for it
+    // With ajv's `verbose` the issue also carries the failing value and its schema.
+    const verbose = issue as { data?: unknown; parentSchema?: Record<string, unknown> };
+    if (issue.keyword === 'type' && typeof verbose.data === 'number' && verbose.parentSchema?.['x-decimal'] === true) {
+      entry.messages.push('must be a decimal string, not a JSON number: send decimals as strings, e.g. "12.50"');
+      continue;
+    }
     if (issue.keyword === 'const') entry.allowed.push(String(params.allowedValue));
     else if (issue.keyword === 'enum' && Array.isArray(params.allowedValues)) entry.allowed.push(...params.allowedValues.map(String));
     else if (issue.keyword === 'type' && typeof params.type === 'string') entry.types.push(params.type);
@@ -84,6 +92,52 @@ export function sendProblem(
 ): FastifyReply {
   const body: Problem = { type: problemType(problem.code), ...problem, requestId: request.id };
   return reply.code(problem.status).headers(headers).type(PROBLEM_CONTENT_TYPE).send(body);
+}
+
+/**
+ * Errors Fastify raises before routing (a malformed percent-encoding in the URL, a path
+ * parameter over its length limit): problem JSON like every other answer, not Fastify's
+ * own body. Passed as the `frameworkErrors` option.
+ */
+export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const invalidUrl = error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+  void sendProblem(request, reply, {
+    title: invalidUrl ? 'Bad request' : (STATUS_TITLES[500] ?? 'Internal server error'),
+    status: invalidUrl ? 400 : 500,
+    code: invalidUrl ? 'invalid_url' : 'internal_error',
+    detail: invalidUrl ? 'The URL is not valid (malformed percent-encoding or an over-long path segment).' : 'An unexpected error occurred.',
+  });
+}
+
+/**
+ * Errors Node's HTTP parser raises before there is a request (headers over
+ * `maxHeaderSize`, a malformed request line, a header timeout): a problem JSON answer
+ * written on the socket, which is then closed. Passed as the `clientErrorHandler` option.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, detail] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'header_too_large', 'The request headers exceed the allowed size.']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'request_timeout', 'The request was not received in time.']
+        : [400, 'bad_request', 'The request could not be parsed as HTTP.'];
+  const title = status === 431 ? 'Request header fields too large' : (STATUS_TITLES[status] ?? 'Bad request');
+  const body = JSON.stringify({ type: problemType(code), title, status, code, detail, requestId: randomUUID() } satisfies Problem);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${title}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
+}
+
+/** PostgreSQL/PGlite foreign-key violation (23503) on a `<table>_user_fk` constraint (migration 0050). */
+function isWriteForDeletedUser(error: unknown): boolean {
+  const { code, constraint, message } = error as { code?: unknown; constraint?: unknown; message?: unknown };
+  if (code !== '23503') return false;
+  const name = typeof constraint === 'string' ? constraint : typeof message === 'string' ? message : '';
+  return /_user_fk\b/.test(name);
 }
 
 export function registerErrorHandling(app: App): void {
@@ -113,7 +167,24 @@ export function registerErrorHandling(app: App): void {
         errors,
       });
     }
+    if (isWriteForDeletedUser(error)) {
+      // A write racing the deletion of its user: the foreign key refused it, so nothing
+      // was orphaned. The principal no longer exists, which is what 401 says.
+      return sendProblem(request, reply, { title: 'Authentication failed', status: 401, code: 'authentication_failed' }, { 'www-authenticate': 'Bearer' });
+    }
     const status = typeof error.statusCode === 'number' ? error.statusCode : 500;
+    if (status === 415) {
+      // Names what the route does accept: its OpenAPI `consumes`, JSON otherwise.
+      const accepted = (request.routeOptions.schema as { consumes?: string[] } | undefined)?.consumes ?? ['application/json'];
+      const sent = String(request.headers['content-type'] ?? '').split(';')[0]?.trim() || 'none';
+      return sendProblem(request, reply, {
+        title: STATUS_TITLES[415] ?? 'Unsupported media type',
+        status,
+        code: 'unsupported_media_type',
+        detail: `Content-Type ${sent.slice(0, 100)} is not accepted here; send ${accepted.join(' or ')}.`,
+        accepted,
+      });
+    }
     if (status >= 400 && status < 500) {
       const title = STATUS_TITLES[status] ?? 'Bad request';
       return sendProblem(request, reply, {

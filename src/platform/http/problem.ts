@@ -13,7 +13,7 @@ export const ProblemSchema = Type.Object(
     requestId: Type.String(),
     errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
   },
-  { additionalProperties: true, description: 'RFC 9457 problem details' },
+  { $id: 'Problem', additionalProperties: true, description: 'RFC 9457 problem details' },
 );
 
 export type Problem = Static<typeof ProblemSchema>;

@@ -4,6 +4,7 @@
 import { Ajv, type Options } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { FastifySchemaCompiler } from 'fastify';
+import { withoutIds } from './components.ts';
 
 // ajv-formats is CommonJS; its default export arrives wrapped under Node's ESM loader.
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
@@ -13,6 +14,9 @@ const common: Options = {
   removeAdditional: false,
   useDefaults: true,
   strict: false,
+  // Errors carry the failing value and its schema, so the error handler can say "send
+  // decimals as strings" when a money field arrives as a JSON number.
+  verbose: true,
 };
 
 function makeAjv(options: Options): Ajv {
@@ -24,5 +28,7 @@ function makeAjv(options: Options): Ajv {
 export function createValidatorCompiler(): FastifySchemaCompiler<unknown> {
   const strict = makeAjv({ coerceTypes: false });
   const coercing = makeAjv({ coerceTypes: 'array' });
-  return ({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema as object);
+  // `$id` only names a schema in the OpenAPI document (./components.ts); without it the
+  // same named shape can appear in many routes, and twice in one, without Ajv refusing it.
+  return ({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(withoutIds(schema) as object);
 }

@@ -2,3 +2,4 @@
 // HTTP helpers. Every limit in FinanceHub is built from createLimiter().
 export { createLimiterFactory, type Limiter, type LimiterFactory, type LimiterSpec, type LimitResult } from './limiter.ts';
 export { enforceLimit, limitExceeded, rateLimitHeaders, setRateLimitHeaders } from './http.ts';
+export { createConcurrencyLimiter, type Acquired, type ConcurrencyLimiter, type ConcurrencySpec } from './concurrency.ts';

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Decimal } from '../../../src/money/index.ts';
 import { createUser, type CreatedUser } from '../../helpers/auth.ts';
+import { createPartitionSql, partitionFor } from '../../../src/modules/market/partitions.ts';
 import { buildTestApp, type TestApp } from '../../helpers/build-test-app.ts';
 
 const NOW = new Date('2024-06-30T12:00:00.000Z');
@@ -35,11 +36,15 @@ describe('portfolio analytics', () => {
     assert.equal(res.status, 201, JSON.stringify(res.body));
     return res.body.id;
   };
-  const addClose = (symbol: string, date: string, close: string) =>
-    t.db.query(
+  const addClose = async (symbol: string, date: string, close: string) => {
+    const ts = new Date(`${date}T00:00:00.000Z`);
+    // Written by hand here, so the bar's partition is made as the market module would.
+    await t.db.query(createPartitionSql(partitionFor('1d', ts)));
+    await t.db.query(
       `INSERT INTO price_bars (symbol, "interval", ts, open, high, low, close, volume, source) VALUES ($1, '1d', $2, $3, $3, $3, $3, 0, 'test')`,
-      [symbol, new Date(`${date}T00:00:00.000Z`), close],
+      [symbol, ts, close],
     );
+  };
   const addQuote = (symbol: string, price: string, previousClose: string | null) =>
     t.db.query(`INSERT INTO quotes (symbol, price, previous_close, as_of, source) VALUES ($1, $2, $3, $4, 'test')`, [symbol, price, previousClose, NOW]);
 

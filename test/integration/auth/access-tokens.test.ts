@@ -76,6 +76,13 @@ describe('access tokens (FAIL-006)', () => {
     await assertRefused(await forge({ claims: { nbf: now + 30, exp: now + 90 } }), 'nbf in the future');
   });
 
+  it('FAIL-006: a token issued in the future (iat beyond the 5 s skew, nbf now) is refused; within the skew it passes', async () => {
+    const now = Math.floor(clock.now().getTime() / 1000);
+    await assertRefused(await forge({ claims: { iat: now + 3600, nbf: now, exp: now + 60 } }), 'iat an hour ahead');
+    await assertRefused(await forge({ claims: { iat: now + 6, nbf: now, exp: now + 60 } }), 'iat 6 s ahead');
+    assert.equal((await me(await forge({ claims: { iat: now + 4, nbf: now, exp: now + 60 } }))).statusCode, 200, 'iat 4 s ahead: clock skew');
+  });
+
   it('FAIL-006: a wrong issuer or audience is refused', async () => {
     await assertRefused(await forge({ claims: { iss: 'someone-else' } }), 'wrong issuer');
     await assertRefused(await forge({ claims: { aud: 'another-api' } }), 'wrong audience');
@@ -132,6 +139,13 @@ describe('access tokens (FAIL-006)', () => {
       .setJti(randomUUID())
       .sign(privateKey);
     await assertRefused(token, 'foreign key');
+  });
+
+  it('FAIL-006: a validly signed token whose sid has no session row, or names another user\'s session, is refused', async () => {
+    await assertRefused(await forge({ claims: { sid: randomUUID() } }), 'unknown session id');
+    const other = await createUser(t);
+    await assertRefused(await forge({ claims: { sid: other.sessionId } }), "another user's session");
+    assert.equal((await me(await forge())).statusCode, 200, 'the same token with its own session passes');
   });
 
   it('FAIL-006: a refresh token presented as an access token is refused', async () => {

@@ -49,11 +49,13 @@ describe('accounts: register, login, /v1/me', () => {
     assert.ok(!hash.includes(user.password));
   });
 
-  it('refuses a duplicate email (any case) with 409', async () => {
+  it('a taken email (any case) creates no second account and changes nothing (FAIL-010 answers: registration.test.ts)', async () => {
     const user = await createUser(t);
     const res = await t.app.inject({ method: 'POST', url: '/v1/auth/register', payload: { email: user.email.toUpperCase(), password: strongPassword() } });
-    assert.equal(res.statusCode, 409);
-    assert.equal(res.json<{ code: string }>().code, 'email_taken');
+    assert.equal(res.statusCode, 201);
+    const { rows } = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM users WHERE email = $1', [user.email]);
+    assert.equal(rows[0]?.n, 1);
+    await login(t, user.email, user.password);
   });
 
   it('refuses weak, short and overlong passwords and malformed emails with 400', async () => {

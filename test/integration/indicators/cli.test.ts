@@ -33,6 +33,15 @@ function writeCsv(name: string, text: string): string {
 const ttrcRows = readFileSync(TTRC, 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
 
 describe('financehub indicators', () => {
+  it('FAIL-007: formula-looking cells from the input are written neutralised (leading quote), numbers untouched', async () => {
+    const input = writeCsv('formula.csv', 'Date,Close\n=1+1,10\n@SUM(A1),11\n"+cmd|calc",12\n');
+    const output = path.join(dir, 'formula-out.csv');
+    const { code, err } = await cli('--input', input, '--output', output, '--indicators', 'sma:2');
+    assert.equal(code, 0, err);
+    const lines = readFileSync(output, 'utf8').trimEnd().split('\n');
+    assert.deepEqual(lines.slice(1), ["'=1+1,10,", "'@SUM(A1),11,10.5", "'+cmd|calc,12,11.5"]);
+  });
+
   it('writes date, close and the ten default columns for ttrc.csv to --output', async () => {
     const output = path.join(dir, 'ttrc-out.csv');
     const { code, err } = await cli('--input', TTRC, '--output', output);
@@ -105,7 +114,27 @@ describe('financehub indicators', () => {
     assert.match(r.err, /cannot read/);
     r = await cli('--help');
     assert.equal(r.code, 0);
-    assert.match(r.out, /^financehub indicators --input FILE\.csv \[--output OUT\.csv\] \[--indicators LIST\]/);
+    assert.match(r.out, /^financehub indicators --input FILE\.csv \[--output OUT\.csv\] \[--indicators LIST\] \[--places N\]/);
+    r = await cli('--input', SMALL, '--places', '31');
+    assert.equal(r.code, 2);
+    assert.match(r.err, /--places must be a whole number from 0 to 30/);
+  });
+
+  it('--places N rounds every value half up to exactly N decimals from its full-precision value', async () => {
+    const full = await cli('--input', SMALL, '--indicators', 'sma:20,rsi:14');
+    const rounded = await cli('--input', SMALL, '--indicators', 'sma:20,rsi:14', '--places', '4');
+    assert.equal(rounded.code, 0, rounded.err);
+    const fullLines = full.out.split('\n');
+    const lines = rounded.out.split('\n');
+    assert.equal(lines[0], 'date,close,sma_20,rsi_14');
+    // 1985-01-29: SMA 3.242 exactly; RSI from its 30-place value, by hand on the digits.
+    const [, , sma, rsi] = lines[20]!.split(',');
+    const fullRsi = fullLines[20]!.split(',')[3]!;
+    assert.equal(sma, '3.2420');
+    const [int, frac] = fullRsi.split('.') as [string, string];
+    const kept = BigInt(int + frac.slice(0, 4)) + (Number(frac[4]) >= 5 ? 1n : 0n);
+    assert.equal(rsi, `${kept / 10000n}.${String(kept % 10000n).padStart(4, '0')}`);
+    for (const line of lines.slice(1)) for (const cell of line.split(',').slice(2)) assert.ok(cell === '' || /^\d+\.\d{4}$/.test(cell), cell);
   });
 
   it('runs as a real process: node bin/financehub.js indicators on a fixture file', async () => {

@@ -131,4 +131,19 @@ describe('auth route rate limits', () => {
     const me = await t.app.inject({ method: 'GET', url: '/v1/me', remoteAddress: '10.7.0.2', headers: user.headers });
     assert.equal(me.statusCode, 200);
   });
+
+  it('FAIL-014: an address over the bad-token limit gets no new token verified, while a token this instance already verified still works from it', async () => {
+    const ip = '10.7.1.1';
+    const me = (headers: Record<string, string>, from = ip) => t.app.inject({ method: 'GET', url: '/v1/me', remoteAddress: from, headers });
+    // A token verified here before the address went over its limit …
+    assert.equal((await me(user.headers, '10.7.1.2')).statusCode, 200);
+    for (let i = 0; i < LIMITS.public; i++) assert.equal((await me({ authorization: `Bearer forged.token.${i}` })).statusCode, 401);
+    assertLimited(await me({ authorization: 'Bearer forged.token.x' }), LIMITS.public);
+    // … is no guess: it is answered from memory, without the limiter's round trip.
+    assert.equal((await me(user.headers)).statusCode, 200);
+    // A valid token this instance has not verified yet is refused before it is verified.
+    const fresh = await t.app.inject({ method: 'POST', url: '/v1/auth/login', remoteAddress: '10.7.1.3', payload: { email: user.email, password: user.password } });
+    assert.equal(fresh.statusCode, 200, fresh.body);
+    assertLimited(await me({ authorization: `Bearer ${fresh.json<{ access_token: string }>().access_token}` }), LIMITS.public);
+  });
 });

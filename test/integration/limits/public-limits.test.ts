@@ -81,6 +81,55 @@ describe('public rate limit', () => {
       await t.app.inject({ method: 'GET', url: '/health/ready', remoteAddress: ip, headers: { authorization: 'Bearer not-a-token' } }),
     );
   });
+
+  it('FAIL-014: any Authorization header still counts against the public limit on unknown URLs and on requests that fail validation', async () => {
+    const ip = '10.0.0.7';
+    const headers = { authorization: 'Bearer x.y.z', 'content-type': 'application/json' };
+    const statuses: number[] = [];
+    for (let i = 0; i < LIMIT + 2; i++) {
+      statuses.push((await t.app.inject({ method: 'GET', url: '/v1/no-such-route', remoteAddress: ip, headers })).statusCode);
+    }
+    assert.deepEqual(statuses, [404, 404, 404, 429, 429]);
+    const ip2 = '10.0.0.8';
+    const invalid: number[] = [];
+    for (let i = 0; i < LIMIT + 2; i++) {
+      invalid.push((await t.app.inject({ method: 'POST', url: '/v1/auth/login', remoteAddress: ip2, headers, payload: '{"email":1}' })).statusCode);
+    }
+    assert.deepEqual(invalid, [400, 400, 400, 429, 429]);
+  });
+});
+
+describe('guards before the body', () => {
+  let t: TestApp;
+  let parsed = 0;
+  before(async () => {
+    t = await buildTestApp({
+      beforeReady: (app) => {
+        // Counts every JSON body the server parses, whatever the route.
+        app.addHook('preValidation', (request, _reply, done) => {
+          if (request.body !== undefined) parsed++;
+          done();
+        });
+      },
+    });
+  });
+  after(() => t.close());
+
+  it('FAIL-023: an anonymous request to a guarded route is refused before its body is read or parsed', async () => {
+    const body = JSON.stringify({ version: 1, portfolios: Array.from({ length: 2000 }, (_, i) => ({ name: `p${i}`, base_currency: 'USD', transactions: [] })) });
+    for (const authorization of [undefined, 'Bearer not.a.token']) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/v1/import',
+        headers: { 'content-type': 'application/json', ...(authorization === undefined ? {} : { authorization }) },
+        payload: body,
+      });
+      assert.equal(res.statusCode, 401, res.body);
+    }
+    const admin = await t.app.inject({ method: 'PATCH', url: '/v1/admin/users/00000000-0000-4000-8000-000000000000', headers: { 'content-type': 'application/json' }, payload: '{"tier":"pro"}' });
+    assert.equal(admin.statusCode, 401);
+    assert.equal(parsed, 0, 'no body was parsed for an unauthenticated request');
+  });
 });
 
 describe('public rate limit behind a trusted proxy', () => {

@@ -58,4 +58,59 @@ describe('financehub import prices', () => {
     assert.equal(await runCli(['import', 'prices', TTRC], { out: () => undefined, err: (s) => err.push(s) }), 2);
     assert.match(err.join('\n'), /--symbol SYM and one FILE.csv are required/);
   });
+
+  it('streams minute bars (COPY on PostgreSQL) and leaves the rollups equal to the bars; a changed bar is counted and re-rolled', async () => {
+    const file = path.join(dir, 'minutes.csv');
+    const lines = ['Date,Open,High,Low,Close,Volume'];
+    const start = Date.parse('2026-10-30T23:00:00Z');
+    for (let i = 0; i < 3000; i++) {
+      const p = 100 + (i % 17);
+      lines.push(`${new Date(start + i * 60_000).toISOString()},${p},${p + 1},${p - 1},${p}.5,${i}`);
+    }
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const first = await run('MIN', file);
+    assert.equal(first.code, 0, first.err);
+    assert.equal(first.out, 'imported 3000 1m bars for MIN: 3000 new, 0 changed, 0 already stored');
+    const check = async () => {
+      const { rows } = await t.db.query<{ width: string; mismatches: number; buckets: number }>(
+        `WITH expected AS (
+           SELECT w.width, date_bin(w.step, ts, timestamptz '2000-01-03') AS bucket, (array_agg(open ORDER BY ts))[1] AS open,
+             max(high) AS high, min(low) AS low, (array_agg(close ORDER BY ts DESC))[1] AS close, sum(volume) AS volume
+           FROM price_bars CROSS JOIN (VALUES ('5m', interval '5 minutes'), ('1h', interval '1 hour'), ('1d', interval '1 day')) w(width, step)
+           WHERE symbol = 'MIN' AND "interval" = '1m' GROUP BY 1, 2)
+         SELECT e.width, count(*)::int AS buckets,
+           count(*) FILTER (WHERE r.bucket IS NULL OR (r.open, r.high, r.low, r.close, r.volume) IS DISTINCT FROM (e.open, e.high, e.low, e.close, e.volume))::int AS mismatches
+         FROM expected e LEFT JOIN price_rollups r ON r.symbol = 'MIN' AND r.width = e.width AND r.bucket = e.bucket
+         GROUP BY 1 ORDER BY 1`,
+      );
+      assert.deepEqual(rows.map((r) => [r.width, r.mismatches]), [['1d', 0], ['1h', 0], ['5m', 0]]);
+      return rows;
+    };
+    const counts = await check();
+    assert.deepEqual(counts.map((r) => r.buckets), [4, 50, 600]);
+    lines[1500] = `${new Date(start + 1499 * 60_000).toISOString()},100,999,1,998,1`;
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    assert.equal((await run('MIN', file)).out, 'imported 3000 1m bars for MIN: 0 new, 1 changed, 2999 already stored');
+    await check();
+  });
+
+  it('a quoted file goes through the general CSV parser with the same checks', async () => {
+    const file = path.join(dir, 'quoted.csv');
+    writeFileSync(file, '"Date","Open","High","Low","Close","Volume","Note"\n"2024-01-02","1","2","1","1.5","10","a, b"\n"2024-01-03","1","2","0.5","2","ten","c"\n');
+    assert.match((await run('QUO', file)).err, /line 3, volume: "ten" is not a non-negative decimal number/);
+    writeFileSync(file, '"Date","Open","High","Low","Close","Volume","Note"\n"2024-01-02","1","2","1","1.5","10","a, b"\n');
+    assert.equal((await run('QUO', file)).out, 'imported 1 1d bars for QUO: 1 new, 0 changed, 0 already stored');
+  });
+
+  it('an unordered file is checked for duplicates too; nothing is written when one is found', async () => {
+    const file = path.join(dir, 'unordered.csv');
+    writeFileSync(file, 'Date,Open,High,Low,Close,Volume\n2024-01-03,1,2,1,1.5,10\n2024-01-02,1,2,1,1.5,10\n2024-01-04,1,2,1,1.5,10\n2024-01-02,1,2,1,1.5,10\n');
+    const result = await run('UNO', file);
+    assert.equal(result.code, 1);
+    assert.match(result.err, /line 5, date: 2024-01-02 appears twice/);
+    assert.equal(await stored('UNO'), 0);
+    writeFileSync(file, 'Date,Open,High,Low,Close,Volume\n2024-01-03,1,2,1,1.5,10\n2024-01-02,1,2,1,1.5,10\n');
+    assert.equal((await run('UNO', file)).code, 0);
+    assert.equal(await stored('UNO'), 2);
+  });
 });

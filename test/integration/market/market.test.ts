@@ -37,7 +37,7 @@ describe('market API (CSV data, no live provider)', () => {
   it('logs which time-series storage path it took (FAIL-003)', () => {
     const [line] = t.logs.events('timeseries_storage');
     assert.ok(line !== undefined);
-    assert.equal(line.path, 'plain'); // no TimescaleDB on PGlite or on the CI PostgreSQL
+    assert.equal(line.path, 'partitioned'); // no TimescaleDB on PGlite or on the CI PostgreSQL
   });
 
   it('imports ttrc.csv as daily bars; a re-import changes nothing (idempotent)', async () => {
@@ -134,7 +134,7 @@ describe('market API (CSV data, no live provider)', () => {
     assert.equal(res.statusCode, 200, res.body);
     const body = res.json<{ items: Array<Record<string, unknown>>; not_found: string[] }>();
     assert.deepEqual(body.items, [
-      { symbol: 'TTRC', price: '51.95', previous_close: '52.02', as_of: '2006-12-30T00:00:00.000Z', stale: true, source: 'csv' },
+      { symbol: 'TTRC', price: '51.95', previous_close: '52.02', as_of: '2006-12-30T00:00:00.000Z', stale: true, source: 'csv', simulated: false },
     ]);
     assert.deepEqual(body.not_found, ['NOSUCH']);
   });

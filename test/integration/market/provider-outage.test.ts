@@ -126,20 +126,19 @@ describe('quotes from a live provider, and its outage (FAIL-017, FAIL-023)', () 
     assert.deepEqual(stored.rows[0], { n: 2, source: 'yahoo' });
   });
 
-  it('later requests fetch only what is missing at the end of the range', async () => {
-    yahoo.charts.get('AAPL')?.days.push({ t: 1_700_490_600, o: '190', h: '191', l: '189', c: '190.5', v: '100' }); // 2023-11-20
-    await expireCache(); // also lets the once-per-CANDLE_CACHE_SECONDS fill throttle pass
+  it('later requests ask only for what is not yet covered, before or after; a covered range is never asked again', async () => {
+    yahoo.charts.get('AAPL')?.days.unshift({ t: 1_697_463_000, o: '178', h: '179', l: '177', c: '178.5', v: '100' }); // 2023-10-16
+    await expireCache();
     const before = yahoo.requests.length;
-    const url = '/v1/market/candles/AAPL?interval=1d&from=2023-11-01T00:00:00Z&to=2023-12-01T00:00:00Z';
-    const res = await t.app.inject({ method: 'GET', url, headers: user.headers });
-    assert.deepEqual(res.json<{ items: Array<{ ts: string; close: string }> }>().items.map((c) => c.close), ['184.8', '188.01', '190.5']);
-    const request = yahoo.requests[before];
-    assert.equal(yahoo.requests.length, before + 1);
-    // Asked from just after the newest stored bar (2023-11-15), not from the start of the range.
-    assert.equal(request?.query.get('period1'), String(Date.parse('2023-11-15T00:00:00Z') / 1000));
-    // Within the throttle window a repeat does not call Yahoo again.
-    await t.app.inject({ method: 'GET', url: url.replace('2023-12-01', '2023-12-02'), headers: user.headers });
-    assert.equal(yahoo.requests.length, before + 1);
+    const res = await t.app.inject({ method: 'GET', url: '/v1/market/candles/AAPL?interval=1d&from=2023-10-01T00:00:00Z&to=2023-12-01T00:00:00Z', headers: user.headers });
+    assert.deepEqual(res.json<{ items: Array<{ ts: string; close: string }> }>().items.map((c) => c.close), ['178.5', '184.8', '188.01']);
+    // Asked for October only: November was covered by the first request.
+    assert.deepEqual(yahoo.requests.slice(before).map((r) => [r.query.get('period1'), r.query.get('period2')]), [
+      [String(Date.parse('2023-10-01T00:00:00Z') / 1000), String(Date.parse('2023-11-01T00:00:00Z') / 1000)],
+    ]);
+    const repeat = await t.app.inject({ method: 'GET', url: '/v1/market/candles/AAPL?interval=1d&limit=499&from=2023-10-15T00:00:00Z&to=2023-11-20T00:00:00Z', headers: user.headers });
+    assert.equal(repeat.statusCode, 200);
+    assert.equal(yahoo.requests.length, before + 1, 'a covered range is answered from storage');
   });
 
   it('FAIL-023: an unreachable history provider leaves candles empty (200), not an error', async () => {

@@ -52,6 +52,9 @@ describe('Finnhub provider', () => {
   after(() => fake.close());
   beforeEach(() => {
     fake.mode = 'ok';
+    fake.retryAfter = '1';
+    fake.hugeBytes = 50 * 1024 * 1024;
+    fake.bytesSent = 0;
     fake.requests.length = 0;
     fake.quotes.clear();
     fake.premium = false;
@@ -114,8 +117,9 @@ describe('Finnhub provider', () => {
     });
   });
 
-  it('FAIL-017: 429 is retried a bounded number of times, then reported as rate limited', async () => {
+  it('FAIL-017: a 429 without Retry-After is retried a bounded number of times, then reported as rate limited', async () => {
     fake.mode = '429';
+    fake.retryAfter = null;
     const { provider } = setup(fake, { retries: 2 });
     await rejectsWith(provider.quote('AAPL'), 'rate_limited');
     assert.equal(fake.requests.length, 3);
@@ -141,11 +145,20 @@ describe('Finnhub provider', () => {
     assert.equal(fake.requests.length, 1);
   });
 
-  it('FAIL-017: a provider that never answers times out within its bound, and the breaker opens', async () => {
+  it('FAIL-017: a provider that never answers times out within its bound (elapsed measured against timeout × attempts + backoff), and the breaker opens', async () => {
     fake.mode = 'hang';
-    const { provider, client, logs } = setup(fake, { timeoutMs: 300, retries: 1, breakerThreshold: 2 });
+    const timeoutMs = 300;
+    const backoffMs = 5;
+    const { provider, client, logs } = setup(fake, { timeoutMs, retries: 1, backoffMs, breakerThreshold: 2 });
+    const started = performance.now();
     await rejectsWith(provider.quote('AAPL'), 'timeout');
+    const elapsed = performance.now() - started;
     assert.equal(fake.requests.length, 2, 'one attempt and one bounded retry');
+    // The bound: two attempts of timeoutMs and one backoff (at most 20 × backoffMs), plus
+    // 1 s for a noisy machine. Each attempt really waited for its timeout, not less.
+    const bound = 2 * timeoutMs + 20 * backoffMs + 1000;
+    assert.ok(elapsed >= 2 * timeoutMs - 20, `gave up after ${elapsed.toFixed(0)} ms, before two timeouts of ${timeoutMs} ms`);
+    assert.ok(elapsed <= bound, `timed out after ${elapsed.toFixed(0)} ms, over the bound of ${bound} ms`);
     assert.equal(client.breakerState(), 'open');
     assert.equal(logs.events('provider_circuit_open').length, 1);
     // While open, calls fail at once without reaching the provider.
@@ -174,6 +187,81 @@ describe('Finnhub provider', () => {
     await provider.quote('AAPL');
     await rejectsWith(provider.quote('AAPL'), 'rate_limited');
     assert.equal(fake.requests.length, 2);
+  });
+
+  describe('a hostile provider (FAIL-017)', () => {
+    const now = () => String(Math.floor(Date.now() / 1000));
+
+    it('FAIL-017: a quote of 1e999999999 is a bad response, refused by the number grammar in bounded time', async () => {
+      fake.quotes.set('AAPL', { c: '1e999999999', pc: '1', t: now() });
+      const started = performance.now();
+      const { provider } = setup(fake);
+      await rejectsWith(provider.quote('AAPL'), 'bad_response');
+      assert.ok(performance.now() - started < 2000, `took ${Math.round(performance.now() - started)} ms`);
+      assert.equal(fake.requests.length, 1, 'a bad response is not retried');
+    });
+
+    it('FAIL-017: negative, over-long and over-precise prices and unbounded exponents are bad responses; exponents within bounds are read exactly', async () => {
+      const { provider } = setup(fake);
+      for (const c of ['-5', '4'.repeat(401), `1.${'1'.repeat(31)}`, '1e31', '1e-31', '123456789012345678901']) {
+        fake.quotes.set('AAPL', { c, pc: '1', t: now() });
+        await rejectsWith(provider.quote('AAPL'), 'bad_response');
+      }
+      fake.quotes.set('AAPL', { c: '1.5e1', pc: '-1', t: now() });
+      await rejectsWith(provider.quote('AAPL'), 'bad_response');
+      fake.quotes.set('AAPL', { c: '1.5e1', pc: '1234567890.12345678901234567890e-10', t: now() });
+      const quote = await provider.quote('AAPL');
+      assert.equal(quote?.price, '15');
+      assert.equal(quote?.previous_close, '0.12345678901234567890123456789');
+    });
+
+    it('FAIL-017: a response body over maxResponseBytes is abandoned mid-stream and is a bad response', async () => {
+      fake.mode = 'huge';
+      const { provider, logs } = setup(fake, { maxResponseBytes: 64 * 1024 });
+      const started = performance.now();
+      await rejectsWith(provider.quote('AAPL'), 'bad_response');
+      const elapsed = performance.now() - started;
+      assert.ok(elapsed < 3000, `took ${Math.round(elapsed)} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Socket buffers take a few MiB at most; the 50 MiB body was never read.
+      assert.ok(fake.bytesSent < 16 * 1024 * 1024, `${fake.bytesSent} bytes were sent`);
+      assert.ok(logs.text().includes('response larger than 65536 bytes'));
+    });
+
+    it('FAIL-017: malformed and invalid answers count as breaker faults: the breaker opens and later calls do not reach the provider', async () => {
+      fake.mode = 'malformed';
+      const { provider, client } = setup(fake, { breakerThreshold: 3 });
+      for (let i = 0; i < 5; i++) await provider.quote('AAPL').catch(() => undefined);
+      fake.mode = 'ok';
+      fake.quotes.set('AAPL', { c: '-1', pc: '1', t: now() });
+      for (let i = 0; i < 6; i++) await provider.quote('AAPL').catch(() => undefined);
+      assert.equal(fake.requests.length, 3, 'only the calls before the breaker opened reached the provider');
+      assert.equal(client.breakerState(), 'open');
+      await rejectsWith(provider.quote('AAPL'), 'circuit_open');
+      const { provider: second, client: secondClient } = setup(fake, { breakerThreshold: 2 });
+      fake.requests.length = 0;
+      for (let i = 0; i < 4; i++) await second.quote('AAPL').catch(() => undefined);
+      assert.equal(fake.requests.length, 2, 'invalid values open it too');
+      assert.equal(secondClient.breakerState(), 'open');
+    });
+
+    it('FAIL-017: a 429 Retry-After pauses every instance sharing the pause limiter, bounded by maxRetryAfterSeconds, without retries', async () => {
+      const shared = createLimiterFactory({ logger: createLogger('silent') }).createLimiter({ name: 'provider-finnhub-pause', points: 1, durationSeconds: 1 });
+      fake.mode = '429';
+      fake.retryAfter = '86400';
+      const one = setup(fake, { pauses: shared, maxRetryAfterSeconds: 1, retries: 3 });
+      const two = setup(fake, { pauses: shared, maxRetryAfterSeconds: 1, retries: 3 });
+      await rejectsWith(one.provider.quote('AAPL'), 'rate_limited');
+      assert.equal(fake.requests.length, 1, 'not retried while paused');
+      assert.equal(one.logs.events('provider_paused')[0]?.seconds, 1, 'a day of Retry-After is bounded to the maximum');
+      const refused = await rejectsWith(two.provider.quote('AAPL'), 'rate_limited');
+      assert.match(refused.message, /Retry-After/);
+      assert.equal(fake.requests.length, 1, 'the other instance did not call the provider during the pause');
+      fake.mode = 'ok';
+      fake.quotes.set('AAPL', { c: '2', pc: '1', t: now() });
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      assert.equal((await two.provider.quote('AAPL'))?.price, '2', 'calls resume once the pause is over');
+    });
   });
 
   it('search, company profile and company news follow Finnhub\'s shapes', async () => {
@@ -239,5 +327,15 @@ describe('Yahoo provider', () => {
 
   it('search is not offered (the service falls back to stored instruments)', async () => {
     await rejectsWith(provider().search('apple'), 'not_supported');
+  });
+
+  it('FAIL-017: a bar with a negative low, a high below its close or an unbounded number is a bad response', async () => {
+    const day = { t: 1_699_885_800, o: '185', h: '186', l: '184', c: '185', v: '100' };
+    for (const bad of [{ l: '-1' }, { h: '184.5' }, { v: '-3' }, { c: '1e999999999' }, { o: '9'.repeat(401) }]) {
+      fake.charts.set('EVIL', { gmtoffset: -18000, price: '1', previousClose: '1', time: 1_700_000_000, days: [{ ...day, ...bad }] });
+      await rejectsWith(provider().history('EVIL', '1d', new Date('2023-11-01'), new Date('2023-12-01')), 'bad_response');
+    }
+    fake.charts.set('EVIL', { gmtoffset: -18000, price: '-189', previousClose: '1', time: 1_700_000_000, days: [day] });
+    await rejectsWith(provider().quote('EVIL'), 'bad_response');
   });
 });

@@ -58,6 +58,22 @@ describe('market service (contract for portfolios) and its events', () => {
     assert.equal(row.rows[0]?.price, aapl.price);
   });
 
+  it('a streamed trade keeps the previous close of the stored quote when none is cached, so the day change stays known', async () => {
+    await t.db.query(
+      `INSERT INTO quotes (symbol, price, previous_close, as_of, source, updated_at) VALUES ('VTI', '250.00', '248.75', $1, 'simulated', $1)`,
+      [new Date('2024-03-06T14:00:00Z')],
+    );
+    const release = service.watchSymbol('VTI');
+    try {
+      await waitFor(() => events.some((e) => e.channel === QUOTE_EVENT && e.message.symbol === 'VTI' && 'volume' in e.message), 'a streamed VTI trade');
+      const trade = events.find((e) => e.channel === QUOTE_EVENT && e.message.symbol === 'VTI' && 'volume' in e.message);
+      assert.equal(trade?.message.previous_close, '248.75');
+      assert.equal((await service.latestQuotes(['VTI'])).get('VTI')?.previous_close, '248.75');
+    } finally {
+      release();
+    }
+  });
+
   it('dailyCloses: stored daily bars per symbol, oldest first, YYYY-MM-DD dates; imports publish a bars event', async () => {
     const csv = 'Date,Open,High,Low,Close,Volume\n2024-01-03,10,11,9,10.5,100\n2024-01-02,10,11,9,10.25,100\n2024-01-04,10,11,9,10.75,100\n';
     const result = await service.importCsv('XYZ', csv);

@@ -7,6 +7,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { loadConfig } from '../../../src/config.ts';
+import { AppError } from '../../../src/platform/errors.ts';
 import { openDatabase } from '../../../src/platform/db/index.ts';
 import { loadMigrations, migrate } from '../../../src/platform/db/migrations.ts';
 import { createLogger } from '../../../src/platform/logger.ts';
@@ -15,6 +16,17 @@ import { LogCapture } from '../../helpers/logs.ts';
 import { jsonLines, runCli, startCli, tempDir } from '../../helpers/processes.ts';
 
 const PARAM_SECRET = 'param-secret-4711';
+
+/** A database that cannot answer is a 503 database_unavailable whose cause says why. */
+function unavailableBecause(reason: RegExp) {
+  return (err: unknown) => {
+    assert.ok(err instanceof AppError, String(err));
+    assert.equal(err.status, 503);
+    assert.equal(err.code, 'database_unavailable');
+    assert.match(String((err.cause as Error | undefined)?.message), reason);
+    return true;
+  };
+}
 
 describe('database', () => {
   let t: TestApp;
@@ -165,7 +177,7 @@ describe('PostgreSQL pool (S-015)', () => {
     const config = loadConfig({ DATABASE_URL: `postgres://nobody@127.0.0.1:${port}/none`, DATABASE_CONNECT_TIMEOUT_MS: '300', DATABASE_POOL_MIN: '0' });
     const db = await openDatabase(config, createLogger('silent'));
     try {
-      await assert.rejects(db.query('SELECT 1'), /timeout/i);
+      await assert.rejects(db.query('SELECT 1'), unavailableBecause(/timeout/i));
     } finally {
       await db.close();
       for (const socket of sockets) socket.destroy();
@@ -177,7 +189,7 @@ describe('PostgreSQL pool (S-015)', () => {
     const config = loadConfig(testEnv({ DATABASE_STATEMENT_TIMEOUT_MS: '200' }));
     const db = await openDatabase(config, createLogger('silent'));
     try {
-      await assert.rejects(db.query('SELECT pg_sleep(3)'), /canceling statement due to statement timeout/);
+      await assert.rejects(db.query('SELECT pg_sleep(3)'), unavailableBecause(/canceling statement due to statement timeout/));
       const { rows } = await db.query<{ ok: number }>('SELECT 1 AS ok');
       assert.deepEqual(rows, [{ ok: 1 }], 'the pool is usable afterwards');
     } finally {

@@ -45,7 +45,7 @@ describe('health and metrics', () => {
     const body = res.json<Ready>();
     assert.equal(body.status, 'ok');
     const names = (body.components ?? []).map((c) => c.name);
-    assert.deepEqual(names, usingRedis ? ['database', 'redis'] : ['database']);
+    assert.deepEqual(names, usingRedis ? ['database', 'redis', 'jobs'] : ['database', 'jobs']);
     for (const component of body.components ?? []) {
       assert.equal(component.status, 'ok');
       assert.ok(Number.isInteger(component.latency_ms) && component.latency_ms >= 0);
@@ -104,8 +104,11 @@ describe('health and metrics', () => {
       const live = await down.app.inject({ method: 'GET', url: '/health/live' });
       assert.equal(live.statusCode, 200, 'liveness does not depend on the database');
     } finally {
-      // The database is already closed: close the app and clean up by hand.
+      // The database is already closed: close everything else that holds the process
+      // open (app, event bus subscriber, job queue, Redis) and drop the schema by hand.
       await down.app.close();
+      await down.pubsub.close();
+      await down.jobs.stop().catch(() => undefined);
       down.redis?.disconnect();
       if (usingPostgres) {
         const client = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });

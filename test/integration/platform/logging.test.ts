@@ -15,6 +15,8 @@ describe('logging', () => {
   let t: TestApp;
   before(async () => {
     t = await buildTestApp({
+      // debug: the `incoming request` line (with the redacted headers) is written at debug only.
+      env: { LOG_LEVEL: 'debug' },
       beforeReady: (app) => {
         app.post(
           '/test/log',
@@ -63,6 +65,8 @@ describe('logging', () => {
     assert.equal(req.headers.cookie, '[REDACTED]');
     assert.ok(text.includes('[REDACTED]'));
     assert.ok(!text.includes('?access_token') && !text.includes('page=2'));
+    const completed = lines.find((line) => line.msg === 'request completed');
+    assert.equal(completed?.url, '/test/log', 'the one info line has the URL without its query');
   });
 
   it('FAIL-019: every line is JSON with an ISO UTC time, a level word and a message', () => {

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { Type } from 'typebox';
 import { problemResponses } from '../../../src/platform/http/problem.ts';
 import { buildTestApp, type TestApp } from '../../helpers/build-test-app.ts';
+import { APP_ROUTES } from '../../../src/modules/web/index.ts';
 import { openApiPath, registeredRoutes } from '../../helpers/routes.ts';
 
 interface Operation {
@@ -20,10 +21,22 @@ interface OpenApiDoc {
   components?: { securitySchemes?: Record<string, unknown> };
 }
 
-// Infrastructure that is not part of the API: the docs page itself, the document, and
-// the CORS preflight catch-all.
+// Infrastructure that is not part of the API: the docs page itself, the document, the
+// CORS preflight catch-all, and the web app (its pages and hashed assets).
+const WEB_PAGES = new Set<string>(APP_ROUTES);
 const NOT_API = (method: string, url: string) =>
-  method === 'HEAD' || method === 'OPTIONS' || url === '/openapi.json' || url.startsWith('/docs') || url === '*';
+  method === 'HEAD' ||
+  method === 'OPTIONS' ||
+  url === '/openapi.json' ||
+  url.startsWith('/docs') ||
+  url === '*' ||
+  WEB_PAGES.has(url) ||
+  url.startsWith('/assets/') ||
+  // registeredRoutes reads the app's wildcard routes (/assets/*, /portfolios/*, /symbols/*,
+  // under parents with no route of their own) as `/*`; no API route is a bare wildcard.
+  url === '/*' ||
+  // ... and a wildcard under a page that is a route itself (/templates/*) as `/templates*`.
+  (url.endsWith('*') && WEB_PAGES.has(`${url.slice(0, -1)}/*`));
 
 describe('OpenAPI', () => {
   let t: TestApp;
@@ -128,5 +141,14 @@ describe('OpenAPI', () => {
     const json = await t.app.inject({ method: 'GET', url: '/docs/json' });
     assert.equal(json.statusCode, 200);
     assert.deepEqual(json.json<OpenApiDoc>().paths, doc.paths);
+  });
+
+  it('FinanceHub\'s name on /docs, and every response has a real description (never "Default Response")', async () => {
+    const page = await t.app.inject({ method: 'GET', url: '/docs' });
+    assert.match(page.body, /<title>FinanceHub API docs<\/title>/);
+    const text = JSON.stringify(doc);
+    assert.equal(text.includes('Default Response'), false, 'no response is described as "Default Response"');
+    const login = (doc.paths['/v1/auth/login'] as Record<string, { responses: Record<string, { description: string }> }> | undefined)?.post;
+    assert.match(login?.responses['200']?.description ?? '', /^OK: /);
   });
 });

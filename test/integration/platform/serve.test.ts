@@ -38,7 +38,8 @@ describe('financehub serve', () => {
   // takes a few seconds): the first looks at it, the second shuts it down.
   let server: Awaited<ReturnType<typeof serve>>;
   before(async () => {
-    server = await serve();
+    // debug: the SIGTERM test waits for the `incoming request` line (debug only) of its in-flight request.
+    server = await serve({ LOG_LEVEL: 'debug' });
   });
   after(() => {
     if (server.running.child.exitCode === null) server.running.child.kill('SIGKILL');
@@ -65,7 +66,7 @@ describe('financehub serve', () => {
     assert.equal(listening?.database, 'pglite');
   });
 
-  it('SIGTERM: an in-flight request completes, idle keep-alive connections do not hold it up, exit 0', async () => {
+  it('SIGTERM: an in-flight request completes (its answer closes its connection), idle keep-alive connections do not hold it up, exit 0', async () => {
     const { running, url, port } = server;
     // An idle keep-alive connection.
     const agent = new http.Agent({ keepAlive: true });
@@ -92,12 +93,15 @@ describe('financehub serve', () => {
 
     running.child.kill('SIGTERM');
     await until(() => jsonLines(running.stdout()).some((line) => line.event === 'shutdown'), 'the shutdown to begin');
-    socket.end(body.slice(5));
+    // The rest of the body, and the socket left open: the server itself closes the
+    // connection once it has answered, rather than keeping it alive and waiting on it.
+    socket.write(body.slice(5));
     await closed;
 
     const result = await running.finished;
     assert.equal(result.code, 0, result.stderr);
     assert.match(received, /^HTTP\/1\.1 404 /, 'the in-flight request got its full answer');
+    assert.match(received, /\r\nconnection: close\r\n/i, 'on a connection that closes after it');
     const json = received.slice(received.indexOf('\r\n\r\n') + 4);
     assert.equal((JSON.parse(json) as { code: string }).code, 'not_found');
     const events = jsonLines(result.stdout).map((line) => line.event);
@@ -106,8 +110,42 @@ describe('financehub serve', () => {
     agent.destroy();
   });
 
+  it('FAIL-023: a request sent on an idle keep-alive connection once shutdown began gets 503 problem JSON with Connection: close, not a reset', async () => {
+    const { running, port, cleanup } = await serve();
+    const socket = connect(port, '127.0.0.1');
+    let received = '';
+    let reset: Error | undefined;
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')));
+    socket.on('error', (err) => (reset = err));
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    try {
+      // One answered request leaves the connection idle and kept alive.
+      socket.write('GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n');
+      await until(() => received.includes('{"status":"ok"}'), 'the first answer');
+      received = '';
+      running.child.kill('SIGTERM');
+      await until(() => jsonLines(running.stdout()).some((line) => line.event === 'shutdown'), 'the shutdown to begin');
+      socket.write('GET /v1/portfolios HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n');
+      await closed;
+      assert.equal(reset, undefined, 'no connection reset');
+      assert.match(received, /^HTTP\/1\.1 503 /);
+      assert.match(received, /\r\nconnection: close\r\n/i);
+      assert.match(received, /\r\ncontent-type: application\/problem\+json/i);
+      assert.match(received, /\r\nretry-after: 1\r\n/i);
+      const body = JSON.parse(received.slice(received.indexOf('\r\n\r\n') + 4)) as { code: string; status: number };
+      assert.equal(body.code, 'shutting_down');
+      const result = await running.finished;
+      assert.equal(result.code, 0, result.stderr);
+    } finally {
+      socket.destroy();
+      if (running.child.exitCode === null) running.child.kill('SIGKILL');
+      cleanup();
+    }
+  });
+
   it('SIGINT works the same way; a request that never finishes is cut off after SHUTDOWN_TIMEOUT_MS, logged, exit 1', async () => {
-    const { running, port, cleanup } = await serve({ SHUTDOWN_TIMEOUT_MS: '300' });
+    // `incoming request` (what this waits for) is logged at debug only.
+    const { running, port, cleanup } = await serve({ SHUTDOWN_TIMEOUT_MS: '300', LOG_LEVEL: 'debug' });
     const socket = connect(port, '127.0.0.1');
     socket.on('error', () => undefined); // the server goes away under it
     try {

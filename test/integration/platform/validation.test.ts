@@ -153,6 +153,7 @@ describe('request validation', () => {
     });
     assert.equal(res.statusCode, 415);
     assert.equal(res.json<Problem>().code, 'unsupported_media_type');
+    assert.equal(res.json<Problem>().detail, 'Content-Type application/xml is not accepted here; send application/json.');
   });
 
   it('a body over BODY_LIMIT_BYTES is a 413 problem and never reaches the handler', async () => {

@@ -80,8 +80,9 @@ describe('portfolios, transactions and holdings', () => {
       payload[field] = 0.1;
       const res = await post(alice, pid, payload);
       assert.equal(res.statusCode, 400, field);
-      const body = res.json<{ errors: Array<{ field: string }> }>();
+      const body = res.json<{ errors: Array<{ field: string; message: string }> }>();
       assert.equal(body.errors[0]?.field, `body.${field}`);
+      assert.equal(body.errors[0]?.message, 'must be a decimal string, not a JSON number: send decimals as strings, e.g. "12.50"');
     }
     const amount = await post(alice, pid, { type: 'deposit', amount: 100.5, executed_at: '2024-01-02' });
     assert.equal(amount.statusCode, 400);

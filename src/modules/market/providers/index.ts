@@ -15,7 +15,7 @@ import { createYahooProvider } from './yahoo.ts';
 
 export type { Bar, BarInterval, CompanyProfile, MarketDataProvider, NewsItem, ProviderQuote, SearchResult, Trade, TradeStream } from './provider.ts';
 export { createFinnhubProvider } from './finnhub.ts';
-export { createSimulatedProvider, centsToDecimal } from './simulated.ts';
+export { createSimulatedProvider, centsToDecimal, DEMO_SYMBOLS } from './simulated.ts';
 export { createYahooProvider } from './yahoo.ts';
 
 export type ProviderConfig = Pick<
@@ -31,6 +31,8 @@ export type ProviderConfig = Pick<
   | 'providerRetries'
   | 'providerBreakerFailures'
   | 'providerBreakerHalfOpenMs'
+  | 'providerMaxResponseBytes'
+  | 'providerMaxRetryAfterSeconds'
 >;
 
 export interface Providers {
@@ -51,6 +53,10 @@ export function createProviders(config: ProviderConfig, deps: { logger: Logger; 
       retries: config.providerRetries,
       breakerThreshold: config.providerBreakerFailures,
       breakerHalfOpenMs: config.providerBreakerHalfOpenMs,
+      maxResponseBytes: config.providerMaxResponseBytes,
+      maxRetryAfterSeconds: config.providerMaxRetryAfterSeconds,
+      // A 429's Retry-After pauses this provider for every instance (shared through Redis).
+      pauses: deps.limits.createLimiter({ name: `provider-${name}-pause`, points: 1, durationSeconds: 1 }),
       ...(extra.headers === undefined ? {} : { headers: extra.headers }),
       ...(extra.perMinute === undefined
         ? {}
@@ -73,6 +79,8 @@ export function createProviders(config: ProviderConfig, deps: { logger: Logger; 
           logger: deps.logger,
           apiKey,
           websocketUrl: config.finnhubWebsocketUrl,
+          maxMessageBytes: config.providerMaxResponseBytes,
+          handshakeTimeoutMs: config.providerTimeoutMs,
         });
         break;
       }

@@ -55,6 +55,8 @@ export interface NewsItem {
   /** The publisher as the provider names it. */
   publisher: string | null;
   url: string | null;
+  /** The article's image, when the provider gives one (checked for http(s) before use). */
+  image_url?: string | null;
   published_at: Date;
   source: string;
 }
@@ -80,6 +82,8 @@ export interface MarketDataProvider {
   /** Bars with from ≤ ts < to, oldest first. */
   history: (symbol: string, interval: BarInterval, from: Date, to: Date) => Promise<Bar[]>;
   search: (query: string) => Promise<SearchResult[]>;
+  /** For a provider with a fixed universe (the simulation): whether it prices `symbol`. */
+  knows?: (symbol: string) => boolean;
   profile: (symbol: string) => Promise<CompanyProfile | null>;
   /** News published in [from, to], newest first. */
   news: (symbol: string, from: Date, to: Date) => Promise<NewsItem[]>;

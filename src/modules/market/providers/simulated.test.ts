@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Decimal } from '../../../money/index.ts';
-import { centsToDecimal, createSimulatedProvider } from './simulated.ts';
+import { centsToDecimal, createSimulatedProvider, DEMO_SYMBOLS } from './simulated.ts';
 
 const clock = { now: () => new Date('2024-03-06T15:42:30Z') }; // a Wednesday
 const PRICE = /^\d+\.\d{2}$/;
@@ -91,5 +91,21 @@ describe('simulated provider', () => {
     assert.equal(centsToDecimal(5), '0.05');
     assert.equal(centsToDecimal(-5), '-0.05');
     assert.equal(centsToDecimal(100), '1.00');
+  });
+
+  it('prices only its documented demo universe: a typo gets no quote, history, profile or search hit', async () => {
+    const p = createSimulatedProvider({ clock });
+    for (const symbol of ['AAPL', 'MSFT', 'GOOGL', 'AMZN', 'VOO', 'VTI', 'SAP']) {
+      assert.ok(DEMO_SYMBOLS.includes(symbol), symbol);
+      assert.notEqual(await p.quote(symbol), null, symbol);
+    }
+    for (const symbol of ['XXXXXXXX', 'MSFTT', 'TTRC']) {
+      assert.equal(await p.quote(symbol), null);
+      assert.deepEqual(await p.history(symbol, '1d', new Date('2024-02-01'), new Date('2024-03-01')), []);
+      assert.equal(await p.profile(symbol), null);
+      assert.equal(p.knows?.(symbol), false);
+    }
+    assert.deepEqual(await p.search('XXXXXXXX'), []);
+    assert.deepEqual((await p.search('VO')).map((r) => r.symbol), ['VOO']);
   });
 });

@@ -8,6 +8,9 @@
 // minute path of a day is a walk seeded by (symbol, day) bent into a bridge from the
 // day's open to its close and kept inside its low–high range, so minute and daily bars
 // agree. The simulated market trades around the clock on weekdays (00:00–24:00 UTC).
+//
+// Only the demo universe below is priced (DEMO_SYMBOLS); any other symbol is unknown
+// (no quote, no history, not found by search), so a typo is never given a price.
 import type { Clock } from '../../../platform/clock.ts';
 import type { Bar, BarInterval, MarketDataProvider, NewsItem, ProviderQuote, SearchResult, Trade, TradeStream } from './provider.ts';
 
@@ -76,6 +79,7 @@ function dayStart(ms: number): number {
   return ms - (((ms % DAY_MS) + DAY_MS) % DAY_MS);
 }
 
+/** The demo universe: the only symbols the simulation prices. */
 const KNOWN: Array<[string, string]> = [
   ['AAPL', 'Apple Inc (simulated)'],
   ['MSFT', 'Microsoft Corp (simulated)'],
@@ -89,7 +93,13 @@ const KNOWN: Array<[string, string]> = [
   ['V', 'Visa Inc (simulated)'],
   ['SPY', 'SPDR S&P 500 ETF Trust (simulated)'],
   ['QQQ', 'Invesco QQQ Trust (simulated)'],
+  ['VOO', 'Vanguard S&P 500 ETF (simulated)'],
+  ['VTI', 'Vanguard Total Stock Market ETF (simulated)'],
+  ['SAP', 'SAP SE ADR (simulated)'],
 ];
+
+export const DEMO_SYMBOLS: readonly string[] = KNOWN.map(([symbol]) => symbol);
+const DEMO = new Set(DEMO_SYMBOLS);
 
 const HEADLINES = [
   '%s shares move as traders digest the session (simulated)',
@@ -201,6 +211,7 @@ export function createSimulatedProvider(options: SimulatedProviderOptions): Mark
   };
 
   const history = (symbol: string, interval: BarInterval, from: Date, to: Date): Promise<Bar[]> => {
+    if (!DEMO.has(symbol)) return Promise.resolve([]);
     const end = Math.min(to.getTime(), clock.now().getTime());
     const bars: Bar[] = [];
     for (let day = dayStart(Math.max(from.getTime(), ORIGIN_MS)); day < end; day += DAY_MS) {
@@ -237,14 +248,12 @@ export function createSimulatedProvider(options: SimulatedProviderOptions): Mark
     const results = KNOWN.filter(([symbol, name]) => symbol.startsWith(q) || name.toUpperCase().includes(q)).map(
       ([symbol, name]): SearchResult => ({ symbol, name, type: 'Common Stock', exchange: 'SIM', source: SOURCE }),
     );
-    if (/^[A-Z0-9][A-Z0-9.-]{0,14}$/.test(q) && !results.some((r) => r.symbol === q)) {
-      results.unshift({ symbol: q, name: `${q} (simulated)`, type: 'Common Stock', exchange: 'SIM', source: SOURCE });
-    }
     return Promise.resolve(results.slice(0, 20));
   };
 
   const news = (symbol: string, from: Date, to: Date): Promise<NewsItem[]> => {
     const items: NewsItem[] = [];
+    if (!DEMO.has(symbol)) return Promise.resolve(items);
     const end = Math.min(to.getTime(), clock.now().getTime());
     for (let day = dayStart(to.getTime()); day >= dayStart(from.getTime()) && items.length < 50; day -= DAY_MS) {
       const index = weekdayIndex(day);
@@ -271,6 +280,7 @@ export function createSimulatedProvider(options: SimulatedProviderOptions): Mark
     const timer = setInterval(() => {
       const now = clock.now().getTime();
       for (const symbol of symbols) {
+        if (!DEMO.has(symbol)) continue;
         const quote = quoteAt(symbol, now);
         if (quote !== null) onTrade({ symbol, price: quote.price, volume: '0', at: quote.as_of, source: SOURCE });
       }
@@ -285,11 +295,12 @@ export function createSimulatedProvider(options: SimulatedProviderOptions): Mark
 
   return {
     name: SOURCE,
-    quote: (symbol) => Promise.resolve(quoteAt(symbol, clock.now().getTime())),
+    quote: (symbol) => Promise.resolve(DEMO.has(symbol) ? quoteAt(symbol, clock.now().getTime()) : null),
     history,
     search,
+    knows: (symbol) => DEMO.has(symbol),
     profile: (symbol) =>
-      Promise.resolve({
+      Promise.resolve(!DEMO.has(symbol) ? null : {
         symbol,
         name: KNOWN.find(([s]) => s === symbol)?.[1] ?? `${symbol} (simulated)`,
         exchange: 'SIM',

@@ -16,29 +16,38 @@ export interface YahooProviderOptions {
 export function createYahooProvider(options: YahooProviderOptions): MarketDataProvider {
   const { client } = options;
 
-  /** The chart's first result, or null when Yahoo does not know the symbol. */
-  const chart = async (symbol: string, query: Record<string, string>): Promise<Record<string, unknown> | null> => {
-    let text: string;
+  /**
+   * What `interpret` makes of the chart's first result (null when Yahoo does not know the
+   * symbol). It runs inside the client's breaker, so a bad answer counts as a fault.
+   */
+  const chart = async <T>(symbol: string, query: Record<string, string>, interpret: (result: Record<string, unknown> | null) => T): Promise<T> => {
     try {
-      text = (await client.get(`/v8/finance/chart/${encodeURIComponent(symbol)}`, query)).text;
+      return await client.get(`/v8/finance/chart/${encodeURIComponent(symbol)}`, query, (response) => {
+        const body = read.record(read.record(parseProviderJson(NAME, response.text), 'body').chart, 'chart');
+        if (body.result === null) return interpret(null);
+        const first = read.array(body.result, 'chart.result')[0];
+        return interpret(first === undefined ? null : read.record(first, 'chart.result[0]'));
+      });
     } catch (err) {
       // Yahoo answers an unknown symbol with 404 and `{"chart":{"result":null,"error":{…}}}`.
-      if (err instanceof ProviderError && err.kind === 'http' && err.status === 404) return null;
+      if (err instanceof ProviderError && err.kind === 'http' && err.status === 404) return interpret(null);
       throw err;
     }
-    const body = read.record(read.record(parseProviderJson(NAME, text), 'body').chart, 'chart');
-    if (body.result === null) return null;
-    const first = read.array(body.result, 'chart.result')[0];
-    return first === undefined ? null : read.record(first, 'chart.result[0]');
   };
 
-  const history = async (symbol: string, interval: BarInterval, from: Date, to: Date): Promise<Bar[]> => {
-    const result = await chart(symbol, {
-      period1: String(Math.floor(from.getTime() / 1000)),
-      period2: String(Math.floor(to.getTime() / 1000)),
-      interval: interval === '1d' ? '1d' : '1m',
-      includePrePost: 'false',
-    });
+  const history = (symbol: string, interval: BarInterval, from: Date, to: Date): Promise<Bar[]> =>
+    chart(
+      symbol,
+      {
+        period1: String(Math.floor(from.getTime() / 1000)),
+        period2: String(Math.floor(to.getTime() / 1000)),
+        interval: interval === '1d' ? '1d' : '1m',
+        includePrePost: 'false',
+      },
+      (result) => readBars(result, interval, from, to),
+    );
+
+  const readBars = (result: Record<string, unknown> | null, interval: BarInterval, from: Date, to: Date): Bar[] => {
     if (result === null || result.timestamp === undefined) return [];
     const meta = read.record(result.meta, 'chart.meta');
     const offset = meta.gmtoffset === undefined ? 0 : read.integer(meta.gmtoffset, 'meta.gmtoffset');
@@ -56,28 +65,22 @@ export function createYahooProvider(options: YahooProviderOptions): MarketDataPr
         ts = new Date(Date.UTC(local.getUTCFullYear(), local.getUTCMonth(), local.getUTCDate()));
       }
       if (ts.getTime() < from.getTime() || ts.getTime() >= to.getTime()) continue;
-      bars.push({
-        ts,
-        open: read.decimal(o[i], `open[${i}]`),
-        high: read.decimal(h[i], `high[${i}]`),
-        low: read.decimal(l[i], `low[${i}]`),
-        close: read.decimal(c[i], `close[${i}]`),
-        volume: v[i] === null || v[i] === undefined ? '0' : read.decimal(v[i], `volume[${i}]`),
-      });
+      bars.push({ ts, ...read.bar({ open: o[i], high: h[i], low: l[i], close: c[i], volume: v[i] }, `bar[${i}]`) });
     }
     return bars;
   };
 
-  const quote = async (symbol: string): Promise<ProviderQuote | null> => {
-    const result = await chart(symbol, { range: '5d', interval: '1d' });
+  const quote = (symbol: string): Promise<ProviderQuote | null> => chart(symbol, { range: '5d', interval: '1d' }, readQuote(symbol));
+
+  const readQuote = (symbol: string) => (result: Record<string, unknown> | null): ProviderQuote | null => {
     if (result === null) return null;
     const meta = read.record(result.meta, 'chart.meta');
     if (meta.regularMarketPrice === undefined || meta.regularMarketPrice === null || read.isZero(meta.regularMarketPrice)) return null;
     const previous = meta.chartPreviousClose ?? meta.previousClose;
     return {
       symbol,
-      price: read.decimal(meta.regularMarketPrice, 'meta.regularMarketPrice'),
-      previous_close: read.optionalDecimal(previous, 'meta.chartPreviousClose'),
+      price: read.price(meta.regularMarketPrice, 'meta.regularMarketPrice'),
+      previous_close: read.optionalPrice(previous, 'meta.chartPreviousClose'),
       as_of: new Date(read.integer(meta.regularMarketTime, 'meta.regularMarketTime') * 1000),
       source: NAME,
     };

@@ -1,11 +1,13 @@
-// Opaque list cursors: base64url of a small JSON object naming the sort, the order, the
-// sort key of the last item and its id. A cursor coming back is decoded defensively and
+// The one codec of every paginated list (keyset pagination): an opaque cursor is the
+// base64url of a small JSON object naming the sort, the order, the sort key of the last
+// item and its id. A cursor coming back is decoded defensively and
 // every member is checked against the grammar it must have (FAIL-016): anything else —
 // bad base64, bad JSON, wrong types, a cursor of another sort, a key that is not a
 // decimal, an id that is not a UUID — is a 400 `invalid_cursor`, never a 500. A cursor
 // whose members are well-formed but edited only moves the starting point within the
 // caller's own rows: every query still filters by the caller, and every value is bound.
-import { AppError } from '../../platform/errors.ts';
+import { Type } from 'typebox';
+import { AppError } from '../errors.ts';
 
 export interface CursorPayload {
   /** Sort field the list was read with. */
@@ -58,4 +60,33 @@ export function decodeCursor(cursor: string, rules: CursorRules): CursorPayload 
   return { s, o, k, id };
 }
 
+/** The `cursor` query parameter of every list route: what a cursor can look like at all. */
+export const CursorParam = () =>
+  Type.String({ minLength: 1, maxLength: MAX_CURSOR_LENGTH, pattern: '^[A-Za-z0-9_-]+$', description: 'next_cursor of the previous page' });
+
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** A timestamp key as `Date.toISOString()` writes it (the database keeps microseconds, JS milliseconds). */
+const ISO_TIMESTAMP_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+export const isTimestampKey = (key: string): boolean => ISO_TIMESTAMP_RE.test(key) && !Number.isNaN(Date.parse(key));
+
+/** A positive integer id in its decimal form (bigint sequences). */
+export const isSerialId = (id: string): boolean => /^[1-9][0-9]{0,17}$/.test(id);
+
+/** Whether a value is a UUID (ids in paths and cursors). */
+export const isUuid = (value: unknown): value is string => typeof value === 'string' && UUID_RE.test(value);
+
+/**
+ * The cursor of a list read in time order with a UUID tie-breaker (alerts and their
+ * events, news, dead letters): the same codec, the list's name standing for the sort, so
+ * a cursor of one list is refused by another.
+ */
+export function encodeTimeCursor(list: string, at: Date, id: string): string {
+  return encodeCursor({ s: list, o: 'time', k: at.toISOString(), id });
+}
+
+export function decodeTimeCursor(cursor: string, list: string): { at: Date; id: string } {
+  const payload = decodeCursor(cursor, { sort: list, order: 'time', key: isTimestampKey, id: (value) => UUID_RE.test(value) });
+  if (payload.k === null) throw invalidCursor();
+  return { at: new Date(payload.k), id: payload.id };
+}
