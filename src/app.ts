@@ -39,7 +39,7 @@ import { nameComponents, unwrapNamedResponses } from './platform/http/components
 import type { App } from './platform/http/types.ts';
 import type { JobQueue } from './platform/jobs/index.ts';
 import { RequestLogController, type Logger } from './platform/logger.ts';
-import { createMetrics } from './platform/metrics.ts';
+import { createMetrics, EVENT_LOOP_MONITOR_RESOLUTION_MS } from './platform/metrics.ts';
 import { createPubSub, type PubSub } from './platform/pubsub.ts';
 import { pingRedis, type Redis } from './platform/redis.ts';
 import { registerRealtime } from './modules/realtime/index.ts';
@@ -120,15 +120,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   registerNoStore(app);
 
   const metrics = createMetrics(() => db.poolStats());
-  // Building the app (and, before it, opening and migrating the database) blocks the event
-  // loop for seconds; without this, a fresh instance would shed its first requests (FAIL-023).
-  // The reset waits one timer tick so the monitor has recorded the stall before it is dropped.
-  app.addHook('onReady', (done) => {
-    setTimeout(() => {
-      metrics.resetEventLoopDelay();
-      done();
-    }, 1);
-  });
   app.addHook('onResponse', (request, reply, done) => {
     metrics.observeRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
     done();
@@ -357,6 +348,21 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // Every module has defined its jobs by now; the queue starts with the app and stops with it.
   app.addHook('onReady', async () => {
     await jobs.start(deps.worker === true ? 'worker' : 'producer');
+  });
+  // Building the app (and, before it, opening and migrating the database, then starting the
+  // job queue and the alert engine in the onReady hooks above) blocks the event loop for
+  // seconds; without this, a fresh instance would shed its first requests (FAIL-023). This is
+  // the last onReady hook, so no start-up work runs after it. The monitor records a stall
+  // when its timer next fires; timers started right after a stall are due against the loop's
+  // stale clock and may run before it in the same timers phase, so the reset waits for a
+  // timers phase (in which the overdue monitor fires too) and then for the check phase after it.
+  app.addHook('onReady', (done) => {
+    setTimeout(() => {
+      setImmediate(() => {
+        metrics.resetEventLoopDelay();
+        done();
+      });
+    }, 2 * EVENT_LOOP_MONITOR_RESOLUTION_MS);
   });
   app.addHook('onClose', async () => {
     await realtime.close();

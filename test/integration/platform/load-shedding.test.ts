@@ -6,6 +6,16 @@ import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildTestApp } from '../../helpers/build-test-app.ts';
 
+/**
+ * Resolves once the event-loop delay monitor has recorded a stall that just ended: a timer
+ * started right after a stall is due against the loop's stale clock and may run before the
+ * monitor's overdue one in the same timers phase; the check phase after it cannot.
+ */
+async function stallRecorded(): Promise<void> {
+  await sleep(20);
+  await new Promise((resolve) => setImmediate(resolve));
+}
+
 function busy(ms: number): void {
   const until = performance.now() + ms;
   while (performance.now() < until) {
@@ -50,7 +60,7 @@ describe('load shedding', () => {
       assert.equal(ready, 200, 'not shedding when idle');
 
       busy(2500); // ten times the threshold
-      await sleep(20); // let the delay monitor record the stall
+      await stallRecorded();
       const shed = await t.app.inject({ method: 'GET', url: '/health/ready' });
       assert.equal(shed.statusCode, 503);
       assert.equal(shed.headers['retry-after'], '3');
