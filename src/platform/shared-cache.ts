@@ -2,8 +2,9 @@
 // consistent across instances by invalidation events on the event bus (pubsub.ts). The
 // same rules as the guard's session and user states (src/modules/auth/revocation.ts):
 //   * the instance that changes a value drops it at once (after the change committed) and
-//     publishes `{ key }` on the cache's channel; every other instance drops it when the
-//     event arrives;
+//     publishes `{ key, origin }` on the cache's channel; every other instance drops it when
+//     the event arrives (the publisher ignores its own echo: it dropped the key already, and
+//     dropping it again would only cost one more database read);
 //   * an entry is never trusted for longer than `maxAgeMs` (with Redis), or
 //     `maxAgeNoBusMs` without Redis (then other instances sharing a PostgreSQL hear nothing
 //     from this one);
@@ -13,6 +14,7 @@
 //   * a value read before an invalidation of its key is never stored after it (a
 //     generation per cache, bumped by every invalidation).
 // Bounded: at most `maxEntries`, least recently stored dropped first.
+import { randomUUID } from 'node:crypto';
 import type { Clock } from './clock.ts';
 import type { Logger } from './logger.ts';
 import type { PubSub } from './pubsub.ts';
@@ -53,6 +55,7 @@ export function createSharedCache<T>(options: SharedCacheOptions): SharedCache<T
   let distrustUntil = 0;
   let unsubscribe: (() => Promise<void>) | undefined;
   let stopped = false;
+  const origin = randomUUID();
 
   const now = () => clock.now().getTime();
   const trusted = () => subscribed && pubsub.connected() && now() >= distrustUntil;
@@ -82,7 +85,7 @@ export function createSharedCache<T>(options: SharedCacheOptions): SharedCache<T
     invalidate: (key) => {
       drop(key);
       // A lost event is bounded by maxAge on the other instances.
-      pubsub.publish(channel, { key }).then(
+      pubsub.publish(channel, { key, origin }).then(
         (shared) => {
           if (!shared) logger.warn({ event: 'cache_invalidation_not_shared', channel }, 'invalidation reached this instance only; others trust their copy for at most the max age');
         },
@@ -99,8 +102,8 @@ export function createSharedCache<T>(options: SharedCacheOptions): SharedCache<T
         if (stopped) return;
         pubsub
           .subscribe(channel, (message) => {
-            const key = (message as { key?: unknown } | null)?.key;
-            if (typeof key === 'string') drop(key);
+            const event = message as { key?: unknown; origin?: unknown } | null;
+            if (typeof event?.key === 'string' && event.origin !== origin) drop(event.key);
           })
           .then(
             (off) => {
