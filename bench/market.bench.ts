@@ -231,7 +231,7 @@ export async function run(ctx: BenchContext): Promise<void> {
     const pg = await openDatabase(
       { ...loadConfig({ DATA_DIR: 'memory', DATABASE_URL: url }), databaseStatementTimeoutMs: 3_600_000, slowQueryMs: 600_000 },
       logger,
-      schema,
+      { schema },
     );
     try {
       await benchDatabase(ctx, 'PostgreSQL', pg, csv, bigFile, Number(process.env.BENCH_MARKET_TOTAL_BARS ?? 10_000_000));

@@ -1,6 +1,6 @@
 // The long-lived resources a process needs, opened in one place and closed in reverse.
 import type { Config } from './config.ts';
-import { openDatabase, type Database } from './platform/db/index.ts';
+import { openDatabase, type Database, type OpenDatabaseOptions } from './platform/db/index.ts';
 import { createJobQueue, type JobQueue } from './platform/jobs/index.ts';
 import type { Logger } from './platform/logger.ts';
 import { createRedis, type Redis } from './platform/redis.ts';
@@ -13,8 +13,16 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-export async function openRuntime(config: Config, logger: Logger, options: { schema?: string; redisPrefix?: string; jobsSchema?: string } = {}): Promise<Runtime> {
-  const db = await openDatabase(config, logger, options.schema);
+export interface RuntimeOptions extends OpenDatabaseOptions {
+  redisPrefix?: string;
+  jobsSchema?: string;
+}
+
+export async function openRuntime(config: Config, logger: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
+  const db = await openDatabase(config, logger, {
+    ...(options.schema === undefined ? {} : { schema: options.schema }),
+    ...(options.snapshot === undefined ? {} : { snapshot: options.snapshot }),
+  });
   const redis = config.redisUrl === undefined ? undefined : createRedis(config.redisUrl, logger, options.redisPrefix);
   const jobs = createJobQueue({ db, logger, config: config.jobs, ...(options.jobsSchema === undefined ? {} : { schema: options.jobsSchema }) });
   return {

@@ -14,6 +14,7 @@ import { createPubSub, type PubSub } from '../../src/platform/pubsub.ts';
 import type { Redis } from '../../src/platform/redis.ts';
 import { openRuntime } from '../../src/runtime.ts';
 import { LogCapture } from './logs.ts';
+import { migratedSnapshot } from './pglite-snapshot.ts';
 
 export const usingPostgres = process.env.TEST_DATABASE_URL !== undefined && process.env.TEST_DATABASE_URL !== '';
 export const usingRedis = process.env.TEST_REDIS_URL !== undefined && process.env.TEST_REDIS_URL !== '';
@@ -79,7 +80,14 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
   const schema = options.shareWith?.schema ?? `t_${suffix}`;
   const redisPrefix = options.shareWith?.redisPrefix ?? `t_${suffix}:`;
   // On PostgreSQL the job queue lives in the app's own schema, so parallel files never share jobs.
-  const runtime = await openRuntime(config, logger, { ...(usingPostgres ? { schema, jobsSchema: schema } : {}), redisPrefix });
+  // On PGlite in memory the database starts from a migrated snapshot (initdb and the
+  // migrations once per set of migrations, not once per app); migrate() below then finds
+  // nothing to apply.
+  const runtime = await openRuntime(config, logger, {
+    ...(usingPostgres ? { schema, jobsSchema: schema } : {}),
+    ...(!usingPostgres && config.dataDir === 'memory' ? { snapshot: await migratedSnapshot() } : {}),
+    redisPrefix,
+  });
   await migrate(runtime.db, logger);
   const pubsub = createPubSub({ logger, redis: runtime.redis });
   const app = await buildApp({

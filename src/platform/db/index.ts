@@ -17,8 +17,16 @@ type DbConfig = Pick<
   | 'slowQueryMs'
 >;
 
+export interface OpenDatabaseOptions {
+  /** PostgreSQL only: the schema every statement runs in (created if missing). */
+  schema?: string;
+  /** PGlite in memory only: start from this data directory (a `dumpDataDir` tarball) instead of an empty cluster. */
+  snapshot?: Blob;
+}
+
 /** PostgreSQL when DATABASE_URL is set, PGlite otherwise. */
-export function openDatabase(config: DbConfig, logger: Logger, schema?: string): Promise<Database> {
+export function openDatabase(config: DbConfig, logger: Logger, options: OpenDatabaseOptions = {}): Promise<Database> {
+  const { schema, snapshot } = options;
   if (config.databaseUrl !== undefined) {
     return openPostgres(
       {
@@ -33,5 +41,5 @@ export function openDatabase(config: DbConfig, logger: Logger, schema?: string):
       logger,
     );
   }
-  return openPglite(config.dataDir, logger, config.slowQueryMs);
+  return openPglite(config.dataDir, logger, config.slowQueryMs, snapshot);
 }

@@ -226,7 +226,7 @@ describe('upgrading a database whose bars predate partitioning', () => {
     const config = loadConfig(testEnv());
     const logger = createLogger('silent');
     const schema = `t_${randomBytes(6).toString('hex')}`;
-    const db = await openDatabase(config, logger, usingPostgres ? schema : undefined);
+    const db = await openDatabase(config, logger, usingPostgres ? { schema } : {});
     try {
       const all = loadMigrations();
       await migrate(db, logger, all.filter((m) => m.version < 80));

@@ -104,7 +104,7 @@ describe('concurrent migrations', () => {
     const logs = new LogCapture();
     const logger = createLogger('info', logs);
     const schema = `m_${randomBytes(5).toString('hex')}`;
-    const db = await openDatabase(config, logger, usingPostgres ? schema : undefined);
+    const db = await openDatabase(config, logger, usingPostgres ? { schema } : {});
     try {
       const [a, b] = await Promise.all([migrate(db, logger), migrate(db, logger)]);
       const all = [...a.applied, ...b.applied].sort((x, y) => x - y);
