@@ -29,6 +29,8 @@ export interface TestAppOptions {
   beforeReady?: (app: App, runtime: { db: Database; jobs: JobQueue }) => void | Promise<void>;
   /** Work the job queues in this app (default: enqueue only, so idle test apps do not poll). */
   worker?: boolean;
+  /** On PGlite: start from an empty cluster, not the migrated snapshot, so this app runs every migration. */
+  unmigrated?: boolean;
 }
 
 export interface TestApp {
@@ -85,7 +87,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
   // nothing to apply.
   const runtime = await openRuntime(config, logger, {
     ...(usingPostgres ? { schema, jobsSchema: schema } : {}),
-    ...(!usingPostgres && config.dataDir === 'memory' ? { snapshot: await migratedSnapshot() } : {}),
+    ...(!usingPostgres && config.dataDir === 'memory' && options.unmigrated !== true ? { snapshot: await migratedSnapshot() } : {}),
     redisPrefix,
   });
   await migrate(runtime.db, logger);

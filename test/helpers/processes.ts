@@ -34,7 +34,14 @@ export function tempDir(prefix = 'financehub-test-'): { dir: string; remove: () 
  * process reaches the internet), plus `env`.
  */
 export function childEnv(env: Record<string, string>): Record<string, string> {
-  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', MARKET_DATA_PROVIDER: 'simulated', ...env };
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    MARKET_DATA_PROVIDER: 'simulated',
+    // The test run's compiled-code cache (set by `npm test`), so a child does not compile the app again.
+    ...(process.env.NODE_COMPILE_CACHE === undefined ? {} : { NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE }),
+    ...env,
+  };
 }
 
 export interface Finished {

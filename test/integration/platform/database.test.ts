@@ -31,7 +31,7 @@ function unavailableBecause(reason: RegExp) {
 describe('database', () => {
   let t: TestApp;
   before(async () => {
-    t = await buildTestApp({ env: { SLOW_QUERY_MS: '100' } });
+    t = await buildTestApp({ env: { SLOW_QUERY_MS: '100' }, unmigrated: true });
   });
   after(() => t.close());
 
