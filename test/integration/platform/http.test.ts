@@ -27,14 +27,32 @@ describe('HTTP platform', () => {
     assert.equal(body.requestId, res.headers['x-request-id']);
   });
 
-  it('security headers (helmet) are on every response, errors included', async () => {
-    for (const url of ['/health/live', '/v1/nothing-here']) {
+  it('security headers are on every response, errors included: the API set on JSON, helmet\'s whole set on HTML documents', async () => {
+    const api = {
+      'content-security-policy': "default-src 'none';frame-ancestors 'none'",
+      'cross-origin-resource-policy': 'same-origin',
+      'referrer-policy': 'no-referrer',
+      'strict-transport-security': 'max-age=31536000; includeSubDomains',
+      'x-content-type-options': 'nosniff',
+      'x-frame-options': 'DENY',
+    };
+    const documentOnly = ['cross-origin-opener-policy', 'origin-agent-cluster', 'x-dns-prefetch-control', 'x-download-options', 'x-permitted-cross-domain-policies', 'x-xss-protection'];
+    for (const url of ['/health/live', '/v1/nothing-here', '/v1/me', '/openapi.json']) {
       const res = await t.app.inject({ method: 'GET', url });
-      assert.equal(res.headers['x-content-type-options'], 'nosniff', url);
-      assert.equal(res.headers['x-frame-options'], 'SAMEORIGIN', url);
-      assert.match(String(res.headers['strict-transport-security']), /max-age=\d+/, url);
-      assert.match(String(res.headers['content-security-policy']), /default-src 'self'/, url);
+      for (const [name, value] of Object.entries(api)) assert.equal(res.headers[name], value, `${url} ${name}`);
+      for (const name of documentOnly) assert.equal(res.headers[name], undefined, `${url} ${name}`);
       assert.equal(res.headers['x-powered-by'], undefined, url);
+    }
+    for (const url of ['/docs', '/', '/portfolios/x']) {
+      const res = await t.app.inject({ method: 'GET', url });
+      assert.match(String(res.headers['content-type']), /^text\/html/, url);
+      for (const name of ['strict-transport-security', 'x-content-type-options', 'referrer-policy', 'cross-origin-resource-policy', ...documentOnly]) {
+        assert.ok(res.headers[name] !== undefined, `${url} ${name}`);
+      }
+      assert.equal(res.headers['x-frame-options'], 'DENY', url);
+      // A document policy, not the API one: the web app's own, and Swagger UI's on /docs.
+      const policy = url === '/docs' ? /default-src 'self'/ : /frame-ancestors 'none'/;
+      assert.match(String(res.headers['content-security-policy']), policy, url);
     }
   });
 
