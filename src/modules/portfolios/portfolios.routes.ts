@@ -383,7 +383,7 @@ export function portfolioRoutes(app: App, deps: PortfolioRouteDeps): void {
   // against ExportDocument on a worker thread, so neither holds the event loop (FAIL-023).
   // A scope of its own, since a content-type parser belongs to its scope.
   void app.register((scope: App, _options, done) => {
-    const { validatorCompiler } = registerWorkerJsonBody(scope, { schema: ExportDocument, bodyLimit: deps.importBodyLimit });
+    const { validatorCompiler } = registerWorkerJsonBody(scope, { schema: ExportDocument, bodyLimit: deps.importBodyLimit, logger: scope.log });
     scope.post(
       '/v1/import',
       {

@@ -6,21 +6,28 @@
 // the same documents are accepted and the same answers given (400 invalid_json, the
 // validation problem naming the field). The main thread keeps only cheap steps: it hands
 // the bytes to the worker, and rebuilds a valid document from pieces of at most 500 items
-// (~256 KiB of JSON), with a turn of the loop whenever a slice has run SLICE_MS.
+// (~256 KiB of JSON), with a turn of the loop whenever a slice has run SLICE_MS. One
+// thread reads one body at a time (src/platform/worker-thread.ts); at most
+// MAX_WAITING_BODIES wait behind it, so the bodies held in memory are bounded, and a body
+// past that is answered 503 `busy` with Retry-After before the worker sees it.
 //
 // Use: registerWorkerJsonBody(scope, …) in a plugin scope of its own (the content-type
 // parser is per scope), and the returned `validatorCompiler` on the route, which answers
 // the body's verdict from the worker. Authentication stays in onRequest: nothing is read,
 // let alone sent to the worker, before it passes.
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { Worker } from 'node:worker_threads';
 import type { ErrorObject } from 'ajv';
 import { errorCodes, type FastifySchemaCompiler } from 'fastify';
+import { serviceUnavailable } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { createWorkerThread, WorkerBusyError } from '../worker-thread.ts';
 import { createValidatorCompiler } from './schemas.ts';
 import type { App } from './types.ts';
 
 /** Longest run of rebuilding work, ms, before the loop gets a turn. */
 export const SLICE_MS = 5;
+/** Bodies that may wait for the reader thread (each up to the route's body limit). */
+export const MAX_WAITING_BODIES = 4;
 
 export type Path = Array<string | number>;
 export interface HandOverPiece {
@@ -29,66 +36,13 @@ export interface HandOverPiece {
   /** A JSON array of items to append to it. */
   json: string;
 }
-export interface BodyRequest {
-  id: number;
-  body: Uint8Array;
-}
 export type BodyReply =
   | { kind: 'empty' }
   | { kind: 'invalid_json' }
   | { kind: 'invalid'; errors: ErrorObject[] }
-  | { kind: 'valid'; skeleton: string; pieces: HandOverPiece[] }
-  | { kind: 'failed'; message: string };
+  | { kind: 'valid'; skeleton: string; pieces: HandOverPiece[] };
 
 type Validator = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
-
-/** One worker, started on the first body and stopped with the app; requests queue on it. */
-function createBodyWorker(schema: object) {
-  let worker: Worker | undefined;
-  let nextId = 1;
-  const waiting = new Map<number, { resolve: (reply: BodyReply) => void; reject: (err: Error) => void }>();
-  const failAll = (err: Error) => {
-    for (const { reject } of waiting.values()) reject(err);
-    waiting.clear();
-    worker = undefined;
-  };
-  const start = (): Worker => {
-    const w = new Worker(new URL('./json-body.worker.ts', import.meta.url), { workerData: { schema } });
-    // Only a worker with bodies to read keeps the process alive; a crashed one fails what
-    // it held and the next body starts a new one.
-    w.unref();
-    w.on('message', ({ id, reply }: { id: number; reply: BodyReply }) => {
-      const entry = waiting.get(id);
-      waiting.delete(id);
-      if (waiting.size === 0) w.unref();
-      entry?.resolve(reply);
-    });
-    w.on('error', (err: Error) => failAll(err));
-    w.on('exit', (code) => {
-      if (worker === w) failAll(new Error(`JSON body worker exited with code ${code}`));
-    });
-    return w;
-  };
-  return {
-    read(body: Buffer): Promise<BodyReply> {
-      worker ??= start();
-      worker.ref();
-      const id = nextId++;
-      const reply = new Promise<BodyReply>((resolve, reject) => waiting.set(id, { resolve, reject }));
-      // A body Fastify collected owns its memory unless it is small enough to come from
-      // Buffer's shared pool: moved to the worker then, not copied.
-      const owned = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && !(body.buffer instanceof SharedArrayBuffer);
-      worker.postMessage({ id, body } satisfies BodyRequest, owned ? [body.buffer] : []);
-      return reply;
-    },
-    async close(): Promise<void> {
-      const w = worker;
-      worker = undefined;
-      if (w !== undefined) await w.terminate();
-      failAll(new Error('JSON body worker stopped'));
-    },
-  };
-}
 
 /** The document a valid reply describes, rebuilt in slices. */
 async function rebuild(skeleton: string, pieces: readonly HandOverPiece[]): Promise<unknown> {
@@ -112,22 +66,33 @@ async function rebuild(skeleton: string, pieces: readonly HandOverPiece[]): Prom
  * `bodyLimit` bytes on a worker, checking them against `schema`; returns the validator
  * compiler its routes must use, so the body's verdict comes from that check.
  */
-export function registerWorkerJsonBody(scope: App, options: { schema: object; bodyLimit: number }): { validatorCompiler: FastifySchemaCompiler<unknown> } {
-  const bodies = createBodyWorker(options.schema);
+export function registerWorkerJsonBody(scope: App, options: { schema: object; bodyLimit: number; logger: Pick<Logger, 'warn' | 'error'> }): { validatorCompiler: FastifySchemaCompiler<unknown> } {
+  const bodies = createWorkerThread<Uint8Array, BodyReply>({
+    url: new URL('./json-body.worker.ts', import.meta.url),
+    what: 'the JSON body reader',
+    event: 'json_body',
+    logger: options.logger,
+    workerData: { schema: options.schema },
+    maxWaiting: MAX_WAITING_BODIES,
+    // A body Fastify collected owns its memory unless it is small enough to come from
+    // Buffer's shared pool: moved to the worker then, not copied.
+    transfer: (body) => (body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && !(body.buffer instanceof SharedArrayBuffer) ? [body.buffer] : []),
+  });
   /** Bodies the worker found valid, and stand-ins for those it refused with these errors. */
   const valid = new WeakSet<object>();
   const refused = new WeakMap<object, ErrorObject[]>();
   scope.addHook('onClose', () => bodies.close());
 
   scope.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: options.bodyLimit }, async (_request: unknown, body: Buffer) => {
-    const reply = await bodies.read(body);
+    const reply = await bodies.run(body).catch((err: unknown) => {
+      if (err instanceof WorkerBusyError) throw serviceUnavailable('busy', 'Too many large request bodies are being read; retry shortly.', 1);
+      throw err;
+    });
     switch (reply.kind) {
       case 'empty':
         throw new errorCodes.FST_ERR_CTP_EMPTY_JSON_BODY();
       case 'invalid_json':
         throw new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY();
-      case 'failed':
-        throw new Error(`JSON body worker failed: ${reply.message}`);
       case 'invalid': {
         // Not rebuilt: validation answers with the worker's errors.
         const standIn = {};

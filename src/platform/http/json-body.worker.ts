@@ -3,11 +3,12 @@
 // secure-json-parse with both prototype actions "error", then the body schema compiled by
 // the app's validator compiler), and hands a valid document back in pieces the main
 // thread can take one at a time.
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
 import type { ErrorObject } from 'ajv';
 import sjson from 'secure-json-parse';
 import { createValidatorCompiler } from './schemas.ts';
-import type { BodyReply, BodyRequest, HandOverPiece, Path } from './json-body.ts';
+import { serveTasks } from '../worker-thread.ts';
+import type { BodyReply, HandOverPiece, Path } from './json-body.ts';
 
 /** Items per piece of a large array, and the most JSON text one piece should hold. */
 const PIECE_ITEMS = 500;
@@ -82,12 +83,4 @@ function read(body: Uint8Array): BodyReply {
   return { kind: 'valid', ...handOver(document) };
 }
 
-parentPort?.on('message', ({ id, body }: BodyRequest) => {
-  let reply: BodyReply;
-  try {
-    reply = read(body);
-  } catch (err) {
-    reply = { kind: 'failed', message: err instanceof Error ? err.message : String(err) };
-  }
-  parentPort?.postMessage({ id, reply });
-});
+serveTasks(read);
