@@ -145,6 +145,14 @@ const TRANSACTION_SORT_SQL: Record<TransactionSort, string> = {
 /** Rows per statement when a whole portfolio is read (allTransactions). */
 export const READ_PAGE_ROWS = 500;
 
+/**
+ * Makes the keyset pages of the rest of the current transaction walk
+ * transactions_portfolio_replay_idx in order, whatever the table's statistics say (see
+ * transactionsAfterIndexed: without them each page sorts every row after its position).
+ * Outside a transaction it does nothing.
+ */
+const WALK_THE_INDEX = 'SET LOCAL enable_sort = off; SET LOCAL enable_incremental_sort = off';
+
 export function createPortfoliosRepository() {
   const repo = {
     /** Symbols bought in any portfolio (positions since sold out included: a superset of what is held). */
@@ -246,7 +254,8 @@ export function createPortfoliosRepository() {
 
     /**
      * What the holdings engine needs, in replay order: fewer columns, much less to transfer.
-     * Read in keyset pages of READ_PAGE_ROWS, like allTransactions (same snapshot caveat).
+     * Read in keyset pages of READ_PAGE_ROWS, like allTransactions (same snapshot caveat;
+     * inside a transaction the pages walk the index, as there).
      */
     async ledgerTransactions(db: Queryable, userId: string, portfolioId: string): Promise<LedgerTransaction[]> {
       const columns = `id, seq, type, symbol, quantity::text AS quantity, price::text AS price, amount::text AS amount, fee::text AS fee,
@@ -265,6 +274,7 @@ export function createPortfoliosRepository() {
               [portfolioId, userId, after.executedAt, after.seq, READ_PAGE_ROWS],
             )
         ).rows;
+      await db.exec(WALK_THE_INDEX);
       const all: LedgerTransaction[] = [];
       let rows = await page(null);
       for (;;) {
@@ -280,9 +290,12 @@ export function createPortfoliosRepository() {
      * read in keyset pages of READ_PAGE_ROWS: no single statement or row mapping holds the
      * event loop for a whole large portfolio (on PGlite a statement runs on the main
      * thread). Pages are separate statements, so a caller that needs one snapshot reads
-     * inside a REPEATABLE READ transaction (the analytics reads do) or holds a lock.
+     * inside a REPEATABLE READ transaction (the analytics reads do) or holds a lock. Inside
+     * a transaction the rest of it plans keyset pages as index walks (WALK_THE_INDEX): the
+     * CSV import read 50,000 stored transactions in 2.3–2.9 s on PGlite without it.
      */
     async allTransactions(db: Queryable, userId: string, portfolioId: string): Promise<Transaction[]> {
+      await db.exec(WALK_THE_INDEX);
       const all: Transaction[] = [];
       let after: { executedAt: Date; seq: number } | null = null;
       for (;;) {
@@ -359,7 +372,7 @@ export function createPortfoliosRepository() {
       limit: number,
     ): Promise<Transaction[]> {
       return db.transaction(async (q) => {
-        await q.exec('SET LOCAL enable_sort = off; SET LOCAL enable_incremental_sort = off');
+        await q.exec(WALK_THE_INDEX);
         return repo.transactionsAfter(q, userId, portfolioId, after, limit);
       });
     },
