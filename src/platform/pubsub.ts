@@ -122,14 +122,24 @@ export function createPubSub(deps: PubSubDeps): PubSub {
     sub.on('ready', () => {
       erred = false;
       if (!lost) return;
-      lost = false;
-      for (const handler of reconnectHandlers) {
-        try {
-          handler();
-        } catch (err) {
-          logger.error({ err, event: 'pubsub_reconnect_handler_failed' }, 'reconnect handler failed');
-        }
-      }
+      // ioredis emits 'ready' before it re-sends the SUBSCRIBEs of a lost connection (on the
+      // same turn), so an event published now could still be missed. The connection counts
+      // as back, and the reconnect handlers run (whose distrust windows start then), only
+      // once a PING sent after those SUBSCRIBEs is answered: Redis answers in order.
+      setImmediate(() => {
+        const back = () => {
+          if (sub !== subscriber || !lost || sub.status !== 'ready') return;
+          lost = false;
+          for (const handler of reconnectHandlers) {
+            try {
+              handler();
+            } catch (err) {
+              logger.error({ err, event: 'pubsub_reconnect_handler_failed' }, 'reconnect handler failed');
+            }
+          }
+        };
+        sub.ping().then(back, () => undefined);
+      });
     });
     sub.on('message', (wireChannel: string, payload: string) => {
       const channel = byWire.get(wireChannel);
