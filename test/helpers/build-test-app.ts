@@ -2,6 +2,7 @@
 // default; PostgreSQL (a schema of its own) and Redis (a key prefix of its own) when
 // TEST_DATABASE_URL / TEST_REDIS_URL are set, so parallel files never see each other.
 import { randomBytes } from 'node:crypto';
+import { after, before } from 'node:test';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import type { Clock } from '../../src/platform/clock.ts';
@@ -120,6 +121,40 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
       await pubsub.close();
       if (owner && usingPostgres) await runtime.db.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
       await runtime.close();
+    },
+  };
+}
+
+/** Why a test of two instances sharing one PostgreSQL and one Redis cannot run here, or false when it can. */
+export const twoInstancesSkip: string | false =
+  !usingRedis || !usingPostgres ? 'needs TEST_REDIS_URL and TEST_DATABASE_URL (two instances share one PostgreSQL and one Redis)' : false;
+
+/**
+ * Two apps on one database schema and one Redis prefix, built before the enclosing
+ * describe block's tests and closed after them; nothing is built when twoInstancesSkip
+ * says they cannot run (the tests then skip with it). Read them inside the tests.
+ */
+export function twoInstances(options: Omit<TestAppOptions, 'shareWith'> = {}): { readonly a: TestApp; readonly b: TestApp } {
+  const pair: { a?: TestApp; b?: TestApp } = {};
+  before(async () => {
+    if (twoInstancesSkip !== false) return;
+    pair.a = await buildTestApp(options);
+    pair.b = await buildTestApp({ ...options, shareWith: pair.a });
+  });
+  after(async () => {
+    await pair.b?.close();
+    await pair.a?.close();
+  });
+  const built = (app: TestApp | undefined) => {
+    if (app === undefined) throw new Error('the two instances are built in before(); read them inside a test');
+    return app;
+  };
+  return {
+    get a() {
+      return built(pair.a);
+    },
+    get b() {
+      return built(pair.b);
     },
   };
 }

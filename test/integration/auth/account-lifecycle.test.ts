@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { createUser, login, strongPassword, type CreatedUser } from '../../helpers/auth.ts';
-import { buildTestApp, usingPostgres, usingRedis, type TestApp } from '../../helpers/build-test-app.ts';
+import { buildTestApp, twoInstances, twoInstancesSkip, type TestApp } from '../../helpers/build-test-app.ts';
 import { createPortfolio } from '../../helpers/portfolios.ts';
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -253,23 +253,11 @@ describe('Cache-Control: no-store', () => {
   });
 });
 
-const skipShared = !usingRedis || !usingPostgres ? 'needs TEST_REDIS_URL and TEST_DATABASE_URL (two instances share one PostgreSQL and one Redis)' : false;
-
 describe('deletion across instances', () => {
-  let a: TestApp;
-  let b: TestApp;
-  before(async () => {
-    if (skipShared !== false) return;
-    a = await buildTestApp();
-    b = await buildTestApp({ shareWith: a });
-  });
-  after(async () => {
-    if (skipShared !== false) return;
-    await b.close();
-    await a.close();
-  });
+  const two = twoInstances();
 
-  it('a deleted user\'s access token is refused within 1 s on a second instance', { skip: skipShared }, async () => {
+  it('a deleted user\'s access token is refused within 1 s on a second instance', { skip: twoInstancesSkip }, async () => {
+    const { a, b } = two;
     const user = await createUser(a);
     assert.equal((await b.app.inject({ method: 'GET', url: '/v1/me', headers: user.headers })).statusCode, 200, 'instance B accepts the token first (and caches the user)');
     const res = await a.app.inject({ method: 'DELETE', url: '/v1/me', headers: user.headers, payload: { password: user.password } });

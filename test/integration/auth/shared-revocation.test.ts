@@ -2,23 +2,10 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { createUser, login } from '../../helpers/auth.ts';
-import { buildTestApp, usingPostgres, usingRedis, type TestApp } from '../../helpers/build-test-app.ts';
-
-const skip = !usingRedis || !usingPostgres ? 'needs TEST_REDIS_URL and TEST_DATABASE_URL (two instances share one PostgreSQL and one Redis)' : false;
+import { buildTestApp, twoInstances, twoInstancesSkip, usingPostgres, type TestApp } from '../../helpers/build-test-app.ts';
 
 describe('revocation across instances', () => {
-  let a: TestApp;
-  let b: TestApp;
-  before(async () => {
-    if (skip !== false) return;
-    a = await buildTestApp();
-    b = await buildTestApp({ shareWith: a });
-  });
-  after(async () => {
-    if (skip !== false) return;
-    await b.close();
-    await a.close();
-  });
+  const two = twoInstances();
 
   /** Polls instance `t` for up to 1 s until the token is refused; true when it was. */
   const refusedWithinOneSecond = async (t: TestApp, token: string) => {
@@ -31,7 +18,8 @@ describe('revocation across instances', () => {
     return false;
   };
 
-  it('logout on one instance refuses the access token on the other within 1 s', { skip }, async () => {
+  it('logout on one instance refuses the access token on the other within 1 s', { skip: twoInstancesSkip }, async () => {
+    const { a, b } = two;
     const user = await createUser(a);
     const onB = await b.app.inject({ method: 'GET', url: '/v1/me', headers: user.headers });
     assert.equal(onB.statusCode, 200, 'instance B accepts the token first (it verifies A\'s signature via the shared key)');
@@ -40,7 +28,8 @@ describe('revocation across instances', () => {
     assert.ok(await refusedWithinOneSecond(b, user.accessToken));
   });
 
-  it('logout-all and session deletion on one instance bite on the other within 1 s', { skip }, async () => {
+  it('logout-all and session deletion on one instance bite on the other within 1 s', { skip: twoInstancesSkip }, async () => {
+    const { a, b } = two;
     const user = await createUser(a);
     const second = await login(b, user.email, user.password);
     const third = await login(a, user.email, user.password);
@@ -53,7 +42,8 @@ describe('revocation across instances', () => {
     assert.ok(await refusedWithinOneSecond(a, second.accessToken));
   });
 
-  it('FAIL-001: refresh-token reuse detected on one instance revokes the session on the other', { skip }, async () => {
+  it('FAIL-001: refresh-token reuse detected on one instance revokes the session on the other', { skip: twoInstancesSkip }, async () => {
+    const { a, b } = two;
     const user = await createUser(a);
     const r1 = await b.app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refresh_token: user.refreshToken } });
     assert.equal(r1.statusCode, 200);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { createUser, type CreatedUser } from '../../helpers/auth.ts';
-import { buildTestApp, usingPostgres, usingRedis, type TestApp } from '../../helpers/build-test-app.ts';
+import { buildTestApp, twoInstances, twoInstancesSkip, type TestApp } from '../../helpers/build-test-app.ts';
 
 /**
  * Counts the statements on portfolios or transactions the app sends through `t.db` while
@@ -112,21 +112,8 @@ describe('portfolio rows from memory', () => {
   });
 });
 
-const skipShared = !usingRedis || !usingPostgres ? 'needs TEST_REDIS_URL and TEST_DATABASE_URL (two instances share one PostgreSQL and one Redis)' : false;
-
 describe('portfolio rows across instances', () => {
-  let a: TestApp;
-  let b: TestApp;
-  before(async () => {
-    if (skipShared !== false) return;
-    a = await buildTestApp();
-    b = await buildTestApp({ shareWith: a });
-  });
-  after(async () => {
-    if (skipShared !== false) return;
-    await b.close();
-    await a.close();
-  });
+  const two = twoInstances();
 
   /** Polls `read` for up to 1 s until it returns `expected`. */
   const within1s = async <T>(read: () => Promise<T>, expected: T): Promise<T> => {
@@ -139,7 +126,8 @@ describe('portfolio rows across instances', () => {
     return last;
   };
 
-  it('a change on one instance is seen on the other within 1 s, and a portfolio created there is found at once', { skip: skipShared }, async () => {
+  it('a change on one instance is seen on the other within 1 s, and a portfolio created there is found at once', { skip: twoInstancesSkip }, async () => {
+    const { a, b } = two;
     const user = await createUser(a);
     assert.deepEqual(await names(b, user), []);
     const created = await call(a, user, 'POST', '/v1/portfolios', { name: 'Main', base_currency: 'USD' });
