@@ -506,7 +506,7 @@ export function createAlertsService(deps: AlertsServiceDeps) {
     return writing;
   };
   const scheduleFlush = () => {
-    if (writing !== undefined || retryTimer !== undefined) return;
+    if (stopping || writing !== undefined || retryTimer !== undefined) return;
     if (conditionWrites.size >= CONDITION_FLUSH_MAX) {
       flushDue = true;
       void drain();
@@ -576,7 +576,9 @@ export function createAlertsService(deps: AlertsServiceDeps) {
      * fire; it rejects only when a firing could not be stored after its retries.
      */
     onQuote(tick: QuoteTick): Promise<AlertEventRow[]> {
-      if (!index.has(tick.symbol)) return Promise.resolve([]);
+      // After stop() (a message the bus delivered after the unsubscribe) nothing is
+      // evaluated: the database may be closed already.
+      if (stopping || !index.has(tick.symbol)) return Promise.resolve([]);
       const flips = index.tick(tick.symbol, tick.price);
       if (flips.length === 0) return Promise.resolve([]);
       const firings: Promise<AlertEventRow | undefined>[] = [];
@@ -609,6 +611,7 @@ export function createAlertsService(deps: AlertsServiceDeps) {
     /** New closed bars of a symbol: each bar-driven alert consumes the bars after its last one, under a row lock. */
     async onBars(symbol: string, interval: AlertInterval): Promise<AlertEventRow[]> {
       const fired: AlertEventRow[] = [];
+      if (stopping) return fired;
       for (const id of await repo.activeBarAlertIds(symbol, interval)) {
         await db.transaction(async (tx) => {
           const row = await repo.lockForEvaluation(tx, id);
