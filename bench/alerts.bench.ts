@@ -184,7 +184,9 @@ async function indexOnly(ctx: BenchContext): Promise<void> {
 
 export async function run(ctx: BenchContext): Promise<void> {
   if (PHASES.has('index')) await indexOnly(ctx);
-  await measure(ctx, 'PGlite', { DATA_DIR: 'memory' });
+  // BENCH_ONLY_POSTGRES=1 skips the PGlite mode: the PostgreSQL rows then run in a process
+  // that carries nothing of it (its heap and garbage).
+  if (process.env.BENCH_ONLY_POSTGRES !== '1') await measure(ctx, 'PGlite', { DATA_DIR: 'memory' });
   const url = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
   if (url !== undefined && url !== '') await measure(ctx, 'PostgreSQL', { DATABASE_URL: url, DATABASE_POOL_MIN: '0', DATABASE_POOL_MAX: '5' }, `bench_${randomBytes(4).toString('hex')}`);
 }
