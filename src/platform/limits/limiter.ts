@@ -41,7 +41,7 @@ export interface Limiter {
   peek: (key: string) => Promise<LimitResult>;
   /** Gives points back (e.g. after a success that should not count). */
   reward: (key: string, points?: number) => Promise<void>;
-  /** Refuses the key for `seconds`, whatever it had consumed. */
+  /** Refuses the key for `seconds`, whatever it had consumed; refunds meanwhile do not lift it. */
   block: (key: string, seconds: number) => Promise<void>;
   /** Forgets the key (e.g. a success resets a failure counter). */
   delete: (key: string) => Promise<void>;
@@ -59,6 +59,9 @@ export interface LimiterFactoryDeps {
 }
 
 const NAME = /^[a-z][a-z0-9_-]{0,63}$/;
+
+/** How far past its limit a blocked key's count is set: more refunds than any burst could bring. */
+const BLOCKED_COUNT_MARGIN = 1_000_000_000;
 
 function toResult(res: RateLimiterRes | null, points: number, durationSeconds: number, allowed: boolean): LimitResult {
   if (res === null) return { allowed: true, limit: points, consumed: 0, remaining: points, resetSeconds: durationSeconds };
@@ -126,7 +129,11 @@ export function createLimiterFactory(deps: LimiterFactoryDeps): LimiterFactory {
       consume,
       peek,
       reward: async (key, amount = 1) => void (await store.reward(escapeKeyPart(key), amount)),
-      block: async (key, seconds) => void (await store.block(escapeKeyPart(key), seconds)),
+      // A block stores a count far past the limit, not just one past it: every attempt
+      // refused while it lasts may give its point back (a refused attempt is not a
+      // failure), and refunds that land after the block started must not count it back
+      // under the limit. It ends when it expires.
+      block: async (key, seconds) => void (await store.set(escapeKeyPart(key), points + BLOCKED_COUNT_MARGIN, seconds)),
       delete: async (key) => void (await store.delete(escapeKeyPart(key))),
     };
   };
