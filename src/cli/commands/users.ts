@@ -8,7 +8,7 @@ import { createPubSub } from '../../platform/pubsub.ts';
 import { createSessionsRepository } from '../../modules/auth/sessions.repository.ts';
 import { createSecurityEvents, createSecurityEventsRepository } from '../../modules/auth/security-events.ts';
 import { assertAcceptablePassword, createPasswordHasher, createUsersRepository, createUsersService, normaliseEmail } from '../../modules/users/index.ts';
-import type { Command } from '../command.ts';
+import type { Command, Io } from '../command.ts';
 import { withRuntime } from '../runtime.ts';
 import type { Config } from '../../config.ts';
 import type { Queryable } from '../../platform/db/index.ts';
@@ -52,6 +52,29 @@ export async function readSecretFromStdin(stream: NodeJS.ReadableStream = proces
   return (newline === -1 ? text : text.slice(0, newline)).replace(/\r$/, '');
 }
 
+/**
+ * A new password from standard input, checked against the registration policy (`userInputs`:
+ * the account's own words it must not be built from). The password, or the exit code after
+ * the reason was written: 2 for none given, 1 for one the policy refuses.
+ */
+async function newPasswordFromStdin(command: string, io: Io, userInputs: string[]): Promise<string | number> {
+  const password = await readSecretFromStdin();
+  if (password === '') {
+    io.err(`financehub ${command}: no password on standard input`);
+    return 2;
+  }
+  try {
+    await assertAcceptablePassword(password, userInputs);
+  } catch (err) {
+    if (err instanceof AppError) {
+      io.err(`financehub ${command}: ${err.detail ?? err.title}`);
+      return 1;
+    }
+    throw err;
+  }
+  return password;
+}
+
 export const usersCreateCommand: Command = {
   words: ['users', 'create'],
   summary: 'create an account (use --admin for an administrator); password from stdin',
@@ -81,21 +104,9 @@ Fails (exit 1) when the email already has an account.`,
       io.err('financehub users create: --tier must be free or pro');
       return 2;
     }
-    const password = await readSecretFromStdin();
-    if (password === '') {
-      io.err('financehub users create: no password on standard input');
-      return 2;
-    }
     // Checked before the database is opened: a weak password fails fast and touches nothing.
-    try {
-      await assertAcceptablePassword(password, [normaliseEmail(email)]);
-    } catch (err) {
-      if (err instanceof AppError) {
-        io.err(`financehub users create: ${err.detail ?? err.title}`);
-        return 1;
-      }
-      throw err;
-    }
+    const password = await newPasswordFromStdin('users create', io, [normaliseEmail(email)]);
+    if (typeof password === 'number') return password;
     const config = loadConfig();
     const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
     return await withRuntime(config, logger, io, async (runtime) => {
@@ -186,20 +197,8 @@ event password_changed (source cli). Fails (exit 1) when no account has that ema
       io.err('financehub users reset-password: give exactly one EMAIL');
       return 2;
     }
-    const password = await readSecretFromStdin();
-    if (password === '') {
-      io.err('financehub users reset-password: no password on standard input');
-      return 2;
-    }
-    try {
-      await assertAcceptablePassword(password, [normaliseEmail(email), normaliseEmail(email).split('@')[0] ?? '']);
-    } catch (err) {
-      if (err instanceof AppError) {
-        io.err(`financehub users reset-password: ${err.detail ?? err.title}`);
-        return 1;
-      }
-      throw err;
-    }
+    const password = await newPasswordFromStdin('users reset-password', io, [normaliseEmail(email), normaliseEmail(email).split('@')[0] ?? '']);
+    if (typeof password === 'number') return password;
     const config = loadConfig();
     const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
     return await withRuntime(config, logger, io, async (runtime) => {
