@@ -219,3 +219,18 @@ export async function startFakeYahoo(): Promise<FakeYahoo> {
   const { server, url, hanging } = await serve(handler, fake);
   return Object.assign(fake, { url, close: closer(server, hanging) });
 }
+
+/** Daily bars of the weekdays from `days` days ago until yesterday, stamped at 14:30 UTC like a US open, with a price that varies by day. */
+export function yahooWeekdays(now: number, days: number): YahooDay[] {
+  const DAY = 86_400_000;
+  const out: YahooDay[] = [];
+  const today = now - (now % DAY);
+  for (let d = today - days * DAY; d < today; d += DAY) {
+    const weekday = new Date(d).getUTCDay();
+    if (weekday === 0 || weekday === 6) continue;
+    const cents = 10_000 + ((d / DAY) % 997);
+    const price = `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
+    out.push({ t: d / 1000 + 14.5 * 3600, o: price, h: price, l: price, c: price, v: '1000' });
+  }
+  return out;
+}

@@ -9,23 +9,9 @@ import { createLogger } from '../../../src/platform/logger.ts';
 import { createUser, type CreatedUser } from '../../helpers/auth.ts';
 import { buildTestApp, type TestApp } from '../../helpers/build-test-app.ts';
 import { createTestClock } from '../../helpers/clock.ts';
-import { startFakeYahoo, type FakeYahoo, type YahooDay } from '../../helpers/fake-providers.ts';
+import { startFakeYahoo, yahooWeekdays as weekdays, type FakeYahoo } from '../../helpers/fake-providers.ts';
 
 const DAY = 86_400_000;
-
-/** Weekdays from `days` days ago until yesterday, stamped at 14:30 UTC like a US open. */
-function weekdays(now: number, days: number): YahooDay[] {
-  const out: YahooDay[] = [];
-  const today = now - (now % DAY);
-  for (let d = today - days * DAY; d < today; d += DAY) {
-    const weekday = new Date(d).getUTCDay();
-    if (weekday === 0 || weekday === 6) continue;
-    const cents = 10_000 + ((d / DAY) % 997);
-    const price = `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
-    out.push({ t: d / 1000 + 14.5 * 3600, o: price, h: price, l: price, c: price, v: '1000' });
-  }
-  return out;
-}
 
 describe('history coverage: gaps before and after are filled, single flight per symbol and interval', () => {
   let t: TestApp;

@@ -4,10 +4,11 @@
 // a hostile history answer leaves candles as they were (200), never a 500.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createUser, type CreatedUser } from '../../helpers/auth.ts';
-import { buildTestApp, usingRedis, type TestApp } from '../../helpers/build-test-app.ts';
-import { createTestClock, type TestClock } from '../../helpers/clock.ts';
-import { startFakeFinnhub, startFakeYahoo, type FakeFinnhub, type FakeYahoo } from '../../helpers/fake-providers.ts';
+import type { CreatedUser } from '../../helpers/auth.ts';
+import type { TestApp } from '../../helpers/build-test-app.ts';
+import type { TestClock } from '../../helpers/clock.ts';
+import type { FakeFinnhub, FakeYahoo } from '../../helpers/fake-providers.ts';
+import { startProviderApp, type ProviderApp } from '../../helpers/provider-app.ts';
 
 interface QuoteBody {
   items: Array<{ symbol: string; price: string; stale: boolean }>;
@@ -21,44 +22,24 @@ describe('a hostile provider cannot poison stored prices (FAIL-017)', () => {
   let clock: TestClock;
   let user: CreatedUser;
 
-  const quotes = async (symbols: string) => {
-    const res = await t.app.inject({ method: 'GET', url: `/v1/market/quotes?symbols=${symbols}`, headers: user.headers });
-    assert.equal(res.statusCode, 200, res.body);
-    return res.json<QuoteBody>();
-  };
-  const expireCache = async () => {
-    clock.advance(2000);
-    if (usingRedis) await new Promise((resolve) => setTimeout(resolve, 1100));
-  };
+  let p: ProviderApp;
+  const quotes = (symbols: string) => p.quotes<QuoteBody>(symbols);
+  const expireCache = () => p.expireCache();
   const storedPrice = async (symbol: string) =>
     (await t.db.query<{ price: string }>('SELECT price::text AS price FROM quotes WHERE symbol = $1', [symbol])).rows[0]?.price;
 
   before(async () => {
-    finnhub = await startFakeFinnhub();
-    yahoo = await startFakeYahoo();
-    clock = createTestClock(new Date());
-    t = await buildTestApp({
-      clock,
+    p = await startProviderApp({
+      apiKey: 'fh-hostile-test-key-0123',
       env: {
-        MARKET_DATA_PROVIDER: 'finnhub',
-        FINNHUB_API_KEY: 'fh-hostile-test-key-0123',
-        FINNHUB_BASE_URL: finnhub.url,
-        MARKET_HISTORY_PROVIDER: 'yahoo',
-        YAHOO_BASE_URL: yahoo.url,
         PROVIDER_TIMEOUT_MS: '2000',
         PROVIDER_RETRIES: '0',
         PROVIDER_BREAKER_FAILURES: '100',
-        QUOTE_CACHE_SECONDS: '1',
-        CANDLE_CACHE_SECONDS: '1',
       },
     });
-    user = await createUser(t);
+    ({ t, finnhub, yahoo, clock, user } = p);
   });
-  after(async () => {
-    await t.close();
-    await finnhub.close();
-    await yahoo.close();
-  });
+  after(() => p.close());
 
   it('FAIL-017: a negative, a 401-digit or an unbounded-exponent price is refused; the last good quote is served, flagged stale, and stays stored', async () => {
     const now = String(Math.floor(clock.now().getTime() / 1000));

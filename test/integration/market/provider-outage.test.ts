@@ -3,10 +3,11 @@
 // the breaker opens, and the last known quotes keep being served, flagged stale.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createUser, type CreatedUser } from '../../helpers/auth.ts';
-import { buildTestApp, usingRedis, type TestApp } from '../../helpers/build-test-app.ts';
-import { createTestClock, type TestClock } from '../../helpers/clock.ts';
-import { startFakeFinnhub, startFakeYahoo, type FakeFinnhub, type FakeYahoo } from '../../helpers/fake-providers.ts';
+import type { CreatedUser } from '../../helpers/auth.ts';
+import type { TestApp } from '../../helpers/build-test-app.ts';
+import type { TestClock } from '../../helpers/clock.ts';
+import type { FakeFinnhub, FakeYahoo } from '../../helpers/fake-providers.ts';
+import { startProviderApp, type ProviderApp } from '../../helpers/provider-app.ts';
 
 const API_KEY = 'fh-app-test-key-abcdef';
 
@@ -22,45 +23,24 @@ describe('quotes from a live provider, and its outage (FAIL-017, FAIL-023)', () 
   let clock: TestClock;
   let user: CreatedUser;
 
-  const quotes = async (symbols: string) => {
-    const res = await t.app.inject({ method: 'GET', url: `/v1/market/quotes?symbols=${symbols}`, headers: user.headers });
-    assert.equal(res.statusCode, 200, res.body);
-    return res.json<QuoteBody>();
-  };
-  /** Lets the quote cache (QUOTE_CACHE_SECONDS=1) expire. */
-  const expireCache = async () => {
-    clock.advance(2000);
-    if (usingRedis) await new Promise((resolve) => setTimeout(resolve, 1100)); // Redis TTLs run on real time
-  };
+  let p: ProviderApp;
+  const quotes = (symbols: string) => p.quotes<QuoteBody>(symbols);
+  const expireCache = () => p.expireCache();
 
   before(async () => {
-    finnhub = await startFakeFinnhub();
-    yahoo = await startFakeYahoo();
-    clock = createTestClock(new Date());
-    t = await buildTestApp({
-      clock,
+    p = await startProviderApp({
+      apiKey: API_KEY,
       env: {
-        MARKET_DATA_PROVIDER: 'finnhub',
-        FINNHUB_API_KEY: API_KEY,
-        FINNHUB_BASE_URL: finnhub.url,
-        MARKET_HISTORY_PROVIDER: 'yahoo',
-        YAHOO_BASE_URL: yahoo.url,
         PROVIDER_TIMEOUT_MS: '1000',
         PROVIDER_RETRIES: '1',
         PROVIDER_BREAKER_FAILURES: '2',
         PROVIDER_BREAKER_HALF_OPEN_MS: '600000',
-        QUOTE_CACHE_SECONDS: '1',
-        CANDLE_CACHE_SECONDS: '1',
         QUOTE_STALE_SECONDS: '900',
       },
     });
-    user = await createUser(t);
+    ({ t, finnhub, yahoo, clock, user } = p);
   });
-  after(async () => {
-    await t.close();
-    await finnhub.close();
-    await yahoo.close();
-  });
+  after(() => p.close());
 
   it('serves fresh provider quotes with exact prices; unknown (all-zero) symbols are not found', async () => {
     const now = Math.floor(clock.now().getTime() / 1000);
