@@ -9,13 +9,13 @@
 // reason, when TEST_DATABASE_URL is not set (the PGlite pass), so the suite runs once, in
 // the PostgreSQL + Redis pass.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { usingPostgres } from '../helpers/build-test-app.ts';
 import { startFakeFinnhub, type FakeFinnhub } from '../helpers/fake-providers.ts';
 import { freePort, jsonLines, startCli, waitForHttp, type Running } from '../helpers/processes.ts';
+import { startOwnRedis, type OwnRedis } from '../helpers/redis-server.ts';
 import { startTcpProxy, throughProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
 
 const skip = !usingPostgres && 'fault suite runs on PostgreSQL + Redis only (set TEST_DATABASE_URL); PGlite has no connections to lose';
@@ -28,21 +28,6 @@ interface Answer {
   ms: number;
 }
 
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const probe = spawn('redis-cli', ['-p', String(port), 'ping'], { stdio: ['ignore', 'pipe', 'ignore'] });
-      let out = '';
-      probe.stdout.on('data', (c: Buffer) => (out += c.toString()));
-      probe.on('close', () => resolve(out.includes('PONG')));
-    });
-    if (ok) return child;
-    await sleep(50);
-  }
-  throw new Error('redis-server did not start');
-}
-
 describe('faults against a running server (PostgreSQL + Redis)', () => {
   const base = process.env.TEST_DATABASE_URL ?? '';
   const tag = randomBytes(5).toString('hex');
@@ -50,8 +35,7 @@ describe('faults against a running server (PostgreSQL + Redis)', () => {
   const appName = `financehub_fault_${tag}`;
   let admin: pg.Client;
   let proxy: TcpProxy;
-  let redisPort: number;
-  let redis: ChildProcess | undefined;
+  let redis: OwnRedis;
   let finnhub: FakeFinnhub;
   let server: Running;
   let url: string;
@@ -93,8 +77,7 @@ describe('faults against a running server (PostgreSQL + Redis)', () => {
     const dbUrl = new URL(throughProxy(base, proxy));
     dbUrl.searchParams.set('options', `-c search_path=${schema}`);
     dbUrl.searchParams.set('application_name', appName);
-    redisPort = await freePort();
-    redis = await startRedis(redisPort);
+    redis = await startOwnRedis();
     finnhub = await startFakeFinnhub();
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
@@ -105,7 +88,7 @@ describe('faults against a running server (PostgreSQL + Redis)', () => {
       DATABASE_POOL_MAX: '4',
       DATABASE_STATEMENT_TIMEOUT_MS: '1000',
       DATABASE_CONNECT_TIMEOUT_MS: '1000',
-      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      REDIS_URL: redis.url,
       MARKET_DATA_PROVIDER: 'finnhub',
       MARKET_HISTORY_PROVIDER: 'none',
       FINNHUB_API_KEY: 'fh-fault-suite-key-0123',
@@ -142,7 +125,7 @@ describe('faults against a running server (PostgreSQL + Redis)', () => {
     // FAULTS_LOG=<file> keeps the server's log for a look after a failure.
     if (process.env.FAULTS_LOG !== undefined) (await import('node:fs')).writeFileSync(process.env.FAULTS_LOG, server.stdout() + server.stderr());
     if (server.child.exitCode === null) server.child.kill('SIGKILL');
-    redis?.kill('SIGKILL');
+    await redis.kill();
     await finnhub.close();
     await proxy.close();
     await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
@@ -228,13 +211,13 @@ describe('faults against a running server (PostgreSQL + Redis)', () => {
   });
 
   it('FAIL-023: Redis killed, then restarted empty: every request still answers, the process stays up', { skip }, async () => {
-    redis?.kill('SIGKILL');
+    await redis.kill();
     await sleep(300);
     for (let i = 0; i < 5; i++) {
       const answer = await call('GET', '/v1/portfolios');
       assert.equal(answer.status, 200, JSON.stringify(answer.body));
     }
-    redis = await startRedis(redisPort);
+    await redis.start();
     await sleep(1500); // ioredis reconnects with backoff
     for (let i = 0; i < 5; i++) assert.equal((await call('GET', '/v1/portfolios')).status, 200);
     await assertUp();
