@@ -38,7 +38,7 @@ import { createValidatorCompiler } from './platform/http/schemas.ts';
 import { nameComponents, unwrapNamedResponses } from './platform/http/components.ts';
 import type { App } from './platform/http/types.ts';
 import type { JobQueue } from './platform/jobs/index.ts';
-import { RequestLogController, type Logger } from './platform/logger.ts';
+import { RequestLogController, requestLineLogger, type Logger } from './platform/logger.ts';
 import { createMetrics, EVENT_LOOP_MONITOR_RESOLUTION_MS } from './platform/metrics.ts';
 import { createPubSub, type PubSub } from './platform/pubsub.ts';
 import { pingRedis, type Redis } from './platform/redis.ts';
@@ -99,7 +99,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     genReqId: requestIdGenerator(config.trustProxy),
     requestIdHeader: false,
     // One line per request (see RequestLogController).
-    logController: new RequestLogController({ requestIdLogLabel: 'requestId' }),
+    logController: new RequestLogController({ requestIdLogLabel: 'requestId' }, requestLineLogger(logger)),
     trustProxy: config.trustProxy,
     bodyLimit: config.bodyLimitBytes,
     connectionTimeout: config.requestTimeoutMs,
