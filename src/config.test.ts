@@ -39,6 +39,12 @@ describe('loadConfig', () => {
     assert.deepEqual([chosen.marketDataProvider, chosen.marketHistoryProvider], ['simulated', 'simulated']);
   });
 
+  it('the daily quota batch is large on the embedded database (one instance: it bounds no over-use) and 50 on PostgreSQL, where it bounds over-use per instance', () => {
+    assert.equal(loadConfig({}).quotaFlushBatch, 1000);
+    assert.equal(loadConfig({ DATABASE_URL: 'postgres://db/app' }).quotaFlushBatch, 50);
+    assert.equal(loadConfig({ DATABASE_URL: 'postgres://db/app', QUOTA_FLUSH_BATCH: '7' }).quotaFlushBatch, 7);
+  });
+
   it('has no default secrets', () => {
     const config = loadConfig({});
     for (const key of ['healthToken', 'metricsToken', 'jwtKeys', 'jwtKeysFile', 'adminEmail', 'adminPassword', 'finnhubApiKey'] as const) {

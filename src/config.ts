@@ -181,11 +181,13 @@ export function loadConfig(env: Env = process.env) {
   // chart API; the simulation (a demo universe, every value marked) only when chosen.
   const marketDataProvider = r.oneOf<MarketDataProvider>('MARKET_DATA_PROVIDER', PROVIDERS, r.str('FINNHUB_API_KEY') === undefined ? 'yahoo' : 'finnhub');
 
+  const databaseUrl = r.url('DATABASE_URL', ['postgres:', 'postgresql:']);
+
   const config = {
     host: r.str('HOST') ?? '127.0.0.1',
     port: r.int('PORT', 3000, 0, 65535),
     dataDir: r.str('DATA_DIR') ?? './data',
-    databaseUrl: r.url('DATABASE_URL', ['postgres:', 'postgresql:']),
+    databaseUrl,
     databasePoolMin,
     databasePoolMax,
     /** Connection and statement timeouts for PostgreSQL (S-015). */
@@ -300,12 +302,13 @@ export function loadConfig(env: Env = process.env) {
       ),
     }),
     /**
-     * Platform speed (issue 14): the daily request quota is counted in memory and added to
-     * the database in batches of QUOTA_FLUSH_BATCH, or after QUOTA_FLUSH_INTERVAL_MS;
-     * several instances may admit up to 2 × batch × instances requests over a quota
-     * (docs/limits.md), one instance none.
+     * The daily request quota is counted in memory and added to the database in batches of
+     * QUOTA_FLUSH_BATCH, or after QUOTA_FLUSH_INTERVAL_MS; several instances may admit up to
+     * 2 × batch × instances requests over a quota (docs/limits.md), one instance none. The
+     * embedded database serves one instance, so there the batch bounds nothing but what a
+     * crash can leave uncounted, and a larger one spares PGlite's main-thread statements.
      */
-    quotaFlushBatch: r.int('QUOTA_FLUSH_BATCH', 50, 1, 10_000),
+    quotaFlushBatch: r.int('QUOTA_FLUSH_BATCH', databaseUrl === undefined ? 1000 : 50, 1, 10_000),
     quotaFlushIntervalMs: r.int('QUOTA_FLUSH_INTERVAL_MS', 1000, 10, 60_000),
     /**
      * Technical indicators (FAIL-023): values one request may compute (candles × output
