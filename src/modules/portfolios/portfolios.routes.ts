@@ -56,6 +56,9 @@ const tags = ['portfolios'];
 /** A 204 answer: no body; the description says what is now true. */
 const NoContent = (description: string) => Type.Null({ description });
 
+/** The JSON of each holdings answer the service handed out, for as long as the answer lives. */
+const serializedHoldings = new WeakMap<object, string>();
+
 export function portfolioRoutes(app: App, deps: PortfolioRouteDeps): void {
   const { guards, portfolios, imports } = deps;
   const onRequest = guards.requireUser;
@@ -263,7 +266,19 @@ export function portfolioRoutes(app: App, deps: PortfolioRouteDeps): void {
         response: { 200: HoldingsOut, ...problemResponses },
       },
     },
-    (request) => portfolios.holdings(principalOf(request).userId, request.params.id, { includeClosed: request.query.include_closed === true }),
+    async (request, reply) => {
+      const out = await portfolios.holdings(principalOf(request).userId, request.params.id, { includeClosed: request.query.include_closed === true });
+      // The service hands back the same object while nothing it depends on changed; its
+      // JSON (the route's own serializer, so the schema still decides every field) is kept
+      // with it and sent as it is.
+      let body = serializedHoldings.get(out);
+      if (body === undefined) {
+        body = reply.serialize(out) as string;
+        serializedHoldings.set(out, body);
+      }
+      // Typed as the answer's object; a string with a JSON content type is sent unserialized.
+      return reply.type('application/json; charset=utf-8').send(body as unknown as typeof out);
+    },
   );
 
   app.post(

@@ -224,6 +224,13 @@ export function holdingsOut(portfolio: Portfolio, valuation: HoldingsValuation):
   };
 }
 
+/** Every quote field a valuation reads, in one string: equal strings, equal valuations. */
+function quotesKey(quotes: ReadonlyMap<string, Quote>): string {
+  let key = '';
+  for (const [symbol, q] of quotes) key += `${symbol}\u0000${q.price}\u0000${q.as_of.getTime()}\u0000${q.stale ? 1 : 0}\u0000${q.source}\u0001`;
+  return key;
+}
+
 export function insufficientQuantity(err: InsufficientQuantityError): AppError {
   return new AppError(422, 'insufficient_quantity', 'Unprocessable content', {
     detail: `Selling ${plainExact(err.requested)} ${err.symbol} on ${err.executedAt.toISOString()} exceeds the ${err.held.format(SCALE.quantity)} held at that time.`,
@@ -345,6 +352,13 @@ export function createPortfoliosService(deps: PortfoliosServiceDeps) {
       return new Map();
     }
   }
+
+  // The last holdings answer per replayed ledger (so per portfolio revision), variant and
+  // quotes. valueHoldings and holdingsOut are pure functions of the ledger, the quotes and
+  // the variant, so a read that finds all three unchanged gets the very same answer object
+  // (which the route serializes once), instead of valuing and formatting every lot again.
+  // It goes with its ledger when the ledger cache drops that. Answers are never mutated.
+  const answers = new WeakMap<Ledger, Map<string, { inputs: string; out: HoldingsOut }>>();
 
   // Replays by portfolio id and revision, least recently used dropped first. A ledger is
   // never mutated once cached (valueHoldings only reads it).
@@ -519,9 +533,17 @@ export function createPortfoliosService(deps: PortfoliosServiceDeps) {
       const ledger = await ledgerOf(portfolio);
       const open = [...ledger.positions.values()].filter((p) => p.quantity.isPositive()).map((p) => p.symbol);
       const quotes = await quotesFor(open);
+      const variant = `${options.includeClosed === true ? 'all' : 'open'} ${portfolio.baseCurrency}`;
+      const inputs = quotesKey(quotes);
+      const known = answers.get(ledger)?.get(variant);
+      if (known !== undefined && known.inputs === inputs) return known.out;
       const valuation = valueHoldings(ledger, quotes, options);
       await formatHoldingsAhead(portfolio, valuation);
-      return holdingsOut(portfolio, valuation);
+      const out = holdingsOut(portfolio, valuation);
+      const byVariant = answers.get(ledger) ?? new Map<string, { inputs: string; out: HoldingsOut }>();
+      byVariant.set(variant, { inputs, out });
+      answers.set(ledger, byVariant);
+      return out;
     },
   };
 }
