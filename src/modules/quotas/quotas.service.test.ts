@@ -126,3 +126,24 @@ test('FAIL-007: the day count is read from the store, so a new instance (or one 
   const count = await quotas.countRequest('u1', 'pro');
   assert.deepEqual([count.allowed, count.remaining], [false, 0]);
 });
+
+test('FAIL-007: countRequestNow counts exactly like countRequest when the day is in memory, and otherwise counts nothing and says so', async () => {
+  const store = memoryStore();
+  const { quotas, setNow } = setup('2026-03-01T23:59:58.000Z', { store, flushBatch: 3 });
+  assert.equal(quotas.countRequestNow('u1', 'pro'), undefined, 'the day is not loaded yet');
+  await quotas.countRequest('u1', 'pro');
+  const now = [quotas.countRequestNow('u1', 'pro'), quotas.countRequestNow('u1', 'pro')];
+  assert.deepEqual(now.map((c) => [c?.allowed, c?.usage, c?.remaining, c?.resetSeconds]), [[true, 2, 8, 2], [true, 3, 7, 2]]);
+  // The third request filled a batch, now being sent; three more fill the next one.
+  for (let i = 0; i < 3; i++) assert.ok(quotas.countRequestNow('u1', 'pro'));
+  assert.equal(quotas.countRequestNow('u1', 'pro'), undefined, 'a batch in flight and a full one waiting: countRequest waits, this does not count');
+  await quotas.flushAll();
+  await quotas.flushAll();
+  assert.equal(store.writes, 2);
+  const after = [quotas.countRequestNow('u1', 'pro'), quotas.countRequestNow('u1', 'pro')];
+  assert.deepEqual(after.map((c) => [c?.allowed, c?.usage]), [[true, 7], [true, 8]], 'nothing was counted by the refused call');
+  setNow('2026-03-02T00:00:01.000Z');
+  assert.equal(quotas.countRequestNow('u1', 'pro'), undefined, 'a new day is read first');
+  assert.equal((await quotas.countRequest('u1', 'pro')).usage, 1);
+  assert.equal(quotas.countRequestNow('u1', 'pro')?.usage, 2);
+});

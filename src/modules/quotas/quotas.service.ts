@@ -110,14 +110,15 @@ export function createQuotaService(deps: QuotaServiceDeps) {
   // loses at most the unsent count (in the user's favour).
   const counts = new Map<string, DayCount>();
 
+  // The current UTC day, worked out again only when the clock leaves it.
+  let today = { start: 0, end: 0, name: '', reset: new Date(0) };
   const day = (now: Date) => {
-    const start = Math.floor(now.getTime() / DAY_MS) * DAY_MS;
-    const reset = new Date(start + DAY_MS);
-    return {
-      name: now.toISOString().slice(0, 10),
-      reset,
-      resetSeconds: Math.max(1, Math.ceil((reset.getTime() - now.getTime()) / 1000)),
-    };
+    const ms = now.getTime();
+    if (ms < today.start || ms >= today.end) {
+      const start = Math.floor(ms / DAY_MS) * DAY_MS;
+      today = { start, end: start + DAY_MS, name: new Date(start).toISOString().slice(0, 10), reset: new Date(start + DAY_MS) };
+    }
+    return { name: today.name, reset: today.reset, resetSeconds: Math.max(1, Math.ceil((today.end - ms) / 1000)) };
   };
 
   const toCount = (consumed: number, tier: Tier, now: Date): DailyRequestCount => {
@@ -175,17 +176,33 @@ export function createQuotaService(deps: QuotaServiceDeps) {
     return entry;
   };
 
+  const admit = (entry: DayCount, tier: Tier, now: Date): DailyRequestCount => {
+    // Refused requests count too (as they always have): a tier raised later sees them.
+    const seen = entry.base + entry.inflight + entry.pending + 1;
+    entry.pending++;
+    if (entry.pending >= deps.flushBatch) void flush(entry);
+    return toCount(seen, tier, now);
+  };
+
   /** Counts one API request of the user; `allowed: false` once over the tier's daily quota. */
   const countRequest = async (userId: string, tier: Tier): Promise<DailyRequestCount> => {
     const now = clock.now();
     const entry = await entryFor(userId, day(now).name);
     // Never more than a batch in flight plus a batch waiting: that is what bounds over-use.
     while (entry.pending >= deps.flushBatch) await flush(entry);
-    // Refused requests count too (as they always have): a tier raised later sees them.
-    const seen = entry.base + entry.inflight + entry.pending + 1;
-    entry.pending++;
-    if (entry.pending >= deps.flushBatch) void flush(entry);
-    return toCount(seen, tier, now);
+    return admit(entry, tier, now);
+  };
+
+  /**
+   * The same count without waiting, when nothing needs waiting for: the user's day is
+   * loaded and the unsent count is under a batch (almost every request). Undefined
+   * otherwise, and nothing is counted then: the caller uses countRequest.
+   */
+  const countRequestNow = (userId: string, tier: Tier): DailyRequestCount | undefined => {
+    const now = clock.now();
+    const entry = counts.get(`${userId}:${day(now).name}`);
+    if (entry === undefined || entry.loading !== undefined || entry.pending >= deps.flushBatch) return undefined;
+    return admit(entry, tier, now);
   };
 
   /** Sends every unsent count (on a timer, and when the app closes); forgets past days. */
@@ -241,6 +258,7 @@ export function createQuotaService(deps: QuotaServiceDeps) {
 
   return {
     countRequest,
+    countRequestNow,
     quotaOf,
     ensureCapacity,
     flushAll,

@@ -19,7 +19,7 @@ import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify
 import type { Config } from '../../config.ts';
 import { enforceLimit, limitExceeded, setRateLimitHeaders, type Limiter, type LimiterFactory } from '../../platform/limits/index.ts';
 import type { App } from '../../platform/http/types.ts';
-import type { QuotaService } from './quotas.service.ts';
+import type { DailyRequestCount, QuotaService } from './quotas.service.ts';
 
 const EXEMPT = new Set(['/health/live']);
 
@@ -81,21 +81,41 @@ export function registerRequestLimits(app: App, deps: RequestLimitDeps): Request
     await enforceLimit(request, reply, publicLimit, request.ip);
   };
 
-  // App-wide, so unknown URLs (404) are limited too.
-  app.addHook('onRequest', async (request, reply) => {
-    if (EXEMPT.has(request.routeOptions.url ?? '') || isPreflight(request)) return;
-    // An unknown URL has no guard to verify a token: anonymous whatever its headers.
-    if (!hasBearer(request) || request.routeOptions.url === undefined) return consumePublic(request, reply);
-    if (isVerified(request)) return;
+  const checkBadTokens = async (request: FastifyRequest): Promise<void> => {
     const bad = await badTokenLimit.peek(request.ip);
     if (!bad.allowed || bad.remaining === 0) throw limitExceeded(bad, 'rate_limited', 'Too many requests with invalid credentials from this address.');
+  };
+  const settle = (work: Promise<void>, done: (err?: Error) => void) => {
+    work.then(() => done(), (err: unknown) => done(err as Error));
+  };
+
+  // App-wide, so unknown URLs (404) are limited too. Callback-style, so the requests that
+  // need no limiter (exempt, preflight, a token this instance already verified) cost no
+  // promise.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (EXEMPT.has(request.routeOptions.url ?? '') || isPreflight(request)) return done();
+    // An unknown URL has no guard to verify a token: anonymous whatever its headers.
+    if (!hasBearer(request) || request.routeOptions.url === undefined) return settle(consumePublic(request, reply), done);
+    if (isVerified(request)) return done();
+    settle(checkBadTokens(request), done);
   });
 
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     if (reply.statusCode === 401 && hasBearer(request) && (request.principal ?? null) === null) {
-      await badTokenLimit.consume(request.ip);
+      return settle(badTokenLimit.consume(request.ip).then(() => undefined), done);
     }
+    done();
   });
+
+  /** The quota headers on an admitted request; the 429 (thrown) on a refused one. */
+  const applyCount = (request: FastifyRequest, reply: FastifyReply, count: DailyRequestCount): void => {
+    const result = { allowed: count.allowed, limit: count.limit, consumed: count.usage, remaining: count.remaining, resetSeconds: count.resetSeconds };
+    if (!count.allowed) {
+      request.log.info({ event: 'quota_exceeded', quota: 'api_requests_per_day' }, 'daily request quota exceeded');
+      throw limitExceeded(result, 'quota_exceeded', `The daily API request quota of your tier (${count.limit}) is used up; it resets at ${count.reset.toISOString()}.`);
+    }
+    setRateLimitHeaders(request, reply, result);
+  };
 
   const countAfterGuard = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const principal = request.principal ?? null;
@@ -104,17 +124,21 @@ export function registerRequestLimits(app: App, deps: RequestLimitDeps): Request
       if (!counted.has(request)) await consumePublic(request, reply);
       return;
     }
-    const count = await deps.quotas.countRequest(principal.userId, principal.tier);
-    const result = { allowed: count.allowed, limit: count.limit, consumed: count.usage, remaining: count.remaining, resetSeconds: count.resetSeconds };
-    if (!count.allowed) {
-      request.log.info({ event: 'quota_exceeded', quota: 'api_requests_per_day' }, 'daily request quota exceeded');
-      throw limitExceeded(result, 'quota_exceeded', `The daily API request quota of your tier (${count.limit}) is used up; it resets at ${count.reset.toISOString()}.`);
-    }
-    setRateLimitHeaders(request, reply, result);
+    applyCount(request, reply, await deps.quotas.countRequest(principal.userId, principal.tier));
   };
-  // Route-level hooks are typed callback-style; settle the promise into `done`.
+  // Route-level hooks are typed callback-style. An authenticated request is counted
+  // without a promise when the quota can answer at once (its count is in memory); the
+  // rest settle the promise into `done`.
   const afterGuard: onRequestHookHandler = (request, reply, done) => {
-    countAfterGuard(request, reply).then(() => done(), (err: unknown) => done(err as Error));
+    const principal = request.principal ?? null;
+    const now = principal === null ? undefined : deps.quotas.countRequestNow(principal.userId, principal.tier);
+    if (now === undefined) return settle(countAfterGuard(request, reply), done);
+    try {
+      applyCount(request, reply, now);
+    } catch (err) {
+      return done(err as Error);
+    }
+    done();
   };
 
   app.addHook('onRoute', (route) => {
