@@ -135,7 +135,8 @@ export class RequestLogController extends LogController {
         { req: { method: request.method, url: request.url, ip: request.ip }, res: reply, err: error, responseTime: reply.elapsedTime, ...(userId === undefined ? {} : { userId }) },
         'request errored',
       );
-    } else if (this.#line.isLevelEnabled('info')) {
+    } else if ((reply.log as Logger).isLevelEnabled('info')) {
+      // The request's own logger decides, so a route's logLevel still applies.
       this.#line.info(
         {
           requestId: request.id,

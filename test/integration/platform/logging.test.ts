@@ -69,6 +69,14 @@ describe('logging', () => {
     assert.equal(completed?.url, '/test/log', 'the one info line has the URL without its query');
   });
 
+  it("FAIL-019: the request line follows the route's log level: liveness probes (logLevel warn) write none, other requests one each", async () => {
+    const before = t.logs.raw.length;
+    for (let i = 0; i < 3; i++) assert.equal((await t.app.inject({ method: 'GET', url: '/health/live' })).statusCode, 200);
+    assert.equal((await t.app.inject({ method: 'GET', url: '/health/ready' })).statusCode, 200);
+    const completed = t.logs.lines.slice(before).filter((line) => line.msg === 'request completed');
+    assert.deepEqual(completed.map((line) => line.url), ['/health/ready']);
+  });
+
   it('FAIL-019: every line is JSON with an ISO UTC time, a level word and a message', () => {
     assert.ok(t.logs.raw.length > 3);
     for (const raw of t.logs.raw) {
