@@ -8,14 +8,14 @@
 // same token is not verified again (an EdDSA verify costs 200–400 µs of main-thread
 // CPU); session and user states come from the revocation list, with the staleness bound
 // and invalidation described in revocation.ts. Revocation drops the session's cached tokens.
-import { createHash } from 'node:crypto';
+import { hash as digest } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { Clock } from '../../platform/clock.ts';
 import { currentContext } from '../../platform/context.ts';
 import { forbidden, unauthorized } from '../../platform/errors.ts';
 import type { Guards, Principal } from '../../platform/http/principal.ts';
 import type { User } from '../users/index.ts';
-import type { RevocationList } from './revocation.ts';
+import type { RevocationList, SessionState } from './revocation.ts';
 import type { AccessClaims, AccessTokens } from './tokens.ts';
 
 /** How many verified tokens one instance keeps. */
@@ -49,6 +49,11 @@ export function bearerToken(request: FastifyRequest): string | undefined {
 
 const requestUsers = new WeakMap<FastifyRequest, User>();
 
+interface Authenticated {
+  principal: Principal;
+  user: User;
+}
+
 export function createAuthGuards(deps: AuthGuardDeps): AuthGuards {
   const { accessTokens, revocations, clock } = deps;
   // Token hash → claims; and per session the hashes, to drop them on revocation.
@@ -73,7 +78,7 @@ export function createAuthGuards(deps: AuthGuardDeps): AuthGuards {
   const hashes = new WeakMap<FastifyRequest, string>();
   const tokenHash = (request: FastifyRequest, token: string): string => {
     let hash = hashes.get(request);
-    if (hash === undefined) hashes.set(request, (hash = createHash('sha256').update(token).digest('base64')));
+    if (hash === undefined) hashes.set(request, (hash = digest('sha256', token, 'base64')));
     return hash;
   };
 
@@ -98,24 +103,43 @@ export function createAuthGuards(deps: AuthGuardDeps): AuthGuards {
     return claims;
   };
 
-  const authenticateUser = async (request: FastifyRequest): Promise<{ principal: Principal; user: User } | null> => {
-    const token = bearerToken(request);
-    if (token === undefined) return null;
-    const claims = await verify(token, request);
-    if (claims === null) return null;
-    const [session, user] = await Promise.all([revocations.session(claims.sessionId), revocations.user(claims.userId)]);
+  /** The one decision on a verified token's session and user. */
+  const decide = (claims: AccessClaims, session: SessionState | null, user: User | null): Authenticated | null => {
     // FAIL-006: a token whose session row does not exist (or belongs to someone else) is refused.
     if (session === null || session.revoked || session.userId !== claims.userId) return null;
     if (user === null || user.disabled) return null;
     return { principal: { userId: user.id, sessionId: claims.sessionId, role: user.role, tier: user.tier, tokenExpiresAt: claims.expiresAt }, user };
   };
 
+  const authenticateUser = async (request: FastifyRequest): Promise<Authenticated | null> => {
+    const token = bearerToken(request);
+    if (token === undefined) return null;
+    const claims = await verify(token, request);
+    if (claims === null) return null;
+    const [session, user] = await Promise.all([revocations.session(claims.sessionId), revocations.user(claims.userId)]);
+    return decide(claims, session, user);
+  };
+
+  /**
+   * The same decision without a promise, for the usual request: a token this instance
+   * verified and has not seen expire, whose session and user states are fresh in memory.
+   * Undefined whenever anything would need I/O, or the answer is a refusal (the async path
+   * then decides, and says why in the same way).
+   */
+  const authenticateNow = (request: FastifyRequest): Authenticated | undefined => {
+    const token = bearerToken(request);
+    if (token === undefined) return undefined;
+    const claims = verified.get(tokenHash(request, token));
+    if (claims === undefined || claims.expiresAt.getTime() <= clock.now().getTime()) return undefined;
+    const session = revocations.sessionNow(claims.sessionId);
+    const user = revocations.userNow(claims.userId);
+    if (session === undefined || user === undefined) return undefined;
+    return decide(claims, session, user) ?? undefined;
+  };
+
   const authenticate = async (request: FastifyRequest): Promise<Principal | null> => (await authenticateUser(request))?.principal ?? null;
 
-  const establish = async (request: FastifyRequest): Promise<Principal> => {
-    const found = await authenticateUser(request);
-    if (found === null) throw unauthorized();
-    const { principal, user } = found;
+  const admit = (request: FastifyRequest, { principal, user }: Authenticated): Principal => {
     request.principal = principal;
     requestUsers.set(request, user);
     // Every later log line of this request names the user (FAIL-019): the logger's mixin
@@ -123,6 +147,12 @@ export function createAuthGuards(deps: AuthGuardDeps): AuthGuards {
     const context = currentContext();
     if (context !== undefined) context.userId = principal.userId;
     return principal;
+  };
+
+  const establish = async (request: FastifyRequest): Promise<Principal> => {
+    const found = await authenticateUser(request);
+    if (found === null) throw unauthorized();
+    return admit(request, found);
   };
 
   return {
@@ -140,14 +170,22 @@ export function createAuthGuards(deps: AuthGuardDeps): AuthGuards {
       if (user === undefined) throw unauthorized();
       return user;
     },
-    // Callback-style, as the Guards contract (onRequestHookHandler) declares.
+    // Callback-style, as the Guards contract (onRequestHookHandler) declares; synchronous
+    // when everything is in memory.
     requireUser: (request, _reply, done) => {
+      const now = authenticateNow(request);
+      if (now !== undefined) {
+        admit(request, now);
+        return done();
+      }
       establish(request).then(
         () => done(),
         (err: Error) => done(err),
       );
     },
     requireAdmin: (request, _reply, done) => {
+      const now = authenticateNow(request);
+      if (now !== undefined) return done(admit(request, now).role === 'admin' ? undefined : forbidden());
       establish(request).then(
         (principal) => done(principal.role === 'admin' ? undefined : forbidden()),
         (err: Error) => done(err),

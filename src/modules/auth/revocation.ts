@@ -65,6 +65,10 @@ export interface RevocationList {
   /** The session's state (null: no such session), from memory when fresh enough. */
   session: (sessionId: string) => Promise<SessionState | null>;
   user: (userId: string) => Promise<User | null>;
+  /** What `session` answers from memory, without I/O; undefined when it would read the database. */
+  sessionNow: (sessionId: string) => SessionState | null | undefined;
+  /** What `user` answers from memory, without I/O; undefined when it would read the database. */
+  userNow: (userId: string) => User | null | undefined;
   /** Calls `listener` for every session or user revocation (this instance's and others'). */
   onRevoked: (listener: (message: AuthRevokedMessage) => void) => void;
   /** Subscribes to the bus; until it has, nothing cached as live is trusted. */
@@ -168,6 +172,16 @@ export function createRevocationList(deps: RevocationDeps): RevocationList {
     retryTimer.unref();
   };
 
+  const sessionNow = (sessionId: string): SessionState | null | undefined => {
+    const hit = sessions.get(sessionId);
+    // Revoked is final: trusted even while the bus is down.
+    return hit !== undefined && (hit.value?.revoked === true || fresh(hit)) ? hit.value : undefined;
+  };
+  const userNow = (userId: string): User | null | undefined => {
+    const hit = users.get(userId);
+    return hit !== undefined && fresh(hit) ? hit.value : undefined;
+  };
+
   const load = async <T>(map: Map<string, Entry<T>>, key: string, read: (key: string) => Promise<T>): Promise<T> => {
     const started = generation;
     const at = now();
@@ -193,10 +207,11 @@ export function createRevocationList(deps: RevocationDeps): RevocationList {
       applyUserChanged(userId);
       void publish(AUTH_USER_CHANGED_CHANNEL, { user_id: userId });
     },
+    sessionNow,
+    userNow,
     session: async (sessionId) => {
-      const hit = sessions.get(sessionId);
-      // Revoked is final: trusted even while the bus is down.
-      if (hit !== undefined && (hit.value?.revoked === true || fresh(hit))) return hit.value;
+      const known = sessionNow(sessionId);
+      if (known !== undefined) return known;
       if (!pubsub.connected() && now() - lastFallbackLog >= 10_000) {
         // Once per 10 s at most: while Redis is down every authenticated request lands here.
         lastFallbackLog = now();
@@ -205,9 +220,8 @@ export function createRevocationList(deps: RevocationDeps): RevocationList {
       return load(sessions, sessionId, deps.loadSession);
     },
     user: async (userId) => {
-      const hit = users.get(userId);
-      if (hit !== undefined && fresh(hit)) return hit.value;
-      return load(users, userId, deps.loadUser);
+      const known = userNow(userId);
+      return known !== undefined ? known : load(users, userId, deps.loadUser);
     },
     onRevoked: (listener) => void listeners.push(listener),
     start: async () => {
