@@ -163,16 +163,16 @@ export function createMarketService(deps: MarketServiceDeps) {
     // Every cached quote in one round trip; the provider only for the misses.
     const keys = unique.map((symbol) => cacheKey('quote', symbol));
     const hits = await cache.getMany<CachedQuote | { missing: true }>(keys);
+    const misses: Array<{ symbol: string; key: string }> = [];
+    unique.forEach((symbol, index) => {
+      const cached = hits[index];
+      if (cached === undefined) return void misses.push({ symbol, key: keys[index] ?? cacheKey('quote', symbol) });
+      if ('missing' in cached) return;
+      const asOf = new Date(cached.as_of);
+      result.set(symbol, { ...cached, as_of: asOf, stale: isOld(asOf) });
+    });
     await Promise.all(
-      unique.map(async (symbol, index) => {
-        const key = cacheKey('quote', symbol);
-        const cached = hits[index];
-        if (cached !== undefined) {
-          if ('missing' in cached) return;
-          const asOf = new Date(cached.as_of);
-          result.set(symbol, { ...cached, as_of: asOf, stale: isOld(asOf) });
-          return;
-        }
+      misses.map(async ({ symbol, key }) => {
         const answer = await fromProvider(symbol);
         if (answer.missing === true) {
           await cache.set(key, { missing: true }, settings.quoteCacheSeconds);
