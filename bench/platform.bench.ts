@@ -50,6 +50,15 @@ async function sample(target: Target): Promise<Sample> {
   return { rps: result.requests_per_sec, cpuUsPerReq: (cpu * 1e6) / Math.max(1, result.requests), p99: result.p99_ms };
 }
 
+/**
+ * autocannon records latencies in whole milliseconds, so a hello-world's p99 is often 0: a
+ * ratio to it would be meaningless, and the note then gives both figures instead.
+ */
+function p99Note(p99: number, helloP99: number): string {
+  if (helloP99 < 1) return `p99 ${round(p99, 1)} ms against hello-world's ${round(helloP99, 1)} ms (autocannon resolves 1 ms; no ratio)`;
+  return `p99 ${round(p99 / helloP99, 2)}×`;
+}
+
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 const round = (x: number, places = 3) => Math.round(x * 10 ** places) / 10 ** places;
 
@@ -148,7 +157,7 @@ async function runMode(ctx: BenchContext, mode: string, env: Record<string, stri
       p99_ms: round(mean(ss.map((s) => s.p99)), 1),
       notes:
         `CPU ${round(cpu, 1)} µs/req; ratio to hello-world: CPU ${round(mean(cpuRatios), 3)} (rounds ${cpuRatios.map((x) => round(x, 2)).join(', ')}), ` +
-        `throughput ${round(mean(rpsRatios), 3)}, p99 ${round(mean(ss.map((s) => s.p99)) / Math.max(0.001, helloP99), 2)}×; ${CONNECTIONS} connections, ${ROUNDS}×${DURATION_S} s`,
+        `throughput ${round(mean(rpsRatios), 3)}, ${p99Note(mean(ss.map((s) => s.p99)), helloP99)}; ${CONNECTIONS} connections, ${ROUNDS}×${DURATION_S} s`,
       details: { mode, cpu_us_per_req: round(cpu, 1), cpu_ratio: round(mean(cpuRatios), 3), throughput_ratio: round(mean(rpsRatios), 3), rounds: ss },
     });
   }
