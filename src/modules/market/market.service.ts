@@ -163,16 +163,17 @@ export function createMarketService(deps: MarketServiceDeps) {
     // Every cached quote in one round trip; the provider only for the misses.
     const keys = unique.map((symbol) => cacheKey('quote', symbol));
     const hits = await cache.getMany<CachedQuote | { missing: true }>(keys);
-    const misses: Array<{ symbol: string; key: string }> = [];
+    const misses: string[] = [];
     unique.forEach((symbol, index) => {
       const cached = hits[index];
-      if (cached === undefined) return void misses.push({ symbol, key: keys[index] ?? cacheKey('quote', symbol) });
+      if (cached === undefined) return void misses.push(symbol);
       if ('missing' in cached) return;
       const asOf = new Date(cached.as_of);
       result.set(symbol, { ...cached, as_of: asOf, stale: isOld(asOf) });
     });
     await Promise.all(
-      misses.map(async ({ symbol, key }) => {
+      misses.map(async (symbol) => {
+        const key = cacheKey('quote', symbol);
         const answer = await fromProvider(symbol);
         if (answer.missing === true) {
           await cache.set(key, { missing: true }, settings.quoteCacheSeconds);
