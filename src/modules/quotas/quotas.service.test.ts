@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { pino } from 'pino';
 import type { DailyUsageStore } from './quotas.repository.ts';
-import { createQuotaService, createUsageRegistry } from './quotas.service.ts';
+import { createQuotaService, createUsageRegistry, MAX_USERS_PER_FLUSH } from './quotas.service.ts';
 
 const tiers = {
   free: { requestsPerDay: 2, alerts: 3, watchlistSymbols: 4, wsConnections: 1, templates: 5, portfolios: 20, transactionsPerPortfolio: 50_000, splitsPerPortfolio: 50 },
@@ -19,6 +19,16 @@ function memoryStore(): DailyUsageStore & { writes: number } {
       const total = (totals.get(`${userId}:${day}`) ?? 0) + count;
       totals.set(`${userId}:${day}`, total);
       return Promise.resolve(total);
+    },
+    addMany: (counts: ReadonlyArray<{ userId: string; day: string; count: number }>) => {
+      store.writes++;
+      const result = new Map<string, number>();
+      for (const { userId, day, count } of counts) {
+        const key = `${userId}:${day}`;
+        totals.set(key, (totals.get(key) ?? 0) + count);
+        result.set(key, totals.get(key) ?? 0);
+      }
+      return Promise.resolve(result);
     },
     get: (userId: string, day: string) => Promise.resolve(totals.get(`${userId}:${day}`) ?? 0),
   };
@@ -146,4 +156,33 @@ test('FAIL-007: countRequestNow counts exactly like countRequest when the day is
   assert.equal(quotas.countRequestNow('u1', 'pro'), undefined, 'a new day is read first');
   assert.equal((await quotas.countRequest('u1', 'pro')).usage, 1);
   assert.equal(quotas.countRequestNow('u1', 'pro')?.usage, 2);
+});
+
+test('FAIL-007: the timed flush sends every active user’s count in one store call, at most MAX_USERS_PER_FLUSH users per call, and the totals come back', async () => {
+  const store = memoryStore();
+  const { quotas } = setup('2026-03-01T12:00:00.000Z', { store, flushBatch: 1000 });
+  const users = Array.from({ length: MAX_USERS_PER_FLUSH * 2 + 1 }, (_, i) => `u${i}`);
+  for (const user of users) await quotas.countRequest(user, 'pro');
+  await quotas.countRequest('u0', 'pro');
+  assert.equal(store.writes, 0, 'counted in memory');
+  await quotas.flushAll();
+  assert.equal(store.writes, 3, 'three statements for 2,001 users');
+  assert.equal(await store.get('u0', '2026-03-01'), 2);
+  assert.equal(await store.get(`u${MAX_USERS_PER_FLUSH * 2}`, '2026-03-01'), 1);
+  await quotas.flushAll();
+  assert.equal(store.writes, 3, 'nothing unsent: no statement');
+  assert.equal((await quotas.countRequest('u0', 'pro')).usage, 3);
+});
+
+test('FAIL-007: a failed flush keeps every user’s count, still counted here, and sends it with the next', async () => {
+  const store = memoryStore();
+  let fail = true;
+  const flaky = { ...store, addMany: (counts: Parameters<typeof store.addMany>[0]) => (fail ? Promise.reject(new Error('database down')) : store.addMany(counts)) };
+  const { quotas } = setup('2026-03-01T12:00:00.000Z', { store: flaky, flushBatch: 1000 });
+  for (const user of ['a', 'b']) for (let i = 0; i < 3; i++) await quotas.countRequest(user, 'pro');
+  await quotas.flushAll();
+  assert.equal((await quotas.countRequest('a', 'pro')).usage, 4, 'the unsent count still counts');
+  fail = false;
+  await quotas.flushAll();
+  assert.deepEqual([await store.get('a', '2026-03-01'), await store.get('b', '2026-03-01')], [4, 3]);
 });

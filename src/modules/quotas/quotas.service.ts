@@ -68,6 +68,9 @@ const RESOURCE_LIMIT: Record<CountedResource, keyof TierLimits> = {
 
 const DAY_MS = 86_400_000;
 
+/** Users' counts one flush statement carries at most (a bounded statement, FAIL-023). */
+export const MAX_USERS_PER_FLUSH = 1000;
+
 export interface QuotaServiceDeps {
   tiers: Readonly<Record<Tier, Readonly<TierLimits>>>;
   /** The day's counts in the database: the one record every instance adds to. */
@@ -205,15 +208,52 @@ export function createQuotaService(deps: QuotaServiceDeps) {
     return admit(entry, tier, now);
   };
 
-  /** Sends every unsent count (on a timer, and when the app closes); forgets past days. */
+  /** Sends several users' unsent counts in one store call. */
+  const flushMany = (entries: DayCount[]): Promise<void> => {
+    const sending = entries.map((entry) => {
+      const count = entry.pending;
+      entry.pending = 0;
+      entry.inflight = count;
+      return { userId: entry.userId, day: entry.day, count };
+    });
+    const flushing = store
+      .addMany(sending)
+      .then(
+        (totals) => {
+          for (const entry of entries) entry.base = totals.get(`${entry.userId}:${entry.day}`) ?? entry.base;
+        },
+        (err: unknown) => {
+          // Kept and sent with the next flush; until then they still count here.
+          entries.forEach((entry, i) => (entry.pending += sending[i]?.count ?? 0));
+          logger.error({ err, event: 'quota_flush_failed' }, 'could not record request counts; retrying with the next flush');
+        },
+      )
+      .finally(() => {
+        for (const entry of entries) {
+          entry.inflight = 0;
+          entry.flushing = undefined;
+        }
+      });
+    for (const entry of entries) entry.flushing = flushing;
+    return flushing;
+  };
+
+  /**
+   * Sends every unsent count (on a timer, and when the app closes), MAX_USERS_PER_FLUSH
+   * users per statement, so the timer costs one statement a second however many users
+   * are active; forgets past days.
+   */
   const flushAll = async (): Promise<void> => {
     const today = day(clock.now()).name;
-    const sending: Promise<void>[] = [];
+    const waiting: Promise<void>[] = [];
+    const ready: DayCount[] = [];
     for (const [key, entry] of counts) {
-      if (entry.pending > 0 || entry.flushing !== undefined) sending.push(flush(entry));
+      if (entry.flushing !== undefined) waiting.push(entry.flushing);
+      else if (entry.pending > 0) ready.push(entry);
       else if (entry.day !== today && entry.loading === undefined) counts.delete(key);
     }
-    await Promise.all(sending);
+    for (let i = 0; i < ready.length; i += MAX_USERS_PER_FLUSH) waiting.push(flushMany(ready.slice(i, i + MAX_USERS_PER_FLUSH)));
+    await Promise.all(waiting);
   };
 
   const timer = setInterval(() => void flushAll(), deps.flushIntervalMs);

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createUser, type CreatedUser } from '../../helpers/auth.ts';
+import { createDailyUsageRepository } from '../../../src/modules/quotas/quotas.repository.ts';
 import { buildTestApp, type TestApp } from '../../helpers/build-test-app.ts';
 
 const FREE_PER_DAY = 4;
@@ -87,5 +88,34 @@ describe('daily API request quota', () => {
     const me = await t.app.inject({ method: 'GET', url: '/v1/me', headers: free.headers });
     assert.equal(me.statusCode, 200);
     assert.equal(me.headers['ratelimit-limit'], '1000');
+  });
+});
+
+describe('the daily counts table, several users in one statement', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await buildTestApp();
+  });
+  after(() => t.close());
+
+  it('FAIL-007: addMany adds to existing rows, returns the totals, and drops the count of a user deleted meanwhile instead of failing the others', async () => {
+    const store = createDailyUsageRepository(t.db);
+    const [a, b, gone] = [await createUser(t), await createUser(t), await createUser(t)];
+    const day = '2026-03-01';
+    assert.equal(await store.add(a.userId, day, 5), 5);
+    await t.db.query('DELETE FROM users WHERE id = $1', [gone.userId]);
+    const totals = await store.addMany([
+      { userId: a.userId, day, count: 2 },
+      { userId: b.userId, day, count: 3 },
+      { userId: gone.userId, day, count: 4 },
+    ]);
+    assert.deepEqual(
+      [...totals].sort(),
+      [
+        [`${a.userId}:${day}`, 7],
+        [`${b.userId}:${day}`, 3],
+      ].sort(),
+    );
+    assert.deepEqual([await store.get(a.userId, day), await store.get(b.userId, day), await store.get(gone.userId, day)], [7, 3, 0]);
   });
 });
