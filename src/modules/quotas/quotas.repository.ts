@@ -2,11 +2,9 @@
 import type { Queryable } from '../../platform/db/index.ts';
 
 export interface DailyUsageStore {
-  /** Adds `count` requests to the user's day and returns the day's new total. */
-  add: (userId: string, day: string, count: number) => Promise<number>;
   /**
-   * Adds several users' counts in one statement and returns the new totals by
-   * `userId:day`. Counts of users deleted meanwhile are dropped, not an error: they must
+   * Adds requests to one or more users' days in one statement and returns the new totals
+   * by `userId:day`. Counts of users deleted meanwhile are dropped, not an error: they must
    * not stop the others being recorded.
    */
   addMany: (counts: ReadonlyArray<{ userId: string; day: string; count: number }>) => Promise<Map<string, number>>;
@@ -16,15 +14,6 @@ export interface DailyUsageStore {
 
 export function createDailyUsageRepository(db: Queryable): DailyUsageStore {
   return {
-    add: async (userId, day, count) => {
-      const { rows } = await db.query<{ requests: string }>(
-        `INSERT INTO api_request_usage (user_id, day, requests) VALUES ($1, $2, $3)
-         ON CONFLICT (user_id, day) DO UPDATE SET requests = api_request_usage.requests + EXCLUDED.requests
-         RETURNING requests::text AS requests`,
-        [userId, day, count],
-      );
-      return Number(rows[0]?.requests ?? count);
-    },
     addMany: async (counts) => {
       const { rows } = await db.query<{ user_id: string; day: string; requests: string }>(
         `INSERT INTO api_request_usage (user_id, day, requests)

@@ -14,12 +14,6 @@ function memoryStore(): DailyUsageStore & { writes: number } {
   const totals = new Map<string, number>();
   const store = {
     writes: 0,
-    add: (userId: string, day: string, count: number) => {
-      store.writes++;
-      const total = (totals.get(`${userId}:${day}`) ?? 0) + count;
-      totals.set(`${userId}:${day}`, total);
-      return Promise.resolve(total);
-    },
     addMany: (counts: ReadonlyArray<{ userId: string; day: string; count: number }>) => {
       store.writes++;
       const result = new Map<string, number>();
@@ -131,7 +125,7 @@ test('FAIL-007: several instances sharing the store over-admit by at most 2 × b
 
 test('FAIL-007: the day count is read from the store, so a new instance (or one after a Redis restart) starts from it', async () => {
   const store = memoryStore();
-  await store.add('u1', '2026-03-01', 10);
+  await store.addMany([{ userId: 'u1', day: '2026-03-01', count: 10 }]);
   const { quotas } = setup('2026-03-01T12:00:00.000Z', { store });
   const count = await quotas.countRequest('u1', 'pro');
   assert.deepEqual([count.allowed, count.remaining], [false, 0]);

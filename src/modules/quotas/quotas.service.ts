@@ -137,28 +137,40 @@ export function createQuotaService(deps: QuotaServiceDeps) {
     };
   };
 
-  const flush = (entry: DayCount): Promise<void> => {
-    if (entry.flushing !== undefined || entry.pending === 0) return entry.flushing ?? Promise.resolve();
-    const sending = entry.pending;
-    entry.pending = 0;
-    entry.inflight = sending;
-    entry.flushing = store
-      .add(entry.userId, entry.day, sending)
+  /** Sends the unsent counts of one or more users' days in one store call. */
+  const flushMany = (entries: DayCount[]): Promise<void> => {
+    const sending = entries.map((entry) => {
+      const count = entry.pending;
+      entry.pending = 0;
+      entry.inflight = count;
+      return { userId: entry.userId, day: entry.day, count };
+    });
+    const flushing = store
+      .addMany(sending)
       .then(
-        (total) => {
-          entry.base = total;
+        (totals) => {
+          for (const entry of entries) entry.base = totals.get(`${entry.userId}:${entry.day}`) ?? entry.base;
         },
         (err: unknown) => {
-          // Kept and sent with the next batch; until then it still counts here.
-          entry.pending += sending;
-          logger.error({ err, event: 'quota_flush_failed' }, 'could not record request counts; retrying with the next batch');
+          // Kept and sent with the next flush; until then they still count here.
+          entries.forEach((entry, i) => (entry.pending += sending[i]?.count ?? 0));
+          logger.error({ err, event: 'quota_flush_failed' }, 'could not record request counts; retrying with the next flush');
         },
       )
       .finally(() => {
-        entry.inflight = 0;
-        entry.flushing = undefined;
+        for (const entry of entries) {
+          entry.inflight = 0;
+          entry.flushing = undefined;
+        }
       });
-    return entry.flushing;
+    for (const entry of entries) entry.flushing = flushing;
+    return flushing;
+  };
+
+  /** Sends the entry's unsent count, or waits for the flush already under way. */
+  const flush = (entry: DayCount): Promise<void> => {
+    if (entry.flushing !== undefined || entry.pending === 0) return entry.flushing ?? Promise.resolve();
+    return flushMany([entry]);
   };
 
   const entryFor = async (userId: string, dayName: string): Promise<DayCount> => {
@@ -208,35 +220,6 @@ export function createQuotaService(deps: QuotaServiceDeps) {
     return admit(entry, tier, now);
   };
 
-  /** Sends several users' unsent counts in one store call. */
-  const flushMany = (entries: DayCount[]): Promise<void> => {
-    const sending = entries.map((entry) => {
-      const count = entry.pending;
-      entry.pending = 0;
-      entry.inflight = count;
-      return { userId: entry.userId, day: entry.day, count };
-    });
-    const flushing = store
-      .addMany(sending)
-      .then(
-        (totals) => {
-          for (const entry of entries) entry.base = totals.get(`${entry.userId}:${entry.day}`) ?? entry.base;
-        },
-        (err: unknown) => {
-          // Kept and sent with the next flush; until then they still count here.
-          entries.forEach((entry, i) => (entry.pending += sending[i]?.count ?? 0));
-          logger.error({ err, event: 'quota_flush_failed' }, 'could not record request counts; retrying with the next flush');
-        },
-      )
-      .finally(() => {
-        for (const entry of entries) {
-          entry.inflight = 0;
-          entry.flushing = undefined;
-        }
-      });
-    for (const entry of entries) entry.flushing = flushing;
-    return flushing;
-  };
 
   /**
    * Sends every unsent count (on a timer, and when the app closes), MAX_USERS_PER_FLUSH

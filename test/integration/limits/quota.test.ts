@@ -102,7 +102,7 @@ describe('the daily counts table, several users in one statement', () => {
     const store = createDailyUsageRepository(t.db);
     const [a, b, gone] = [await createUser(t), await createUser(t), await createUser(t)];
     const day = '2026-03-01';
-    assert.equal(await store.add(a.userId, day, 5), 5);
+    assert.deepEqual([...(await store.addMany([{ userId: a.userId, day, count: 5 }]))], [[`${a.userId}:${day}`, 5]]);
     await t.db.query('DELETE FROM users WHERE id = $1', [gone.userId]);
     const totals = await store.addMany([
       { userId: a.userId, day, count: 2 },
