@@ -240,10 +240,10 @@ describe('account email (SMTP_URL)', () => {
     }
   });
 
-  it('FAIL-010: reset requests take as long for an unknown address as for an account\'s (median of 40 paired ratios within 1.5×)', async () => {
+  it('FAIL-010: reset requests take as long for an unknown address as for an account\'s (10th percentiles of 40 interleaved requests each within 1.5×)', async () => {
     const users: CreatedUser[] = [];
     for (let i = 0; i < 20; i++) users.push(await createUser(t));
-    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+    const tenthPercentile = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 10)] ?? 0;
     // The mails of those sign-ups are sent first, then this app stops working the mail queue
     // (it is the last test here): sending happens only for accounts, off the request path by
     // design, and on a loaded machine it would land in some samples of one side only.
@@ -253,12 +253,17 @@ describe('account email (SMTP_URL)', () => {
     });
     await t.jobs.boss().offWork('auth.email');
     await requestReset(`warm-${randomUUID()}@example.test`, '198.51.100.1');
-    // Each pair is an account's address and an unknown one sent back to back (in alternating
-    // order), so machine noise, which comes in bursts, hits both alike; the ratio within each
-    // pair cancels it, and the median ratio ignores the pairs a burst split. Every address,
-    // known or not, is asked for twice (under its limit), so the limiter state matches too.
+    // An account's address and an unknown one are sent back to back, in alternating order,
+    // 40 times. Machine noise only ever adds time: on a loaded machine each side's times
+    // split into requests that ran through (~1.6 ms) and requests that were descheduled
+    // (5–25 ms), in shares that differ by chance between the sides. So each side is read at
+    // its 10th percentile, what its requests cost when the machine let them run, which noise
+    // over up to nine tenths of the samples does not move; the median or a quartile can fall
+    // on the edge between the two clusters. Every address, known or not, is asked for twice
+    // (under its limit), so the limiter state matches too.
     const unknown = users.map(() => `nobody-${randomUUID()}@example.test`);
-    const ratios: number[] = [];
+    const knownTimes: number[] = [];
+    const unknownTimes: number[] = [];
     const timed = async (email: string) => {
       const started = process.hrtime.bigint();
       const res = await requestReset(email, '198.51.100.1');
@@ -277,10 +282,12 @@ describe('account email (SMTP_URL)', () => {
         unknownNs = await timed(other);
         knownNs = await timed(known);
       }
-      ratios.push(knownNs / unknownNs);
+      knownTimes.push(knownNs);
+      unknownTimes.push(unknownNs);
     }
-    const ratio = median(ratios);
-    assert.ok(ratio < 1.5 && ratio > 1 / 1.5, `median of account/unknown time ratios ${ratio.toFixed(2)} (all: ${ratios.map((r) => r.toFixed(2)).join(' ')})`);
+    const ratio = tenthPercentile(knownTimes) / tenthPercentile(unknownTimes);
+    const ms = (values: number[]) => values.map((ns) => (ns / 1e6).toFixed(2)).join(' ');
+    assert.ok(ratio < 1.5 && ratio > 1 / 1.5, `10th percentiles' ratio ${ratio.toFixed(2)}; account ms: ${ms(knownTimes)}; unknown ms: ${ms(unknownTimes)}`);
   });
 });
 
