@@ -85,6 +85,7 @@ export function registerRequestLimits(app: App, deps: RequestLimitDeps): Request
     const bad = await badTokenLimit.peek(request.ip);
     if (!bad.allowed || bad.remaining === 0) throw limitExceeded(bad, 'rate_limited', 'Too many requests with invalid credentials from this address.');
   };
+  /** Settles a hook's promise into Fastify's `done`: every promise-based hook here ends this way. */
   const settle = (work: Promise<void>, done: (err?: Error) => void) => {
     work.then(() => done(), (err: unknown) => done(err as Error));
   };
@@ -149,9 +150,7 @@ export function registerRequestLimits(app: App, deps: RequestLimitDeps): Request
       const enforceAll = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
         for (const limiter of limiters) await enforceLimit(request, reply, limiter, request.ip);
       };
-      const onRequest: onRequestHookHandler = (request, reply, done) => {
-        enforceAll(request, reply).then(() => done(), (err: unknown) => done(err as Error));
-      };
+      const onRequest: onRequestHookHandler = (request, reply, done) => settle(enforceAll(request, reply), done);
       route.onRequest = [...asArray(route.onRequest), onRequest];
     }
     // Appended, so it runs after the route's own guard (also `onRequest`) has set the principal.
