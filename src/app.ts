@@ -2,7 +2,6 @@
 // OpenAPI, metrics, load shedding) and then each module's routes. Everything with I/O
 // arrives in `deps`, so tests build the same app on a real database of their own.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifySchema } from 'fastify';
@@ -28,6 +27,7 @@ import { registerWeb } from './modules/web/index.ts';
 import { systemClock, type Clock } from './platform/clock.ts';
 import type { Database } from './platform/db/index.ts';
 import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from './platform/http/errors.ts';
+import { registerCors } from './platform/http/cors.ts';
 import { registerDrain } from './platform/http/drain.ts';
 import { limitConnections } from './platform/http/connection-limits.ts';
 import { registerLoadShedding } from './platform/http/load-shedding.ts';
@@ -68,6 +68,9 @@ export interface AppDeps {
 
 /** Idle keep-alive connections stay open this long after shutdown begins (at most a quarter of SHUTDOWN_TIMEOUT_MS). */
 const DRAIN_GRACE_MS = 500;
+
+/** A browser asks again after this long: a changed ALLOWED_ORIGINS reaches it within 10 minutes. */
+const CORS_MAX_AGE_SECONDS = 600;
 
 const EXPOSED_HEADERS = ['x-request-id', 'retry-after', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'etag'];
 
@@ -138,11 +141,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const limits = registerLimits(app, { config, db, redis, logger, clock });
 
   registerSecurityHeaders(app);
-  await app.register(cors, {
-    origin: [...config.allowedOrigins],
-    credentials: false,
+  registerCors(app, {
+    origins: config.allowedOrigins,
     exposedHeaders: EXPOSED_HEADERS,
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    maxAgeSeconds: CORS_MAX_AGE_SECONDS,
   });
   await app.register(swagger, {
     openapi: {

@@ -18,6 +18,7 @@
 import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { Config } from '../../config.ts';
 import { enforceLimit, limitExceeded, setRateLimitHeaders, type Limiter, type LimiterFactory } from '../../platform/limits/index.ts';
+import { isPreflight } from '../../platform/http/cors.ts';
 import type { App } from '../../platform/http/types.ts';
 import type { DailyRequestCount, QuotaService } from './quotas.service.ts';
 
@@ -43,15 +44,6 @@ const counted = new WeakSet<FastifyRequest>();
 
 function hasBearer(request: FastifyRequest): boolean {
   return typeof request.headers.authorization === 'string' && request.headers.authorization !== '';
-}
-
-/**
- * A CORS preflight costs the server next to nothing (answered by @fastify/cors before any
- * route), and a browser sends one ahead of most authenticated calls; counting them would
- * spend a signed-in user's address budget on the browser's bookkeeping.
- */
-function isPreflight(request: FastifyRequest): boolean {
-  return request.method === 'OPTIONS' && request.headers['access-control-request-method'] !== undefined;
 }
 
 function asArray<T>(value: T | T[] | undefined): T[] {
@@ -94,6 +86,9 @@ export function registerRequestLimits(app: App, deps: RequestLimitDeps): Request
   // need no limiter (exempt, preflight, a token this instance already verified) cost no
   // promise.
   app.addHook('onRequest', (request, reply, done) => {
+    // A CORS preflight costs next to nothing (answered by the CORS hook before any route),
+    // and a browser sends one ahead of most authenticated calls; counting them would spend
+    // a signed-in user's address budget on the browser's bookkeeping.
     if (EXEMPT.has(request.routeOptions.url ?? '') || isPreflight(request)) return done();
     // An unknown URL has no guard to verify a token: anonymous whatever its headers.
     if (!hasBearer(request) || request.routeOptions.url === undefined) return settle(consumePublic(request, reply), done);

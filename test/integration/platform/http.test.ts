@@ -69,6 +69,36 @@ describe('HTTP platform', () => {
     assert.equal(preflight.statusCode, 204);
     assert.equal(preflight.headers['access-control-allow-origin'], origin);
     assert.match(String(preflight.headers['access-control-allow-methods']), /POST/);
+    assert.equal(preflight.headers['access-control-allow-headers'], 'authorization,content-type');
+    assert.equal(preflight.headers['access-control-max-age'], '600');
+    assert.equal(preflight.headers.vary, 'Origin, Access-Control-Request-Headers');
+    assert.equal(preflight.body, '');
+  });
+
+  it('CORS: a preflight is answered before the guard, for a protected route too', async () => {
+    const preflight = await t.app.inject({
+      method: 'OPTIONS',
+      url: '/v1/me',
+      headers: { origin: 'http://localhost:3000', 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+    });
+    assert.equal(preflight.statusCode, 204);
+    assert.equal(preflight.headers['access-control-allow-origin'], 'http://localhost:3000');
+  });
+
+  it('CORS: a request without Origin carries only Vary: Origin', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/health/live' });
+    assert.equal(res.headers.vary, 'Origin');
+    const cors = Object.keys(res.headers).filter((name) => name.startsWith('access-control-'));
+    assert.deepEqual(cors, []);
+  });
+
+  it('OPTIONS that is not a preflight is a 400 problem JSON', async () => {
+    for (const headers of [{}, { origin: 'https://app.example.com' }, { 'access-control-request-method': 'GET' }]) {
+      const res = await t.app.inject({ method: 'OPTIONS', url: '/v1/me', headers });
+      assert.equal(res.statusCode, 400, JSON.stringify(headers));
+      assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
+      assert.equal(res.json().code, 'not_a_preflight');
+    }
   });
 
   it('CORS: a foreign origin gets no CORS headers (the browser blocks it)', async () => {
@@ -80,7 +110,11 @@ describe('HTTP platform', () => {
         url: '/health/ready',
         headers: { origin, 'access-control-request-method': 'DELETE' },
       });
-      assert.equal(preflight.headers['access-control-allow-origin'], undefined, origin);
+      assert.equal(preflight.statusCode, 403, origin);
+      assert.equal(preflight.json().code, 'origin_not_allowed', origin);
+      assert.deepEqual(Object.keys(preflight.headers).filter((name) => name.startsWith('access-control-')), [], origin);
+      assert.deepEqual(Object.keys(res.headers).filter((name) => name.startsWith('access-control-')), [], origin);
+      assert.equal(res.headers.vary, 'Origin', origin);
     }
   });
 
