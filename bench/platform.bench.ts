@@ -5,21 +5,28 @@
 // and BENCH_REDIS_URL are set, on PostgreSQL + Redis. Besides throughput it records the
 // server's CPU time per request (utime + stime of the server process from
 // /proc/<pid>/stat over the measured window), which stays meaningful on a shared,
-// noisy machine where throughput does not. Also kept: a request rejected by schema
-// validation (400 problem JSON).
+// noisy machine where throughput does not, and then, for p99 "under the same load", the
+// latency of every target offered one fixed rate (BENCH_LATENCY_RATE, default 1,000 req/s),
+// timed to the microsecond. Also kept: a request rejected by schema validation (400
+// problem JSON).
 import { readFileSync } from 'node:fs';
 import { measureHttp, type HttpBenchOptions } from './lib/http.ts';
+import { measureLatencyAtRate, type RateLatencyResult } from './lib/latency.ts';
 import type { BenchContext } from './lib/context.ts';
 import { withScratchDatabase } from './lib/scratch-db.ts';
 import type { BenchServer } from './lib/server.ts';
 
 export const description =
-  'Platform overhead as ratios to a bare Fastify hello-world in the same run (server CPU per request and throughput), alternated over rounds: /health/live, GET /v1/me, GET /v1/portfolios, warm holdings of 50 transactions, and a 400; PGlite, and PostgreSQL + Redis when BENCH_DATABASE_URL/BENCH_REDIS_URL are set.';
+  'Platform overhead as ratios to a bare Fastify hello-world in the same run (server CPU per request and throughput), alternated over rounds, and p50/p99 in µs at one fixed rate: /health/live, GET /v1/me, GET /v1/portfolios, warm holdings of 50 transactions, and a 400; PGlite, and PostgreSQL + Redis when BENCH_DATABASE_URL/BENCH_REDIS_URL are set.';
 
 const INVALID_BODY = JSON.stringify({ bench_unknown_property: true });
 const ROUNDS = Number.parseInt(process.env.BENCH_ROUNDS ?? '', 10) || 3;
 const DURATION_S = Number.parseInt(process.env.BENCH_DURATION_S ?? '', 10) || 5;
 const CONNECTIONS = 20;
+// p99 "under the same load": every target offered the same fixed rate, well below what the
+// slowest of them serves, timed per request to the microsecond (./lib/latency.ts).
+const LATENCY_RATE = Number.parseInt(process.env.BENCH_LATENCY_RATE ?? '', 10) || 1000;
+const LATENCY_CONNECTIONS = 4;
 const TICKS_PER_S = 100; // USER_HZ on Linux
 
 /** utime + stime of a process in seconds. */
@@ -52,7 +59,8 @@ async function sample(target: Target): Promise<Sample> {
 
 /**
  * autocannon records latencies in whole milliseconds, so a hello-world's p99 is often 0: a
- * ratio to it would be meaningless, and the note then gives both figures instead.
+ * ratio to it would be meaningless, and the note then gives both figures instead. The
+ * fixed-rate figures (microseconds) are the ones to compare.
  */
 function p99Note(p99: number, helloP99: number): string {
   if (helloP99 < 1) return `p99 ${round(p99, 1)} ms against hello-world's ${round(helloP99, 1)} ms (autocannon resolves 1 ms; no ratio)`;
@@ -139,6 +147,25 @@ async function runMode(ctx: BenchContext, mode: string, env: Record<string, stri
       ctx.log(`${mode} round ${r + 1} ${target.label}: ${s.rps} req/s, ${round(s.cpuUsPerReq, 1)} µs CPU/req, p99 ${s.p99} ms`);
     }
   }
+  const latencies = new Map<string, RateLatencyResult[]>(targets.map((t) => [t.label, []]));
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const target of targets) {
+      const { url, method, headers, body, expectStatus } = target.options;
+      const l = await measureLatencyAtRate({
+        url,
+        ...(method === 'POST' ? { method } : {}),
+        ...(headers === undefined ? {} : { headers }),
+        ...(body === undefined ? {} : { body }),
+        expectStatus: expectStatus ?? 200,
+        rate: LATENCY_RATE,
+        durationS: DURATION_S,
+        connections: LATENCY_CONNECTIONS,
+      });
+      latencies.get(target.label)?.push(l);
+      ctx.log(`${mode} round ${r + 1} at ${LATENCY_RATE} req/s ${target.label}: p50 ${l.p50_us} µs, p99 ${l.p99_us} µs`);
+    }
+  }
+  const helloLatencies = latencies.get(targets[0]?.label ?? '') ?? [];
   const helloSamples = samples.get(targets[0]?.label ?? '') ?? [];
   const helloCpu = mean(helloSamples.map((s) => s.cpuUsPerReq));
   const helloRps = mean(helloSamples.map((s) => s.rps));
@@ -149,6 +176,15 @@ async function runMode(ctx: BenchContext, mode: string, env: Record<string, stri
     const cpuRatios = ss.map((s, i) => (helloSamples[i]?.cpuUsPerReq ?? helloCpu) / s.cpuUsPerReq);
     const rpsRatios = ss.map((s, i) => s.rps / (helloSamples[i]?.rps ?? helloRps));
     const cpu = mean(ss.map((s) => s.cpuUsPerReq));
+    const ls = latencies.get(target.label) ?? [];
+    const p99Ratios = ls.map((l, i) => l.p99_us / (helloLatencies[i]?.p99_us ?? Number.NaN));
+    const atRate = {
+      rate: LATENCY_RATE,
+      p50_us: Math.round(mean(ls.map((l) => l.p50_us))),
+      p99_us: Math.round(mean(ls.map((l) => l.p99_us))),
+      p99_ratio: round(mean(p99Ratios), 2),
+      rounds: ls,
+    };
     ctx.record({
       name: `[${mode}] ${target.label}`,
       unit: 'req/s',
@@ -157,8 +193,9 @@ async function runMode(ctx: BenchContext, mode: string, env: Record<string, stri
       p99_ms: round(mean(ss.map((s) => s.p99)), 1),
       notes:
         `CPU ${round(cpu, 1)} µs/req; ratio to hello-world: CPU ${round(mean(cpuRatios), 3)} (rounds ${cpuRatios.map((x) => round(x, 2)).join(', ')}), ` +
-        `throughput ${round(mean(rpsRatios), 3)}, ${p99Note(mean(ss.map((s) => s.p99)), helloP99)}; ${CONNECTIONS} connections, ${ROUNDS}×${DURATION_S} s`,
-      details: { mode, cpu_us_per_req: round(cpu, 1), cpu_ratio: round(mean(cpuRatios), 3), throughput_ratio: round(mean(rpsRatios), 3), rounds: ss },
+        `throughput ${round(mean(rpsRatios), 3)}, ${p99Note(mean(ss.map((s) => s.p99)), helloP99)}; ${CONNECTIONS} connections, ${ROUNDS}×${DURATION_S} s. ` +
+        `At ${LATENCY_RATE} req/s: p50 ${atRate.p50_us} µs, p99 ${atRate.p99_us} µs, p99 ${atRate.p99_ratio}× hello-world's (rounds ${p99Ratios.map((x) => round(x, 2)).join(', ')})`,
+      details: { mode, cpu_us_per_req: round(cpu, 1), cpu_ratio: round(mean(cpuRatios), 3), throughput_ratio: round(mean(rpsRatios), 3), rounds: ss, at_fixed_rate: atRate },
     });
   }
   await server.stop();
