@@ -46,6 +46,16 @@ interface Entry<T> {
   at: number;
 }
 
+/**
+ * Tells every instance listening on `channel` that `key` changed in the database. For a
+ * process without a cache of its own (an operator's command), `origin` is anything no
+ * cache uses; a cache passes its own, so it ignores its echo. Resolves to whether the
+ * event left this process (false without Redis).
+ */
+export function publishInvalidation(pubsub: PubSub, channel: string, key: string, origin: string = `external-${randomUUID()}`): Promise<boolean> {
+  return pubsub.publish(channel, { key, origin });
+}
+
 export function createSharedCache<T>(options: SharedCacheOptions): SharedCache<T> {
   const { channel, pubsub, clock, logger, maxEntries } = options;
   const maxAge = pubsub.backend === 'memory' ? options.maxAgeNoBusMs : options.maxAgeMs;
@@ -85,7 +95,7 @@ export function createSharedCache<T>(options: SharedCacheOptions): SharedCache<T
     invalidate: (key) => {
       drop(key);
       // A lost event is bounded by maxAge on the other instances.
-      pubsub.publish(channel, { key, origin }).then(
+      publishInvalidation(pubsub, channel, key, origin).then(
         (shared) => {
           if (!shared) logger.warn({ event: 'cache_invalidation_not_shared', channel }, 'invalidation reached this instance only; others trust their copy for at most the max age');
         },

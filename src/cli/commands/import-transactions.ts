@@ -11,11 +11,14 @@ import { DATE_FORMATS, DELIMITERS, type DateFormat, type DelimiterName } from '.
 import { createMappingsService } from '../../modules/portfolios/import.mappings.ts';
 import { IMPORT_TARGETS, isPresetName, PRESET_NAMES, type ImportTarget } from '../../modules/portfolios/import.presets.ts';
 import type { CsvImportOptions } from '../../modules/portfolios/import.csv.ts';
-import { createImportService, createPortfoliosRepository } from '../../modules/portfolios/index.ts';
+import { createImportService, createPortfoliosRepository, PORTFOLIOS_CHANGED_CHANNEL } from '../../modules/portfolios/index.ts';
 import { systemClock, type Clock } from '../../platform/clock.ts';
 import type { Database } from '../../platform/db/index.ts';
 import { AppError } from '../../platform/errors.ts';
 import { createLogger, type Logger } from '../../platform/logger.ts';
+import { createPubSub } from '../../platform/pubsub.ts';
+import type { Redis } from '../../platform/redis.ts';
+import { publishInvalidation } from '../../platform/shared-cache.ts';
 import type { Command, Io } from '../command.ts';
 import { withRuntime } from '../runtime.ts';
 
@@ -64,8 +67,26 @@ export function csvOptionsFrom(options: ImportFileOptions): CsvImportOptions | s
   };
 }
 
+/**
+ * Running instances keep a copy of each user's portfolio rows (their revision decides
+ * whether a cached replay of the transactions still holds). With Redis they hear of this
+ * import at once; without it no event can reach them, and their copy is trusted for at
+ * most a second (PORTFOLIO_ROWS_MAX_AGE_MS).
+ */
+async function announceChange(redis: Redis | undefined, logger: Logger, userId: string): Promise<void> {
+  if (redis === undefined) return;
+  const bus = createPubSub({ logger, redis });
+  try {
+    await publishInvalidation(bus, PORTFOLIOS_CHANGED_CHANNEL, userId);
+  } catch (err) {
+    logger.warn({ err, event: 'cache_invalidation_not_shared', channel: PORTFOLIOS_CHANGED_CHANNEL }, 'could not tell running instances; they trust their copy for at most its max age');
+  } finally {
+    await bus.close();
+  }
+}
+
 /** The command's work on an open database; returns the exit code. */
-export async function importTransactionsFile(deps: { db: Database; logger: Logger; clock?: Clock }, options: ImportFileOptions, io: Io): Promise<number> {
+export async function importTransactionsFile(deps: { db: Database; logger: Logger; clock?: Clock; redis?: Redis | undefined }, options: ImportFileOptions, io: Io): Promise<number> {
   if (!UUID.test(options.portfolioId)) {
     io.err(`financehub import transactions: --portfolio must be a portfolio id (UUID), got "${options.portfolioId.slice(0, 60)}"`);
     return 2;
@@ -109,15 +130,17 @@ export async function importTransactionsFile(deps: { db: Database; logger: Logge
       columns: { ...saved.columns, ...fileOptions.columns },
       ignore: [...(saved.ignore ?? []), ...(fileOptions.ignore ?? [])],
     };
-    const { result } = await imports.importCsv(portfolio.userId, portfolio.id, text, {
-      dryRun: options.dryRun,
-      csv,
-      onProgress: (done, total) => {
-        if (bar === undefined) return;
-        if (done === 0) bar.start(total, 0);
-        else bar.update(done);
-      },
-    });
+    const { result } = await imports
+      .importCsv(portfolio.userId, portfolio.id, text, {
+        dryRun: options.dryRun,
+        csv,
+        onProgress: (done, total) => {
+          if (bar === undefined) return;
+          if (done === 0) bar.start(total, 0);
+          else bar.update(done);
+        },
+      })
+      .finally(() => (options.dryRun ? undefined : announceChange(deps.redis, deps.logger, portfolio.userId)));
     bar?.stop();
     if (options.dryRun) {
       for (const e of result.errors) io.err(`line ${e.row}: ${e.field}: ${e.reason}`);
@@ -187,7 +210,7 @@ File options (as the HTTP query parameters):
         return Array.isArray(value) ? value.map(String) : undefined;
       };
       return await importTransactionsFile(
-        { db: runtime.db, logger },
+        { db: runtime.db, logger, redis: runtime.redis },
         {
           portfolioId,
           file,

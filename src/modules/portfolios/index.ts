@@ -64,6 +64,8 @@ export interface PortfoliosModule {
  * instances sharing a PostgreSQL hear nothing, so the copy is trusted for one second.
  */
 export const PORTFOLIO_ROWS_MAX_AGE_MS = { bus: 5_000, noBus: 1_000 } as const;
+/** Where a change of a user's portfolios is announced (key: the user id), for every instance's copy of the rows. */
+export const PORTFOLIOS_CHANGED_CHANNEL = 'portfolios.changed';
 const PORTFOLIO_ROWS_MAX_USERS = 10_000;
 
 export function createPortfoliosModule(deps: Omit<PortfoliosDeps, 'guards' | 'importBodyLimit' | 'tiers' | 'usage'>): PortfoliosModule {
@@ -72,7 +74,7 @@ export function createPortfoliosModule(deps: Omit<PortfoliosDeps, 'guards' | 'im
     deps.pubsub === undefined
       ? undefined
       : createSharedCache<Portfolio[]>({
-          channel: 'portfolios.changed',
+          channel: PORTFOLIOS_CHANGED_CHANNEL,
           pubsub: deps.pubsub,
           clock: deps.clock,
           logger: deps.logger,

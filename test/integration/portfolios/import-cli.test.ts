@@ -12,7 +12,8 @@ import { parseArgs } from 'node:util';
 import { importTransactionsCommand, importTransactionsFile, type ImportFileOptions } from '../../../src/cli/commands/import-transactions.ts';
 import { createLogger } from '../../../src/platform/logger.ts';
 import { createUser, type CreatedUser } from '../../helpers/auth.ts';
-import { buildTestApp, type TestApp } from '../../helpers/build-test-app.ts';
+import { buildTestApp, usingRedis, type TestApp } from '../../helpers/build-test-app.ts';
+import { PORTFOLIO_ROWS_MAX_AGE_MS } from '../../../src/modules/portfolios/index.ts';
 import { createPortfolio } from '../../helpers/portfolios.ts';
 
 interface Tx {
@@ -149,3 +150,47 @@ describe('financehub import transactions: file options', () => {
     assert.deepEqual(positionals, ['f.csv']);
   });
 });
+
+describe('financehub import transactions: running instances hear of the import', () => {
+  let t: TestApp;
+  let alice: CreatedUser;
+  let dir: string;
+
+  before(async () => {
+    t = await buildTestApp();
+    alice = await createUser(t);
+    dir = mkdtempSync(join(tmpdir(), 'fh-import-cli-bus-'));
+  });
+  after(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    await t.close();
+  });
+
+  // Without Redis no event can leave the command's process; the instance then trusts its
+  // copy of the rows for at most PORTFOLIO_ROWS_MAX_AGE_MS.noBus (1 s), tested with the cache.
+  it('an import through the command reaches a running instance\'s holdings at once, not after the copy of the rows expires', { skip: usingRedis ? false : 'needs TEST_REDIS_URL: without Redis no event leaves the command\'s process' }, async () => {
+    const pid = await createPortfolio(t, alice, 'USD');
+    const cash = async () => {
+      const res = await t.app.inject({ method: 'GET', url: `/v1/portfolios/${pid}/holdings`, headers: alice.headers });
+      assert.equal(res.statusCode, 200, res.body);
+      return res.json<{ cash: string }>().cash;
+    };
+    assert.equal(await cash(), '0.00'); // the instance now holds the rows and their replay
+    const file = join(dir, 'deposit.csv');
+    writeFileSync(file, 'Tag,Art,Betrag\n2024-03-15,deposit,100.50\n');
+    const io = { out: () => undefined, err: (s: string) => assert.fail(s) };
+    const options = { portfolioId: pid, file, dryRun: false, map: ['Tag=executed_at', 'Art=type', 'Betrag=amount'], dateFormat: 'yyyy-MM-dd' };
+    const code = await importTransactionsFile({ db: t.db, logger: createLogger(t.config.logLevel, t.logs), redis: t.redis }, options, io);
+    assert.equal(code, 0);
+    // The event travels through Redis; the copy would be trusted for PORTFOLIO_ROWS_MAX_AGE_MS.bus (5 s).
+    const started = Date.now();
+    let seen = await cash();
+    while (seen === '0.00' && Date.now() - started < PORTFOLIO_ROWS_MAX_AGE_MS.bus) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      seen = await cash();
+    }
+    assert.equal(seen, '100.50');
+    assert.ok(Date.now() - started < 1000, `the import reached the instance after ${Date.now() - started} ms`);
+  });
+});
+
