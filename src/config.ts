@@ -389,10 +389,13 @@ export function loadConfig(env: Env = process.env) {
     reports: Object.freeze({
       renderTimeoutMs: r.int('REPORT_RENDER_TIMEOUT_MS', 10_000, 100, 600_000),
     }),
-    // --- scheduled maintenance (pg-boss cron, one runner): purge of expired sessions and
-    // of security events past their retention.
+    // --- scheduled maintenance (pg-boss cron, one runner): purge of expired sessions, of
+    // security events and of daily request counts past their retention.
     maintenance: Object.freeze({
       securityEventsRetentionDays: r.int('SECURITY_EVENTS_RETENTION_DAYS', 365, 1, 36_500),
+      // Only today's count is ever read (the quota); older days are history for operators.
+      // At least two days: a batch flushed just after midnight still adds to yesterday.
+      requestUsageRetentionDays: r.int('REQUEST_USAGE_RETENTION_DAYS', 90, 2, 36_500),
       purgeCron: cron('MAINTENANCE_PURGE_CRON', '17 3 * * *'),
     }),
     // --- schedules (pg-boss cron, one runner across instances; docs/jobs.md). Each cron is

@@ -1,7 +1,8 @@
 // Scheduled housekeeping (pg-boss cron: one runner across all instances): purges expired
 // sessions (their refresh tokens go with them, ON DELETE CASCADE), emailed codes a day
-// past their expiry, and security events older than SECURITY_EVENTS_RETENTION_DAYS,
-// which otherwise grow without bound. Deletes
+// past their expiry, security events older than SECURITY_EVENTS_RETENTION_DAYS and daily
+// API request counts older than REQUEST_USAGE_RETENTION_DAYS, which otherwise grow
+// without bound (one row per user and active day). Deletes
 // run in bounded batches so one run never holds long locks; the job is idempotent.
 import type { Clock } from '../../platform/clock.ts';
 import type { Database } from '../../platform/db/index.ts';
@@ -13,7 +14,14 @@ const BATCH = 5000;
 const EXPIRED_GRACE_MS = 86_400_000;
 const REVOKED_GRACE_MS = 7 * 86_400_000;
 
-export function createPurge(deps: { db: Database; clock: Clock; securityEventsRetentionDays: number }) {
+interface PurgeDeps {
+  db: Database;
+  clock: Clock;
+  securityEventsRetentionDays: number;
+  requestUsageRetentionDays: number;
+}
+
+export function createPurge(deps: PurgeDeps) {
   const { db, clock } = deps;
   const drain = async (sql: string, params: unknown[]): Promise<number> => {
     let total = 0;
@@ -23,7 +31,7 @@ export function createPurge(deps: { db: Database; clock: Clock; securityEventsRe
       if (rowCount < BATCH) return total;
     }
   };
-  return async (): Promise<{ sessions: number; emailTokens: number; securityEvents: number }> => {
+  return async (): Promise<{ sessions: number; emailTokens: number; securityEvents: number; requestUsage: number }> => {
     const now = clock.now().getTime();
     const sessions = await drain(
       `DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires_at < $1 OR revoked_at < $2 LIMIT ${BATCH})`,
@@ -36,19 +44,25 @@ export function createPurge(deps: { db: Database; clock: Clock; securityEventsRe
       `DELETE FROM email_tokens WHERE token_hash IN (SELECT token_hash FROM email_tokens WHERE expires_at < $1 LIMIT ${BATCH})`,
       [new Date(now - EXPIRED_GRACE_MS)],
     );
-    return { sessions, emailTokens, securityEvents };
+    // Days are UTC dates, as the quota counts them.
+    const firstKeptDay = new Date(now - deps.requestUsageRetentionDays * 86_400_000).toISOString().slice(0, 10);
+    const requestUsage = await drain(
+      `DELETE FROM api_request_usage WHERE (user_id, day) IN (SELECT user_id, day FROM api_request_usage WHERE day < $1 LIMIT ${BATCH})`,
+      [firstKeptDay],
+    );
+    return { sessions, emailTokens, securityEvents, requestUsage };
   };
 }
 
 /** `purgeCron` undefined: the queue is defined but not scheduled (SCHEDULES_ENABLED=false). */
-export function defineMaintenanceJobs(jobs: JobQueue, deps: { db: Database; clock: Clock; securityEventsRetentionDays: number; purgeCron: string | undefined }): void {
+export function defineMaintenanceJobs(jobs: JobQueue, deps: PurgeDeps & { purgeCron: string | undefined }): void {
   const purge = createPurge(deps);
   jobs.define({
     name: PURGE_QUEUE,
     ...(deps.purgeCron === undefined ? {} : { cron: deps.purgeCron }),
     async handler(_payload, context) {
       const purged = await purge();
-      context.logger.info({ event: 'maintenance_purged', ...purged }, 'purged expired sessions and old security events');
+      context.logger.info({ event: 'maintenance_purged', ...purged }, 'purged expired sessions, codes, old security events and old request counts');
     },
   });
 }

@@ -1,6 +1,6 @@
 // The purge job: expired sessions (with their refresh tokens), emailed codes past their
-// expiry and security events past their retention are deleted; live sessions, live codes
-// and recent events stay.
+// expiry, security events and daily request counts past their retention are deleted;
+// live sessions, live codes, recent events and recent counts stay.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
@@ -12,12 +12,12 @@ describe('scheduled purge', () => {
   let t: TestApp;
   let user: CreatedUser;
   before(async () => {
-    t = await buildTestApp({ worker: true, env: { SECURITY_EVENTS_RETENTION_DAYS: '30', JOBS_POLL_INTERVAL_MS: '500', ALERTS_TICK_SECONDS: '0', SCHEDULES_ENABLED: 'true' } });
+    t = await buildTestApp({ worker: true, env: { SECURITY_EVENTS_RETENTION_DAYS: '30', REQUEST_USAGE_RETENTION_DAYS: '60', JOBS_POLL_INTERVAL_MS: '500', ALERTS_TICK_SECONDS: '0', SCHEDULES_ENABLED: 'true' } });
     user = await createUser(t);
   });
   after(() => t.close());
 
-  it('purges expired sessions with their refresh tokens and security events past retention, and nothing else', async () => {
+  it('purges expired sessions with their refresh tokens, security events and request counts past retention, and nothing else', async () => {
     const day = 86_400_000;
     const now = Date.now();
     const old = randomUUID();
@@ -29,6 +29,10 @@ describe('scheduled purge', () => {
     await token('expired-code', new Date(now - 2 * day));
     await token('live-code', new Date(now + day));
     const before = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM security_events');
+    const utcDay = (daysAgo: number) => new Date(now - daysAgo * day).toISOString().slice(0, 10);
+    for (const daysAgo of [61, 60, 59, 0]) {
+      await t.db.query('INSERT INTO api_request_usage (user_id, day, requests) VALUES ($1, $2, 5) ON CONFLICT (user_id, day) DO NOTHING', [user.userId, utcDay(daysAgo)]);
+    }
 
     await t.jobs.enqueue(undefined, 'maintenance.purge', {});
     await waitFor('the purge job', async () => (t.logs.events('maintenance_purged').length > 0 ? true : (await Promise.resolve(undefined))));
@@ -39,10 +43,13 @@ describe('scheduled purge', () => {
     const afterCount = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM security_events');
     assert.equal(afterCount.rows[0]?.n, (before.rows[0]?.n ?? 0) - 1, 'only the event past retention is gone');
     assert.deepEqual((await t.db.query<{ token_hash: string }>('SELECT token_hash FROM email_tokens')).rows.map((r) => r.token_hash), ['live-code'], 'only the emailed code past its expiry is gone');
+    const days = await t.db.query<{ day: string }>("SELECT to_char(day, 'YYYY-MM-DD') AS day FROM api_request_usage WHERE user_id = $1 ORDER BY day", [user.userId]);
+    assert.deepEqual(days.rows.map((r) => r.day), [utcDay(60), utcDay(59), utcDay(0)], 'only the counts of days before the retention are gone');
     const line = t.logs.events('maintenance_purged')[0];
     assert.equal(line?.sessions, 1);
     assert.equal(line?.securityEvents, 1);
     assert.equal(line?.emailTokens, 1);
+    assert.equal(line?.requestUsage, 1);
     // The schedule is registered once, in the database (pg-boss cron: one runner for all instances).
     const schedule = await t.jobs.boss().getSchedule('maintenance.purge');
     assert.equal(schedule?.cron, '17 3 * * *');
