@@ -154,6 +154,36 @@ export function createMarketService(deps: MarketServiceDeps) {
     }
   };
 
+  /**
+   * A quote missing from the cache, from the live provider: stored, cached and published
+   * when there is one, cached as missing when the provider knows no such symbol. One
+   * refresh per symbol at a time in this process: the readers that find the same quote
+   * expired at once (every holdings read of a popular symbol, the moment its cache entry
+   * lapses) share one provider call and one write, instead of spending the provider's
+   * per-minute budget and the database on copies of it.
+   */
+  const refreshing = new Map<string, Promise<{ quote?: QuoteRow; missing?: true; down?: true }>>();
+  const refreshQuote = (symbol: string): Promise<{ quote?: QuoteRow; missing?: true; down?: true }> => {
+    const running = refreshing.get(symbol);
+    if (running !== undefined) return running;
+    const work = (async () => {
+      const key = cacheKey('quote', symbol);
+      const answer = await fromProvider(symbol);
+      if (answer.missing === true) {
+        await cache.set(key, { missing: true }, settings.quoteCacheSeconds);
+        return answer;
+      }
+      if (answer.quote === undefined) return answer;
+      const q = answer.quote;
+      await repo.saveQuote(q);
+      await cache.set(key, { ...q, as_of: q.as_of.toISOString() }, settings.quoteCacheSeconds);
+      await publish(QUOTE_EVENT, { symbol, price: q.price, previous_close: q.previous_close, as_of: q.as_of.toISOString(), source: q.source });
+      return answer;
+    })().finally(() => refreshing.delete(symbol));
+    refreshing.set(symbol, work);
+    return work;
+  };
+
   /** Latest quotes; symbols nobody has a price for are absent. */
   const latestQuotes = async (symbols: string[]): Promise<Map<string, Quote>> => {
     const unique = [...new Set(symbols)];
@@ -173,22 +203,14 @@ export function createMarketService(deps: MarketServiceDeps) {
     });
     await Promise.all(
       misses.map(async (symbol) => {
-        const key = cacheKey('quote', symbol);
-        const answer = await fromProvider(symbol);
-        if (answer.missing === true) {
-          await cache.set(key, { missing: true }, settings.quoteCacheSeconds);
-          return;
-        }
+        const answer = await refreshQuote(symbol);
+        if (answer.missing === true) return;
         if (answer.quote === undefined) {
           if (providers.live !== null) providerDown.add(symbol);
           fallback.push(symbol);
           return;
         }
-        const q = answer.quote;
-        result.set(symbol, { ...q, stale: isOld(q.as_of) });
-        await repo.saveQuote(q);
-        await cache.set(key, { ...q, as_of: q.as_of.toISOString() }, settings.quoteCacheSeconds);
-        await publish(QUOTE_EVENT, { symbol, price: q.price, previous_close: q.previous_close, as_of: q.as_of.toISOString(), source: q.source });
+        result.set(symbol, { ...answer.quote, stale: isOld(answer.quote.as_of) });
       }),
     );
     if (fallback.length > 0) {

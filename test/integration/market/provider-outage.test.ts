@@ -61,6 +61,22 @@ describe('quotes from a live provider, and its outage (FAIL-017, FAIL-023)', () 
     assert.equal(t.logs.text().includes(API_KEY), false);
   });
 
+  it('readers that find the same quote expired at once share one provider call', async () => {
+    const now = Math.floor(clock.now().getTime() / 1000);
+    finnhub.quotes.set('NVDA', { c: '880.25', pc: '870', t: String(now - 30) });
+    await expireCache();
+    finnhub.delayMs = 150; // so the readers overlap
+    try {
+      const before = finnhub.requests.filter((r) => r.path === '/quote' && r.query.get('symbol') === 'NVDA').length;
+      const bodies = await Promise.all(Array.from({ length: 8 }, () => quotes('NVDA')));
+      const calls = finnhub.requests.filter((r) => r.path === '/quote' && r.query.get('symbol') === 'NVDA').length - before;
+      assert.equal(calls, 1);
+      for (const body of bodies as QuoteBody[]) assert.deepEqual(body.items.map((q) => [q.symbol, q.price, q.stale]), [['NVDA', '880.25', false]]);
+    } finally {
+      finnhub.delayMs = 0;
+    }
+  });
+
   it('FAIL-017/FAIL-023: the provider hangs: calls time out, the breaker opens, and quotes are served stale', async () => {
     await expireCache();
     finnhub.mode = 'hang';
