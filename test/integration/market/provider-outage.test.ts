@@ -71,7 +71,7 @@ describe('quotes from a live provider, and its outage (FAIL-017, FAIL-023)', () 
       const bodies = await Promise.all(Array.from({ length: 8 }, () => quotes('NVDA')));
       const calls = finnhub.requests.filter((r) => r.path === '/quote' && r.query.get('symbol') === 'NVDA').length - before;
       assert.equal(calls, 1);
-      for (const body of bodies as QuoteBody[]) assert.deepEqual(body.items.map((q) => [q.symbol, q.price, q.stale]), [['NVDA', '880.25', false]]);
+      for (const body of bodies) assert.deepEqual(body.items.map((q) => [q.symbol, q.price, q.stale]), [['NVDA', '880.25', false]]);
     } finally {
       finnhub.delayMs = 0;
     }

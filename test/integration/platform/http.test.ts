@@ -97,7 +97,7 @@ describe('HTTP platform', () => {
       const res = await t.app.inject({ method: 'OPTIONS', url: '/v1/me', headers });
       assert.equal(res.statusCode, 400, JSON.stringify(headers));
       assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
-      assert.equal(res.json().code, 'not_a_preflight');
+      assert.equal(res.json<{ code: string }>().code, 'not_a_preflight');
     }
   });
 
@@ -111,7 +111,7 @@ describe('HTTP platform', () => {
         headers: { origin, 'access-control-request-method': 'DELETE' },
       });
       assert.equal(preflight.statusCode, 403, origin);
-      assert.equal(preflight.json().code, 'origin_not_allowed', origin);
+      assert.equal(preflight.json<{ code: string }>().code, 'origin_not_allowed', origin);
       assert.deepEqual(Object.keys(preflight.headers).filter((name) => name.startsWith('access-control-')), [], origin);
       assert.deepEqual(Object.keys(res.headers).filter((name) => name.startsWith('access-control-')), [], origin);
       assert.equal(res.headers.vary, 'Origin', origin);
