@@ -196,9 +196,11 @@ export function createWorkerThread<In, Out>(options: WorkerThreadOptions<In>): W
 /**
  * In a worker module: answers each task with `handler(input)`. A handler that throws fails
  * only that task (a bug, not a property of the input). Call it once the module's imports
- * are loaded: the first message tells the main thread the thread is ready.
+ * are loaded: the first message tells the main thread the thread is ready. `transfer`
+ * names the buffers of an answer to move rather than copy: the main thread receives a
+ * moved buffer without work, while copied data is read in one step on its event loop.
  */
-export function serveTasks<In, Out>(handler: (input: In) => Out): void {
+export function serveTasks<In, Out>(handler: (input: In) => Out, transfer?: (output: Out) => Transferable[]): void {
   const port = parentPort;
   if (port === null) throw new Error('serveTasks runs in a worker thread');
   port.on('message', ({ id, input }: TaskMessage<In>) => {
@@ -208,7 +210,7 @@ export function serveTasks<In, Out>(handler: (input: In) => Out): void {
     } catch (err) {
       answer = { id, ok: false, message: err instanceof Error ? err.message : String(err) };
     }
-    port.postMessage(answer);
+    port.postMessage(answer, answer.ok && transfer !== undefined ? transfer(answer.result) : []);
   });
   port.postMessage({ ready: true } satisfies ReadyMessage);
 }

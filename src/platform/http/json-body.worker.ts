@@ -10,6 +10,8 @@ import { createValidatorCompiler } from './schemas.ts';
 import { serveTasks } from '../worker-thread.ts';
 import type { BodyReply, HandOverPiece, Path } from './json-body.ts';
 
+const utf8 = new TextEncoder();
+
 /** Items per piece of a large array, and the most JSON text one piece should hold. */
 const PIECE_ITEMS = 500;
 const PIECE_CHARS = 256 * 1024;
@@ -49,7 +51,7 @@ function handOver(document: unknown): { skeleton: string; pieces: HandOverPiece[
     let parts: string[] = [];
     let chars = 0;
     const flush = () => {
-      if (parts.length > 0) pieces.push({ path, json: `[${parts.join(',')}]` });
+      if (parts.length > 0) pieces.push({ path, json: utf8.encode(`[${parts.join(',')}]`) });
       parts = [];
       chars = 0;
     };
@@ -83,4 +85,5 @@ function read(body: Uint8Array): BodyReply {
   return { kind: 'valid', ...handOver(document) };
 }
 
-serveTasks(read);
+// Each piece's bytes are a buffer of their own (TextEncoder.encode), moved to the main thread.
+serveTasks(read, (reply) => (reply.kind === 'valid' ? reply.pieces.map((piece) => piece.json.buffer) : []));
