@@ -72,8 +72,8 @@ function portable(error: ErrorObject): ErrorObject {
   return small ? error : { ...error, data: undefined };
 }
 
-function read(body: Uint8Array): BodyReply {
-  const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+function read(chunks: Uint8Array[]): BodyReply {
+  const text = Buffer.concat(chunks);
   if (text.length === 0) return { kind: 'empty' };
   let document: unknown;
   try {

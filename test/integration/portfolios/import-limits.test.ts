@@ -1,6 +1,7 @@
 // IMPORT_BODY_LIMIT_BYTES bounds both import routes, byte for byte: a body of exactly the
 // limit is read, one byte more is a 413 problem before anything is parsed or stored.
 import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { createUser, type CreatedUser } from '../../helpers/auth.ts';
 import { buildTestApp, type TestApp } from '../../helpers/build-test-app.ts';
@@ -62,5 +63,30 @@ describe('IMPORT_BODY_LIMIT_BYTES', () => {
     assert.equal(over.statusCode, 413, over.body);
     assert.match(String(over.headers['content-type']), /^application\/problem\+json/);
     assert.equal(over.json<{ code: string }>().code, 'payload_too_large');
+  });
+
+  /** POST /v1/import with `body` sent as a stream of 1 KiB chunks, so no Content-Length is announced unless given. */
+  const postStream = (body: string, headers: Record<string, string> = {}) => {
+    const bytes = Buffer.from(body);
+    const chunks = Array.from({ length: Math.ceil(bytes.length / 1024) }, (_, i) => bytes.subarray(i * 1024, (i + 1) * 1024));
+    return t.app.inject({ method: 'POST', url: '/v1/import', headers: { ...user.headers, 'content-type': 'application/json', ...headers }, payload: Readable.from(chunks) });
+  };
+
+  it('a JSON import streamed without Content-Length is read up to the limit; one byte more is 413 problem JSON', async () => {
+    const atLimit = await postStream(exportOfSize(LIMIT));
+    assert.notEqual(atLimit.statusCode, 413, atLimit.body);
+    assert.ok(atLimit.statusCode < 500, atLimit.body);
+    const over = await postStream(exportOfSize(LIMIT + 1));
+    assert.equal(over.statusCode, 413, over.body);
+    assert.match(String(over.headers['content-type']), /^application\/problem\+json/);
+    assert.equal(over.json<{ code: string }>().code, 'payload_too_large');
+  });
+
+  it('a JSON import whose body is not as long as its Content-Length says is 400 problem JSON', async () => {
+    const body = exportOfSize(2000);
+    const res = await postStream(body, { 'content-length': String(Buffer.byteLength(body) + 10) });
+    assert.equal(res.statusCode, 400, res.body);
+    assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
+    assert.equal(res.json<{ code: string }>().code, 'invalid_content_length');
   });
 });
