@@ -29,9 +29,11 @@ describe('worker thread', () => {
   it('refuses a task past maxWaiting at once with WorkerBusyError, without queueing it', async () => {
     const t = thread({ maxWaiting: 2 });
     try {
+      // Once the thread is up and idle, a task is handed to it at once, so two more may wait
+      // behind it. (Waiting 100 ms for the thread to start instead was not always enough on
+      // a slow, loaded machine: the task was still queued, and the second wait was refused.)
+      assert.equal(await t.run({ op: 'echo', value: -1 }), -1);
       const running = t.run({ op: 'spin', ms: 300, value: 0 });
-      // Let the thread start and take the first task, so two more may wait.
-      await new Promise((resolve) => setTimeout(resolve, 100));
       const waiting = [t.run({ op: 'echo', value: 1 }), t.run({ op: 'echo', value: 2 })];
       await assert.rejects(t.run({ op: 'echo', value: 3 }), WorkerBusyError);
       assert.deepEqual(await Promise.all([running, ...waiting]), [0, 1, 2]);
