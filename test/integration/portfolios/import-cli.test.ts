@@ -26,7 +26,7 @@ interface Tx {
   executed_at: string;
 }
 
-describe('financehub import transactions: file options', () => {
+describe('financehub import transactions: file options, and running instances hearing of the import', () => {
   let t: TestApp;
   let alice: CreatedUser;
   let dir: string;
@@ -149,22 +149,6 @@ describe('financehub import transactions: file options', () => {
     assert.equal(values['date-format'], 'dd.MM.yyyy');
     assert.deepEqual(positionals, ['f.csv']);
   });
-});
-
-describe('financehub import transactions: running instances hear of the import', () => {
-  let t: TestApp;
-  let alice: CreatedUser;
-  let dir: string;
-
-  before(async () => {
-    t = await buildTestApp();
-    alice = await createUser(t);
-    dir = mkdtempSync(join(tmpdir(), 'fh-import-cli-bus-'));
-  });
-  after(async () => {
-    rmSync(dir, { recursive: true, force: true });
-    await t.close();
-  });
 
   // Without Redis no event can leave the command's process; the instance then trusts its
   // copy of the rows for at most PORTFOLIO_ROWS_MAX_AGE_MS.noBus (1 s), tested with the cache.
@@ -193,4 +177,3 @@ describe('financehub import transactions: running instances hear of the import',
     assert.ok(Date.now() - started < 1000, `the import reached the instance after ${Date.now() - started} ms`);
   });
 });
-
