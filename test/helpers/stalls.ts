@@ -3,9 +3,18 @@
 // largest amount spent between two turns is the longest run of work that held the loop.
 // On a loaded machine wall-clock stalls also count the time the process waited for a core;
 // CPU time counts only its own work, so a bound on it says something about the code.
+// Garbage-collection pauses are part of that work; the monitor also reports the longest one,
+// so a failure says whether the code's own steps or the collector held the loop.
+import { PerformanceObserver, performance } from 'node:perf_hooks';
+
 export interface CpuStallMonitor {
   /** Stops the timer; the longest CPU time between two turns of the loop, ms. */
   stop: () => number;
+  /**
+   * The longest garbage-collection pause that began while the monitor ran, ms of wall time.
+   * Read after stop(): the collector's entries arrive a turn later, so this waits one.
+   */
+  longestGcPause: () => Promise<number>;
 }
 
 export function monitorCpuStalls(): CpuStallMonitor {
@@ -13,6 +22,15 @@ export function monitorCpuStalls(): CpuStallMonitor {
     const { user, system } = process.threadCpuUsage();
     return (user + system) / 1000;
   };
+  const startedAt = performance.now();
+  let stoppedAt = Number.POSITIVE_INFINITY;
+  let longestGc = 0;
+  const gc = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      if (entry.startTime >= startedAt && entry.startTime <= stoppedAt) longestGc = Math.max(longestGc, entry.duration);
+    }
+  });
+  gc.observe({ entryTypes: ['gc'] });
   let last = cpuMs();
   let max = 0;
   const sample = () => {
@@ -25,7 +43,13 @@ export function monitorCpuStalls(): CpuStallMonitor {
     stop: () => {
       clearInterval(timer);
       sample();
+      stoppedAt = performance.now();
       return max;
+    },
+    longestGcPause: async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      gc.disconnect();
+      return longestGc;
     },
   };
 }
