@@ -153,6 +153,9 @@ export const READ_PAGE_ROWS = 500;
  */
 const WALK_THE_INDEX = 'SET LOCAL enable_sort = off; SET LOCAL enable_incremental_sort = off';
 
+/** Rows per multi-row INSERT of an import: 500 × 13 parameters, far below PostgreSQL's limit of 65,535. */
+export const INSERT_ROWS = 500;
+
 export function createPortfoliosRepository() {
   const repo = {
     /** Symbols bought in any portfolio (positions since sold out included: a superset of what is held). */
@@ -448,7 +451,7 @@ export function createPortfoliosRepository() {
 
     /**
      * Many transactions in few statements (imports): one multi-row INSERT per batch of
-     * `batchRows` (default 500), in the given order, so `seq` keeps that order. Every value
+     * `batchRows` (default INSERT_ROWS), in the given order, so `seq` keeps that order. Every value
      * is still a bound parameter.
      */
     async insertTransactions(
@@ -456,9 +459,9 @@ export function createPortfoliosRepository() {
       owner: { portfolioId: string; userId: string; now: Date },
       items: ReadonlyArray<{ id: string; input: TransactionInput }>,
       onBatch?: (written: number) => void,
-      batchRows = 500,
+      batchRows = INSERT_ROWS,
     ): Promise<void> {
-      const BATCH = batchRows; // 500 rows × 13 parameters, far below PostgreSQL's limit of 65,535
+      const BATCH = batchRows;
       for (let start = 0; start < items.length; start += BATCH) {
         const batch = items.slice(start, start + BATCH);
         const params: unknown[] = [owner.portfolioId, owner.userId, owner.now];

@@ -155,6 +155,38 @@ describe('transaction import and export', () => {
     );
   });
 
+  it('a JSON import stores transactions in time order, ties in document order, across thousands of rows; an oversold document is a 422 that creates nothing', async () => {
+    // 5,000 buys listed newest first, in pairs at the same time: ordering them takes the
+    // import's sorted runs and merges, not only the already-in-order pass.
+    const ROWS = 5_000;
+    const day = (i: number) => new Date(Date.UTC(2001, 0, 1) + Math.floor(i / 2) * 3_600_000).toISOString();
+    const tx = (i: number, fields: Json) => ({ fee: '0', currency: 'USD', executed_at: day(i), note: `row ${i}`, ...fields });
+    const rows = [tx(-2, { type: 'deposit', amount: '1000000' })];
+    for (let i = ROWS - 1; i >= 0; i--) rows.push(tx(i, { type: 'buy', symbol: 'ORD', quantity: '1', price: '1' }));
+    const doc = (transactions: Json[]) => ({ format: 'financehub.export', version: 1, portfolios: [{ name: 'Ordered', base_currency: 'USD', transactions }] });
+    const dave = await createUser(t);
+    const imported = await t.app.inject({ method: 'POST', url: '/v1/import', headers: dave.headers, payload: doc(rows) });
+    assert.equal(imported.statusCode, 201, imported.body);
+    const pid = imported.json<{ portfolios: Array<{ id: string }> }>().portfolios[0]?.id;
+    const stored = await t.db.query<{ note: string }>('SELECT note FROM transactions WHERE portfolio_id = $1 ORDER BY seq', [pid]);
+    // Times rise with i; the pair (2k, 2k + 1) shares one, listed 2k + 1 first.
+    const expected = ['row -2'];
+    for (let k = 0; k < ROWS / 2; k++) expected.push(`row ${2 * k + 1}`, `row ${2 * k}`);
+    assert.deepEqual(stored.rows.map((r) => r.note), expected);
+
+    // A sell listed first but dated after the buys replays after them: accepted. One share
+    // more than bought is a 422, and neither the portfolio nor any row of it is kept.
+    const sell = (quantity: string) => tx(ROWS + 2, { type: 'sell', symbol: 'ORD', quantity, price: '2' });
+    const before = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM portfolios WHERE user_id = $1', [dave.userId]);
+    const oversold = await t.app.inject({ method: 'POST', url: '/v1/import', headers: dave.headers, payload: doc([sell(String(ROWS + 1)), ...rows]) });
+    assert.equal(oversold.statusCode, 422, oversold.body);
+    assert.equal(oversold.json<Json>().code, 'insufficient_quantity');
+    const afterRefusal = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM portfolios WHERE user_id = $1', [dave.userId]);
+    assert.equal(afterRefusal.rows[0]?.n, before.rows[0]?.n);
+    const accepted = await t.app.inject({ method: 'POST', url: '/v1/import', headers: dave.headers, payload: doc([sell(String(ROWS)), ...rows]) });
+    assert.equal(accepted.statusCode, 201, accepted.body);
+  });
+
   it('FAIL-013: user B importing into or exporting user A’s portfolio gets 404 / only B’s data', async () => {
     const pid = await newPortfolio(alice);
     const csv = 'date,type,amount\n2024-01-01,deposit,100\n';
