@@ -1,6 +1,7 @@
 // The environment, parsed once into a typed, frozen object. A bad value stops the
 // process with one line naming the variable (see main.ts); there are no default secrets.
 import { availableParallelism } from 'node:os';
+import { CACHE_MAX_BYTES } from './platform/cache.ts';
 
 export class ConfigError extends Error {
   readonly variable: string;
@@ -282,6 +283,8 @@ export function loadConfig(env: Env = process.env) {
     quoteStaleSeconds: r.int('QUOTE_STALE_SECONDS', 900, 1),
     quoteCacheSeconds: r.int('QUOTE_CACHE_SECONDS', 15, 1, 3600),
     candleCacheSeconds: r.int('CANDLE_CACHE_SECONDS', 60, 1, 86_400),
+    /** Without Redis: the in-process cache's size, as characters of keys and JSON values (oldest evicted first). */
+    cacheMaxBytes: r.int('CACHE_MAX_BYTES', CACHE_MAX_BYTES, 1024 * 1024, 2 ** 40),
     /** Time-series storage: days of one-minute and daily bars kept (0: forever); whole partitions are dropped past it. */
     barsRetention1mDays: r.int('BARS_RETENTION_1M_DAYS', 0, 0, 365_000),
     barsRetention1dDays: r.int('BARS_RETENTION_1D_DAYS', 0, 0, 365_000),

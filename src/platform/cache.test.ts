@@ -42,6 +42,29 @@ describe('cache', () => {
     assert.equal(await cache.get(cacheKey('k', 3)), 3);
   });
 
+  it('FAIL-023: in process: bounded by size, oldest entries evicted until the rest fits; a value larger than the whole cache is not kept', async () => {
+    const key = (i: number) => cacheKey('size', i);
+    // Each entry: its key (9 characters) and a 1,000-character JSON string.
+    const value = 'x'.repeat(998);
+    const entrySize = key(1).length + JSON.stringify(value).length;
+    const cache = createCache({ logger: createLogger('silent'), maxBytes: 3 * entrySize + 10 });
+    for (const i of [1, 2, 3]) await cache.set(key(i), value, 60);
+    assert.deepEqual(await cache.getMany([key(1), key(2), key(3)]), [value, value, value]);
+    await cache.set(key(4), value, 60);
+    assert.deepEqual(await cache.getMany([key(1), key(2), key(3), key(4)]), [undefined, value, value, value]);
+    // Replacing an entry frees its old size first: one larger value evicts only the oldest.
+    await cache.set(key(4), 'y'.repeat(1_500), 60);
+    assert.deepEqual((await cache.getMany([key(2), key(3), key(4)])).map((v) => (v as string | undefined)?.length), [undefined, 998, 1_500]);
+    // Too large for the cache at all: not kept, and nothing else is evicted for it.
+    await cache.set(key(5), 'z'.repeat(4 * entrySize), 60);
+    assert.equal(await cache.get(key(5)), undefined);
+    assert.equal(((await cache.get(key(3))) as string).length, 998);
+    // Deleted and expired entries give their size back.
+    await cache.delete(key(4));
+    for (const i of [6, 7]) await cache.set(key(i), value, 60);
+    assert.deepEqual(await cache.getMany([key(3), key(6), key(7)]), [value, value, value]);
+  });
+
   it('getMany answers several keys in their order, misses and expired entries as undefined (in process, and on Redis when configured)', async () => {
     const logger = createLogger('silent');
     let now = 1_000_000;

@@ -19,16 +19,33 @@ export interface CacheDeps {
   redis?: Redis | undefined;
   /** In-process entries kept at most (oldest evicted first). */
   maxEntries?: number;
+  /**
+   * In-process size kept at most, counted as the characters of each key and its JSON value
+   * (about bytes: the JSON here is ASCII, which V8 stores one byte a character). Oldest
+   * evicted first; a single value over it is not kept at all. A count alone did not bound
+   * memory: one candle series or indicator column can be megabytes.
+   */
+  maxBytes?: number;
   now?: () => number;
 }
 
-function memoryCache(maxEntries: number, now: () => number): Cache {
-  const entries = new Map<string, { value: string; expires: number }>();
+/** CACHE_MAX_BYTES' default: 64 MiB of cached JSON in process. */
+export const CACHE_MAX_BYTES = 64 * 1024 * 1024;
+
+function memoryCache(limits: { maxEntries: number; maxBytes: number }, now: () => number): Cache {
+  const entries = new Map<string, { value: string; expires: number; size: number }>();
+  let bytes = 0;
+  const remove = (key: string) => {
+    const entry = entries.get(key);
+    if (entry === undefined) return;
+    entries.delete(key);
+    bytes -= entry.size;
+  };
   const read = <T>(key: string): T | undefined => {
     const entry = entries.get(key);
     if (entry === undefined) return undefined;
     if (entry.expires <= now()) {
-      entries.delete(key);
+      remove(key);
       return undefined;
     }
     return JSON.parse(entry.value) as T;
@@ -38,17 +55,21 @@ function memoryCache(maxEntries: number, now: () => number): Cache {
     get: <T>(key: string) => Promise.resolve(read<T>(key)),
     getMany: <T>(keys: readonly string[]) => Promise.resolve(keys.map((key) => read<T>(key))),
     set(key, value, ttlSeconds) {
-      entries.delete(key);
-      entries.set(key, { value: JSON.stringify(value), expires: now() + ttlSeconds * 1000 });
-      while (entries.size > maxEntries) {
+      remove(key);
+      const text = JSON.stringify(value);
+      const size = key.length + text.length;
+      if (size > limits.maxBytes) return Promise.resolve();
+      entries.set(key, { value: text, expires: now() + ttlSeconds * 1000, size });
+      bytes += size;
+      while (entries.size > limits.maxEntries || bytes > limits.maxBytes) {
         const oldest = entries.keys().next();
         if (oldest.done === true) break;
-        entries.delete(oldest.value);
+        remove(oldest.value);
       }
       return Promise.resolve();
     },
     delete(key) {
-      entries.delete(key);
+      remove(key);
       return Promise.resolve();
     },
   };
@@ -56,7 +77,7 @@ function memoryCache(maxEntries: number, now: () => number): Cache {
 
 export function createCache(deps: CacheDeps): Cache {
   const now = deps.now ?? Date.now;
-  const memory = memoryCache(deps.maxEntries ?? 10_000, now);
+  const memory = memoryCache({ maxEntries: deps.maxEntries ?? 10_000, maxBytes: deps.maxBytes ?? CACHE_MAX_BYTES }, now);
   const { redis, logger } = deps;
   if (redis === undefined) return memory;
   let warned = false;

@@ -87,7 +87,7 @@ export async function createMarket(
     repo,
     coverage,
     providers,
-    cache: createCache({ logger, redis, now: () => clock.now().getTime() }),
+    cache: createCache({ logger, redis, maxBytes: config.cacheMaxBytes, now: () => clock.now().getTime() }),
     pubsub,
     clock,
     logger,
