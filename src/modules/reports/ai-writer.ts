@@ -18,6 +18,10 @@ export interface AiSettings {
 
 export type AiWriter = (model: ReportModel) => Promise<{ text: string } | { note: string }>;
 
+/** Retries after a failed call (a timeout included), and calls in flight at once per process. */
+export const AI_RETRIES = 1;
+export const AI_MAX_CONCURRENT = 4;
+
 const SYSTEM = 'You write a short, factual analysis of one investment portfolio from the JSON data given. Use only numbers that appear in the data. Plain text, no markup.';
 
 export function createAiWriter(settings: AiSettings, logger: Logger): AiWriter | undefined {
@@ -27,10 +31,10 @@ export function createAiWriter(settings: AiSettings, logger: Logger): AiWriter |
     baseUrl: settings.baseUrl,
     logger,
     timeoutMs: settings.timeoutMs,
-    retries: 1,
+    retries: AI_RETRIES,
     breakerThreshold: 5,
     breakerHalfOpenMs: 30_000,
-    maxConcurrent: 4,
+    maxConcurrent: AI_MAX_CONCURRENT,
     maxQueued: 50,
     ...(settings.apiKey === undefined ? {} : { headers: { authorization: `Bearer ${settings.apiKey}` } }),
   });

@@ -8,7 +8,7 @@ import type { App } from '../../platform/http/types.ts';
 import type { JobQueue } from '../../platform/jobs/index.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { TemplatesRepository } from '../templates/index.ts';
-import { createAiWriter } from './ai-writer.ts';
+import { AI_MAX_CONCURRENT, AI_RETRIES, createAiWriter } from './ai-writer.ts';
 import { createRenderPool } from './render-pool.ts';
 import { createReportsRepository } from './reports.repository.ts';
 import { reportsRoutes } from './reports.routes.ts';
@@ -23,6 +23,22 @@ export interface ReportsDeps {
   guards: Guards;
   templates: TemplatesRepository;
   data: ReportData;
+}
+
+/**
+ * How long a render job holds its lock before the queue takes it for dead and runs it again:
+ * twice the longest its bounded steps can take, so a slow report is never run twice, and
+ * JOBS_EXPIRE_SECONDS when that is longer. The steps: on the process's one render thread,
+ * a job's two steps (data model; template and Markdown to HTML) may wait behind the two of
+ * every other job the worker runs (JOBS_CONCURRENCY), each at most REPORT_RENDER_TIMEOUT_MS;
+ * and the AI writer's attempts of at most AI_TIMEOUT_MS each, AI_MAX_CONCURRENT at a time.
+ * The other half is room for the database work and the retry backoff.
+ */
+export function renderJobExpirySeconds(config: Pick<Config, 'jobs' | 'reports' | 'ai'>): number {
+  const { concurrency } = config.jobs;
+  const renderMs = 2 * config.reports.renderTimeoutMs * concurrency;
+  const aiMs = config.ai.baseUrl === undefined ? 0 : (AI_RETRIES + 1) * config.ai.timeoutMs * Math.ceil(concurrency / AI_MAX_CONCURRENT);
+  return Math.max(config.jobs.expireSeconds, Math.ceil((2 * (renderMs + aiMs)) / 1000));
 }
 
 export function registerReports(app: App, deps: ReportsDeps): ReportsService {
@@ -42,7 +58,11 @@ export function registerReports(app: App, deps: ReportsDeps): ReportsService {
     renderer,
   });
   reportsRoutes(app, { guards: deps.guards, reports });
-  deps.jobs.define<{ report_id: string }>({ name: RENDER_QUEUE, handler: (payload) => reports.render(payload.report_id) });
+  deps.jobs.define<{ report_id: string }>({
+    name: RENDER_QUEUE,
+    handler: (payload) => reports.render(payload.report_id),
+    expireSeconds: renderJobExpirySeconds(deps.config),
+  });
   return reports;
 }
 

@@ -6,8 +6,9 @@
 // and the next report renders on a fresh thread.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { renderJobExpirySeconds } from '../../../src/modules/reports/index.ts';
 import { renderReport, reportModel } from '../../../src/modules/reports/render.ts';
-import { RENDER_TIMEOUT_NOTE } from '../../../src/modules/reports/reports.service.ts';
+import { RENDER_QUEUE, RENDER_TIMEOUT_NOTE } from '../../../src/modules/reports/reports.service.ts';
 import { createUser } from '../../helpers/auth.ts';
 import { buildTestApp } from '../../helpers/build-test-app.ts';
 import { createPortfolio } from '../../helpers/portfolios.ts';
@@ -123,5 +124,29 @@ describe('a render over REPORT_RENDER_TIMEOUT_MS', () => {
     assert.equal(next.note, null);
     assert.match(next.output?.html ?? '', /^<h1>P [0-9a-f]{6}<\/h1>\n<table>/);
     assert.equal(t.logs.events('report_render_timeout').length, 1);
+  });
+});
+
+describe('a report that renders for longer than JOBS_EXPIRE_SECONDS', () => {
+  let s: Awaited<ReturnType<typeof setUp>>;
+  before(async () => {
+    // The queue would take a job for dead after 1 s, checked every second; the render
+    // limit allows 20 s per step.
+    s = await setUp({ JOBS_EXPIRE_SECONDS: '1', JOBS_SUPERVISE_INTERVAL_SECONDS: '1', REPORT_RENDER_TIMEOUT_MS: '20000' });
+  });
+  after(() => s?.t.close());
+
+  it('FAIL-021: is rendered once: its job holds its lock for twice what its bounded steps can take, so it is not run again while it renders', async () => {
+    const { t } = s;
+    // Two steps of 20 s for each of the JOBS_CONCURRENCY (2) jobs sharing the thread, doubled.
+    assert.equal(t.jobs.definitionOf(RENDER_QUEUE)?.expireSeconds, 160);
+    assert.equal(renderJobExpirySeconds(t.config), 160);
+    const started = performance.now();
+    const slow = await s.report(await s.template(SLOW_BODY));
+    const elapsed = performance.now() - started;
+    assert.equal(slow.status, 'done', JSON.stringify({ status: slow.status, note: slow.note }));
+    assert.ok(elapsed > 1_000, `the render took ${elapsed.toFixed(0)} ms, not longer than the queue's 1 s`);
+    const jobs = await t.db.query<{ state: string; retry_count: number }>(`SELECT state::text AS state, retry_count FROM ${t.jobs.schema}.job WHERE name = 'reports.render' AND singleton_key = $1`, [slow.id]);
+    assert.deepEqual(jobs.rows, [{ state: 'completed', retry_count: 0 }]);
   });
 });
