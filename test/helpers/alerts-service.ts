@@ -14,7 +14,7 @@ import type { Database } from '../../src/platform/db/index.ts';
 import { migrate } from '../../src/platform/db/migrations.ts';
 import type { JobQueue } from '../../src/platform/jobs/index.ts';
 import { createLogger } from '../../src/platform/logger.ts';
-import { createPubSub } from '../../src/platform/pubsub.ts';
+import { createPubSub, type PubSub } from '../../src/platform/pubsub.ts';
 import { openRuntime } from '../../src/runtime.ts';
 import { testEnv, usingPostgres } from './build-test-app.ts';
 import { LogCapture } from './logs.ts';
@@ -24,6 +24,8 @@ export interface AlertsInstance {
   db: Database;
   jobs: JobQueue;
   logs: LogCapture;
+  /** This instance's own in-process event bus. */
+  pubsub: PubSub;
   schema: string;
   /** A user row to own alerts (inserted by the first instance). */
   userId: string;
@@ -31,7 +33,14 @@ export interface AlertsInstance {
 }
 
 export async function openAlertsInstance(
-  options: { shareWith?: AlertsInstance; clock?: Clock; writer?: AlertsServiceDeps['writer']; env?: Record<string, string> } = {},
+  options: {
+    shareWith?: AlertsInstance;
+    clock?: Clock;
+    writer?: AlertsServiceDeps['writer'];
+    env?: Record<string, string>;
+    /** Wraps the real repository (to count or observe its calls). */
+    wrapRepo?: (repo: AlertsServiceDeps['repo']) => AlertsServiceDeps['repo'];
+  } = {},
 ): Promise<AlertsInstance> {
   const config = loadConfig(testEnv(options.env));
   const logs = new LogCapture();
@@ -51,7 +60,7 @@ export async function openAlertsInstance(
   }
   const service = createAlertsService({
     db: runtime.db,
-    repo: createAlertsRepository(runtime.db),
+    repo: (options.wrapRepo ?? ((repo) => repo))(createAlertsRepository(runtime.db)),
     jobs: runtime.jobs,
     pubsub,
     clock: options.clock ?? systemClock,
@@ -67,6 +76,7 @@ export async function openAlertsInstance(
     db: runtime.db,
     jobs: runtime.jobs,
     logs,
+    pubsub,
     schema,
     userId,
     async close() {

@@ -171,8 +171,10 @@ export function createAlertsService(deps: AlertsServiceDeps) {
     storedConditions.set(row.id, row.condition_met);
     index.add(row.symbol, { id: row.id, kind: row.kind as 'price_above' | 'price_below', threshold: row.threshold, met });
   };
+  /** Tags this instance's change messages: it has reloaded already when it publishes one, so it skips its own. */
+  const origin = randomUUID();
   const changed = (symbol: string) =>
-    pubsub.publish(ALERTS_CHANGED, { symbol }).catch((err: unknown) => logger.warn({ err, event: 'alerts_change_publish_failed' }, 'could not publish an alert change'));
+    pubsub.publish(ALERTS_CHANGED, { symbol, origin }).catch((err: unknown) => logger.warn({ err, event: 'alerts_change_publish_failed' }, 'could not publish an alert change'));
   /**
    * After a create, update or delete: this instance's index is reloaded before the
    * request returns (a tick right after the response is evaluated against the new rule),
@@ -549,7 +551,9 @@ export function createAlertsService(deps: AlertsServiceDeps) {
           service.onBars(m.symbol, m.interval).catch((err: unknown) => logger.error({ err, event: 'alert_evaluation_failed' }, 'alert evaluation failed'));
         }),
         await pubsub.subscribe(ALERTS_CHANGED, (message) => {
-          loadSymbol((message as { symbol: string }).symbol).catch((err: unknown) => logger.error({ err, event: 'alert_index_reload_failed' }, 'alert index reload failed'));
+          const m = message as { symbol: string; origin?: string };
+          if (m.origin === origin) return;
+          loadSymbol(m.symbol).catch((err: unknown) => logger.error({ err, event: 'alert_index_reload_failed' }, 'alert index reload failed'));
         }),
       );
     },
