@@ -14,6 +14,7 @@ import { measureHttp, type HttpBenchOptions } from './lib/http.ts';
 import { measureLatencyAtRate, type RateLatencyResult } from './lib/latency.ts';
 import type { BenchContext } from './lib/context.ts';
 import { withScratchDatabase } from './lib/scratch-db.ts';
+import { seedHoldings } from './lib/seed.ts';
 import type { BenchServer } from './lib/server.ts';
 
 export const description =
@@ -75,34 +76,6 @@ const median = (xs: number[]) => {
 };
 const round = (x: number, places = 3) => Math.round(x * 10 ** places) / 10 ** places;
 
-async function json<T>(url: string, init: RequestInit, status: number): Promise<T> {
-  const res = await fetch(url, init);
-  const text = await res.text();
-  if (res.status !== status) throw new Error(`${init.method ?? 'GET'} ${url}: expected ${status}, got ${res.status}: ${text.slice(0, 300)}`);
-  return (text === '' ? undefined : JSON.parse(text)) as T;
-}
-
-/** A user with one portfolio of 50 transactions (deposit, then buys and sells of 5 symbols). */
-async function seed(url: string): Promise<{ token: string; portfolioId: string }> {
-  const jsonHeaders = { 'content-type': 'application/json' };
-  const credentials = { email: 'bench-platform@example.test', password: 'Fh7-bench-Pl4tf0rmQz8KpW' };
-  await json(`${url}/v1/auth/register`, { method: 'POST', headers: jsonHeaders, body: JSON.stringify(credentials) }, 201);
-  const { access_token: token } = await json<{ access_token: string }>(`${url}/v1/auth/login`, { method: 'POST', headers: jsonHeaders, body: JSON.stringify(credentials) }, 200);
-  const auth = { authorization: `Bearer ${token}`, ...jsonHeaders };
-  const { id: portfolioId } = await json<{ id: string }>(`${url}/v1/portfolios`, { method: 'POST', headers: auth, body: JSON.stringify({ name: 'bench', base_currency: 'USD' }) }, 201);
-  const post = (body: Record<string, string>) => json(`${url}/v1/portfolios/${portfolioId}/transactions`, { method: 'POST', headers: auth, body: JSON.stringify(body) }, 201);
-  await post({ type: 'deposit', amount: '1000000.00', currency: 'USD', executed_at: '2024-01-02T00:00:00Z' });
-  const symbols = ['AAPL', 'MSFT', 'GOOGL', 'AMZN', 'NVDA'];
-  for (let i = 1; i < 50; i++) {
-    const symbol = symbols[i % symbols.length] ?? 'AAPL';
-    const day = String(1 + (i % 28)).padStart(2, '0');
-    const month = String(2 + Math.floor(i / 28)).padStart(2, '0');
-    const sell = i % 7 === 0;
-    await post({ type: sell ? 'sell' : 'buy', symbol, quantity: sell ? '1' : '3', price: `${100 + i}.25`, currency: 'USD', executed_at: `2024-${month}-${day}T15:00:00Z` });
-  }
-  return { token, portfolioId };
-}
-
 async function findValidatedRoute(baseUrl: string): Promise<string | undefined> {
   const spec = (await (await fetch(`${baseUrl}/openapi.json`)).json()) as { paths?: Record<string, Record<string, { requestBody?: unknown; security?: unknown[] }>> };
   const candidates = Object.entries(spec.paths ?? {})
@@ -127,7 +100,7 @@ async function runMode(ctx: BenchContext, mode: string, env: Record<string, stri
     env: { ACCESS_TOKEN_TTL: '3600', SHED_EVENT_LOOP_DELAY_MS: '0', LOG_LEVEL: 'info', MARKET_DATA_PROVIDER: 'simulated', ...env },
     startTimeoutMs: 300_000,
   });
-  const { token, portfolioId } = await seed(server.url);
+  const { token, portfolioId } = await seedHoldings(server.url);
   const auth = { authorization: `Bearer ${token}` };
   const route400 = await findValidatedRoute(server.url);
   if (route400 === undefined) throw new Error('no public POST route with a body schema answered 400 validation_failed');

@@ -107,6 +107,7 @@ export async function createMarket(
     close: async () => {
       clearInterval(maintenance);
       service.stopStreaming();
+      await service.stopRefreshing();
       if (ownBus) await pubsub.close();
     },
   };

@@ -74,7 +74,21 @@ interface CachedQuote {
   previous_close: string | null;
   as_of: string;
   source: string;
+  /**
+   * A fetched quote: when (ms since the epoch, on the service's clock) a read begins to
+   * refresh it in the background, ahead of its expiry (REFRESH_AHEAD). Absent on a streamed
+   * trade's quote, which the next trade replaces.
+   */
+  refresh_after?: number;
 }
+
+/**
+ * The part of QUOTE_CACHE_SECONDS after which a read of a fetched quote still answers from
+ * the cache but also starts its refresh, so a quote that is read keeps being renewed before
+ * it lapses and its readers never wait for the provider. The cached quote is served only
+ * within its lifetime, as before.
+ */
+export const REFRESH_AHEAD = 0.9;
 
 /** How far back from now the history provider is asked (its budget: minutes for days, days for decades). */
 const MAX_FILL_MS: Record<BarInterval, number> = { '1m': 5 * 86_400_000, '1d': 20 * 366 * 86_400_000 };
@@ -176,12 +190,20 @@ export function createMarketService(deps: MarketServiceDeps) {
       if (answer.quote === undefined) return answer;
       const q = answer.quote;
       await repo.saveQuote(q);
-      await cache.set(key, { ...q, as_of: q.as_of.toISOString() }, settings.quoteCacheSeconds);
+      const refreshAfter = clock.now().getTime() + settings.quoteCacheSeconds * 1000 * REFRESH_AHEAD;
+      await cache.set(key, { ...q, as_of: q.as_of.toISOString(), refresh_after: refreshAfter } satisfies CachedQuote, settings.quoteCacheSeconds);
       await publish(QUOTE_EVENT, { symbol, price: q.price, previous_close: q.previous_close, as_of: q.as_of.toISOString(), source: q.source });
       return answer;
     })().finally(() => refreshing.delete(symbol));
     refreshing.set(symbol, work);
     return work;
+  };
+
+  /** Starts refreshing a quote that is still served, unless a refresh of it is running. */
+  let refreshesStopped = false;
+  const refreshAhead = (symbol: string) => {
+    if (refreshesStopped || refreshing.has(symbol)) return;
+    refreshQuote(symbol).catch((err: unknown) => logger.warn({ err, event: 'quote_refresh_failed', symbol }, `could not refresh the quote for ${symbol} ahead of its expiry`));
   };
 
   /** Latest quotes; symbols nobody has a price for are absent. */
@@ -198,8 +220,10 @@ export function createMarketService(deps: MarketServiceDeps) {
       const cached = hits[index];
       if (cached === undefined) return void misses.push(symbol);
       if ('missing' in cached) return;
-      const asOf = new Date(cached.as_of);
-      result.set(symbol, { ...cached, as_of: asOf, stale: isOld(asOf) });
+      const { refresh_after: refreshAfter, ...quote } = cached;
+      if (refreshAfter !== undefined && clock.now().getTime() >= refreshAfter) refreshAhead(symbol);
+      const asOf = new Date(quote.as_of);
+      result.set(symbol, { ...quote, as_of: asOf, stale: isOld(asOf) });
     });
     await Promise.all(
       misses.map(async (symbol) => {
@@ -495,6 +519,11 @@ export function createMarketService(deps: MarketServiceDeps) {
       stream?.close();
       stream = undefined;
       watchers.clear();
+    },
+    /** Starts no more background refreshes and waits for those running (app shutdown: they write to the database). */
+    async stopRefreshing(): Promise<void> {
+      refreshesStopped = true;
+      await Promise.allSettled([...refreshing.values()]);
     },
 
     /** Quotes for the API: found ones in request order, and the symbols nobody knows. */

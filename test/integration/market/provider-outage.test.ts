@@ -8,6 +8,7 @@ import type { TestApp } from '../../helpers/build-test-app.ts';
 import type { TestClock } from '../../helpers/clock.ts';
 import type { FakeFinnhub, FakeYahoo } from '../../helpers/fake-providers.ts';
 import { startProviderApp, type ProviderApp } from '../../helpers/provider-app.ts';
+import { waitFor } from '../../helpers/wait.ts';
 
 const API_KEY = 'fh-app-test-key-abcdef';
 
@@ -75,6 +76,35 @@ describe('quotes from a live provider, and its outage (FAIL-017, FAIL-023)', () 
     } finally {
       finnhub.delayMs = 0;
     }
+  });
+
+  it('a quote read in the last tenth of its cache lifetime is answered from the cache while the provider is still being asked, and refreshed in the background once', async () => {
+    const amdCalls = () => finnhub.requests.filter((r) => r.path === '/quote' && r.query.get('symbol') === 'AMD').length;
+    const now = Math.floor(clock.now().getTime() / 1000);
+    finnhub.quotes.set('AMD', { c: '150.5', pc: '149', t: String(now - 30) });
+    await expireCache();
+    assert.deepEqual((await quotes('AMD')).items.map((q) => q.price), ['150.5']);
+    assert.equal(amdCalls(), 1);
+
+    finnhub.quotes.set('AMD', { c: '151.25', pc: '149', t: String(now - 20) });
+    let release = () => {};
+    finnhub.hold = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    try {
+      // 0.95 of QUOTE_CACHE_SECONDS (1 s): still cached, past REFRESH_AHEAD (0.9).
+      clock.advance(950);
+      const served = await quotes('AMD');
+      // Answered while the provider holds the refresh that this read started.
+      assert.deepEqual(served.items.map((q) => [q.price, q.stale]), [['150.5', false]]);
+      await waitFor('the refresh to reach the provider', () => Promise.resolve(amdCalls() === 2 ? true : undefined));
+    } finally {
+      finnhub.hold = undefined;
+      release();
+    }
+    // The refreshed quote lands in the cache; reads meanwhile start no other refresh.
+    await waitFor('the refreshed quote', async () => ((await quotes('AMD')).items[0]?.price === '151.25' ? true : undefined));
+    assert.equal(amdCalls(), 2);
   });
 
   it('FAIL-017/FAIL-023: the provider hangs: calls time out, the breaker opens, and quotes are served stale', async () => {
