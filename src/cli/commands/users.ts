@@ -7,7 +7,7 @@ import { AUTH_REVOKED_CHANNEL } from '../../modules/auth/revocation.ts';
 import { createPubSub } from '../../platform/pubsub.ts';
 import { createSessionsRepository } from '../../modules/auth/sessions.repository.ts';
 import { createSecurityEvents, createSecurityEventsRepository } from '../../modules/auth/security-events.ts';
-import { assertAcceptablePassword, createPasswordHasher, createUsersRepository, createUsersService, normaliseEmail } from '../../modules/users/index.ts';
+import { createPasswordHasher, createPasswordPolicy, createUsersRepository, createUsersService, normaliseEmail, type PasswordPolicy } from '../../modules/users/index.ts';
 import type { Command, Io } from '../command.ts';
 import { withRuntime } from '../runtime.ts';
 import type { Config } from '../../config.ts';
@@ -53,18 +53,18 @@ export async function readSecretFromStdin(stream: NodeJS.ReadableStream = proces
 }
 
 /**
- * A new password from standard input, checked against the registration policy (`userInputs`:
- * the account's own words it must not be built from). The password, or the exit code after
- * the reason was written: 2 for none given, 1 for one the policy refuses.
+ * A new password from standard input, checked against the registration policy for the
+ * account of `email` (whose own words it must not be built from). The password, or the
+ * exit code after the reason was written: 2 for none given, 1 for one the policy refuses.
  */
-async function newPasswordFromStdin(command: string, io: Io, userInputs: string[]): Promise<string | number> {
+async function newPasswordFromStdin(command: string, io: Io, policy: PasswordPolicy, email: string): Promise<string | number> {
   const password = await readSecretFromStdin();
   if (password === '') {
     io.err(`financehub ${command}: no password on standard input`);
     return 2;
   }
   try {
-    await assertAcceptablePassword(password, userInputs);
+    await policy.assertAcceptable(password, [email, email.split('@')[0] ?? '']);
   } catch (err) {
     if (err instanceof AppError) {
       io.err(`financehub ${command}: ${err.detail ?? err.title}`);
@@ -104,33 +104,38 @@ Fails (exit 1) when the email already has an account.`,
       io.err('financehub users create: --tier must be free or pro');
       return 2;
     }
-    // Checked before the database is opened: a weak password fails fast and touches nothing.
-    const password = await newPasswordFromStdin('users create', io, [normaliseEmail(email)]);
-    if (typeof password === 'number') return password;
     const config = loadConfig();
     const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-    return await withRuntime(config, logger, io, async (runtime) => {
-      const hasher = createPasswordHasher(
-      { memoryKib: config.argon2MemoryKib, timeCost: config.argon2TimeCost, parallelism: config.argon2Parallelism },
-      { maxConcurrent: config.argon2MaxConcurrent, maxQueue: config.argon2MaxQueue },
-    );
-      const users = createUsersService({ repo: createUsersRepository(runtime.db), hasher, clock: systemClock, logger });
-      const role = values.admin === true ? 'admin' : 'user';
-      let user;
-      try {
-        user = await users.create({ email, password, role, tier });
-      } catch (err) {
-        if (err instanceof AppError) {
-          io.err(`financehub users create: ${err.detail ?? err.title}`);
-          return 1;
+    const policy = createPasswordPolicy({ logger });
+    try {
+      // Checked before the database is opened: a weak password fails fast and touches nothing.
+      const password = await newPasswordFromStdin('users create', io, policy, normaliseEmail(email));
+      if (typeof password === 'number') return password;
+      return await withRuntime(config, logger, io, async (runtime) => {
+        const hasher = createPasswordHasher(
+          { memoryKib: config.argon2MemoryKib, timeCost: config.argon2TimeCost, parallelism: config.argon2Parallelism },
+          { maxConcurrent: config.argon2MaxConcurrent, maxQueue: config.argon2MaxQueue },
+        );
+        const users = createUsersService({ repo: createUsersRepository(runtime.db), hasher, policy, clock: systemClock, logger });
+        const role = values.admin === true ? 'admin' : 'user';
+        let user;
+        try {
+          user = await users.create({ email, password, role, tier });
+        } catch (err) {
+          if (err instanceof AppError) {
+            io.err(`financehub users create: ${err.detail ?? err.title}`);
+            return 1;
+          }
+          throw err;
         }
-        throw err;
-      }
-      const events = createSecurityEvents({ repo: createSecurityEventsRepository(runtime.db), clock: systemClock, logger });
-      await events.recordSecurityEvent({ event: 'user_created', userId: user.id, details: { role, tier, source: 'cli' } });
-      io.out(`created ${role} ${user.email} (${user.id})`);
-      return 0;
-    });
+        const events = createSecurityEvents({ repo: createSecurityEventsRepository(runtime.db), clock: systemClock, logger });
+        await events.recordSecurityEvent({ event: 'user_created', userId: user.id, details: { role, tier, source: 'cli' } });
+        io.out(`created ${role} ${user.email} (${user.id})`);
+        return 0;
+      });
+    } finally {
+      await policy.close();
+    }
   },
 };
 
@@ -197,41 +202,46 @@ event password_changed (source cli). Fails (exit 1) when no account has that ema
       io.err('financehub users reset-password: give exactly one EMAIL');
       return 2;
     }
-    const password = await newPasswordFromStdin('users reset-password', io, [normaliseEmail(email), normaliseEmail(email).split('@')[0] ?? '']);
-    if (typeof password === 'number') return password;
     const config = loadConfig();
     const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-    return await withRuntime(config, logger, io, async (runtime) => {
-      const hasher = createPasswordHasher(
-        { memoryKib: config.argon2MemoryKib, timeCost: config.argon2TimeCost, parallelism: config.argon2Parallelism },
-        { maxConcurrent: 1, maxQueue: 1 },
-      );
-      const users = createUsersService({ repo: createUsersRepository(runtime.db), hasher, clock: systemClock, logger });
-      const user = await users.findForLogin(email);
-      if (user === null) {
-        io.err(`financehub users reset-password: no account with email ${normaliseEmail(email)}`);
-        return 1;
-      }
-      const passwordHash = await hasher.hash(password);
-      const notify = await noticeSender(config, runtime);
-      await runtime.db.transaction(async (tx) => {
-        await users.setPasswordHash(tx, user.id, passwordHash);
-        await notify(tx, { kind: 'password_changed', user_id: user.id, how: 'operator' });
+    const policy = createPasswordPolicy({ logger });
+    try {
+      const password = await newPasswordFromStdin('users reset-password', io, policy, normaliseEmail(email));
+      if (typeof password === 'number') return password;
+      return await withRuntime(config, logger, io, async (runtime) => {
+        const hasher = createPasswordHasher(
+          { memoryKib: config.argon2MemoryKib, timeCost: config.argon2TimeCost, parallelism: config.argon2Parallelism },
+          { maxConcurrent: 1, maxQueue: 1 },
+        );
+        const users = createUsersService({ repo: createUsersRepository(runtime.db), hasher, policy, clock: systemClock, logger });
+        const user = await users.findForLogin(email);
+        if (user === null) {
+          io.err(`financehub users reset-password: no account with email ${normaliseEmail(email)}`);
+          return 1;
+        }
+        const passwordHash = await hasher.hash(password);
+        const notify = await noticeSender(config, runtime);
+        await runtime.db.transaction(async (tx) => {
+          await users.setPasswordHash(tx, user.id, passwordHash);
+          await notify(tx, { kind: 'password_changed', user_id: user.id, how: 'operator' });
+        });
+        const sessionsRepo = createSessionsRepository(runtime.db);
+        const revoked = await sessionsRepo.revokeAllForUser(user.id, 'password_reset', systemClock.now());
+        // The database is the record; running instances (sharing Redis) drop what they
+        // cached about this user's sessions when they hear it on the event bus.
+        const bus = createPubSub({ logger, redis: runtime.redis });
+        try {
+          await bus.publish(AUTH_REVOKED_CHANNEL, { user_id: user.id, session_id: null });
+        } finally {
+          await bus.close();
+        }
+        const events = createSecurityEvents({ repo: createSecurityEventsRepository(runtime.db), clock: systemClock, logger });
+        await events.recordSecurityEvent({ event: 'password_changed', userId: user.id, details: { source: 'cli', sessions_revoked: revoked.length } });
+        io.out(`password of ${user.email} reset; ${revoked.length} session(s) revoked`);
+        return 0;
       });
-      const sessionsRepo = createSessionsRepository(runtime.db);
-      const revoked = await sessionsRepo.revokeAllForUser(user.id, 'password_reset', systemClock.now());
-      // The database is the record; running instances (sharing Redis) drop what they
-      // cached about this user's sessions when they hear it on the event bus.
-      const bus = createPubSub({ logger, redis: runtime.redis });
-      try {
-        await bus.publish(AUTH_REVOKED_CHANNEL, { user_id: user.id, session_id: null });
-      } finally {
-        await bus.close();
-      }
-      const events = createSecurityEvents({ repo: createSecurityEventsRepository(runtime.db), clock: systemClock, logger });
-      await events.recordSecurityEvent({ event: 'password_changed', userId: user.id, details: { source: 'cli', sessions_revoked: revoked.length } });
-      io.out(`password of ${user.email} reset; ${revoked.length} session(s) revoked`);
-      return 0;
-    });
+    } finally {
+      await policy.close();
+    }
   },
 };

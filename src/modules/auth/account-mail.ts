@@ -14,7 +14,7 @@ import { badRequest, tooManyRequests } from '../../platform/errors.ts';
 import type { JobContext, JobQueue } from '../../platform/jobs/index.ts';
 import type { LimiterFactory } from '../../platform/limits/index.ts';
 import type { Mailer } from '../../platform/mail.ts';
-import { assertAcceptablePassword, type PasswordHasher, type UsersService } from '../users/index.ts';
+import type { PasswordHasher, UsersService } from '../users/index.ts';
 import type { Caller } from './auth.service.ts';
 import { createEmailTokensRepository, type EmailTokenPurpose } from './email-tokens.repository.ts';
 import type { SecurityEvents } from './security-events.ts';
@@ -48,7 +48,7 @@ export interface AccountMailerDeps {
 export interface EmailAccountDeps {
   db: Database;
   mail: AccountMailer;
-  users: Pick<UsersService, 'setPasswordHash' | 'markEmailVerified' | 'normaliseEmail'>;
+  users: Pick<UsersService, 'setPasswordHash' | 'markEmailVerified' | 'normaliseEmail' | 'assertAcceptablePassword'>;
   hasher: PasswordHasher;
   events: SecurityEvents;
   limiters: LimiterFactory;
@@ -229,7 +229,7 @@ export function createEmailAccountService(deps: EmailAccountDeps) {
       const hash = hashRefreshToken(token);
       const owner = await tokens.peek(hash, 'password_reset', clock.now());
       if (owner === null) throw invalidToken();
-      await assertAcceptablePassword(newPassword, [owner.email, owner.email.split('@')[0] ?? '']);
+      await users.assertAcceptablePassword(newPassword, owner.email);
       const passwordHash = await deps.hasher.hash(newPassword);
       const spent = await db.transaction(async (tx) => {
         const row = await tokens.consume(tx, hash, 'password_reset', clock.now());

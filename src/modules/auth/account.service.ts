@@ -5,7 +5,7 @@
 // guess the password. Knows no HTTP.
 import type { Database } from '../../platform/db/index.ts';
 import { AppError, forbidden, tooManyRequests, unauthorized } from '../../platform/errors.ts';
-import { assertAcceptablePassword, type PasswordHasher, type UserRow, type UsersService } from '../users/index.ts';
+import type { PasswordHasher, UserRow, UsersService } from '../users/index.ts';
 import type { AuthService, Caller } from './auth.service.ts';
 import type { MfaService } from './mfa.service.ts';
 import type { AccountMailer } from './account-mail.ts';
@@ -13,7 +13,7 @@ import type { SecurityEvents } from './security-events.ts';
 
 export interface AccountServiceDeps {
   db: Database;
-  users: Pick<UsersService, 'findForReauth' | 'setPassword' | 'deleteById' | 'getById'>;
+  users: Pick<UsersService, 'findForReauth' | 'setPassword' | 'deleteById' | 'getById' | 'assertAcceptablePassword'>;
   hasher: PasswordHasher;
   auth: Pick<AuthService, 'throttle' | 'revokeAllSessions' | 'revokeOtherSessions' | 'revokeSessionIds'>;
   mfa: Pick<MfaService, 'isEnabled' | 'verifyFactor' | 'startEnrolment' | 'confirmEnrolment' | 'remove' | 'status'>;
@@ -110,7 +110,7 @@ export function createAccountService(deps: AccountServiceDeps) {
     ): Promise<void> => {
       const row = await users.findForReauth(principal.userId);
       if (row === null) throw unauthorized();
-      await assertAcceptablePassword(input.newPassword, [row.email, row.email.split('@')[0] ?? '']);
+      await users.assertAcceptablePassword(input.newPassword, row.email);
       await reauthenticate(principal.userId, { password: input.currentPassword }, caller, false);
       await users.setPassword(principal.userId, input.newPassword);
       const revoked = await auth.revokeOtherSessions(principal.userId, principal.sessionId, 'password_changed');

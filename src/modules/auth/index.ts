@@ -9,7 +9,7 @@ import { createLimiterFactory, type LimiterFactory } from '../../platform/limits
 import type { Logger } from '../../platform/logger.ts';
 import type { PubSub } from '../../platform/pubsub.ts';
 import type { Redis } from '../../platform/redis.ts';
-import { createPasswordHasher, createUsersRepository, createUsersService, type UsersService } from '../users/index.ts';
+import { createPasswordHasher, createPasswordPolicy, createUsersRepository, createUsersService, type UsersService } from '../users/index.ts';
 import { authRoutes } from './auth.routes.ts';
 import { createAuthService, type AuthService } from './auth.service.ts';
 import { createBrowserSessions } from './browser-session.ts';
@@ -86,7 +86,9 @@ export async function registerAuth(app: App, deps: AuthDeps): Promise<AuthModule
       { maxConcurrent: config.argon2MaxConcurrent, maxQueue: config.argon2MaxQueue },
     );
   await hasher.prepare();
-  const users = createUsersService({ repo: createUsersRepository(db), db, hasher, clock, logger });
+  const policy = createPasswordPolicy({ logger });
+  app.addHook('onClose', async () => policy.close());
+  const users = createUsersService({ repo: createUsersRepository(db), db, hasher, policy, clock, logger });
   const events = createSecurityEvents({ repo: createSecurityEventsRepository(db), clock, logger });
   const keys = await createKeyStore({
     db,

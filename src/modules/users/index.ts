@@ -2,10 +2,11 @@ export { createUsersRepository, type UsersRepository, type UserRow, type UserPat
 export { createUsersService, normaliseEmail, isValidEmail, type RegistrationOutcome, type User, type UsersService } from './users.service.ts';
 export {
   createPasswordHasher,
-  assertAcceptablePassword,
+  createPasswordPolicy,
   OWASP_MINIMUM,
   PASSWORD_MIN_LENGTH,
   PASSWORD_MAX_LENGTH,
   type PasswordHasher,
+  type PasswordPolicy,
   type HashCost,
 } from './password.ts';

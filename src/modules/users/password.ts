@@ -1,9 +1,12 @@
 // Password policy and hashing. argon2id through @node-rs/argon2 at no less than OWASP's
 // minimum (m=19456 KiB, t=2, p=1: config refuses lower values); strength by zxcvbn-ts with
-// the common and English dictionaries, loaded once on first use since they are large.
+// the common and English dictionaries, on a thread of its own (password-strength.worker.ts)
+// started on first use, since they are large.
 import { hash, verify, type Algorithm } from '@node-rs/argon2';
 import { bulkhead, BulkheadRejectedError } from 'cockatiel';
 import { badRequest, serviceUnavailable, type FieldProblem } from '../../platform/errors.ts';
+import type { Logger } from '../../platform/logger.ts';
+import { createWorkerThread, WorkerBusyError, WorkerTimeoutError } from '../../platform/worker-thread.ts';
 
 export interface HashCost {
   memoryKib: number;
@@ -36,7 +39,7 @@ export const PASSWORD_MIN_SCORE = 3;
  */
 export const PASSWORD_SCORED_LENGTH = 32;
 /** l33t readings (e.g. "1" as "i" or "l") tried per password; zxcvbn-ts's default is 100, each a full dictionary pass. */
-const L33T_MAX_SUBSTITUTIONS = 2;
+export const L33T_MAX_SUBSTITUTIONS = 2;
 
 export interface PasswordHasher {
   hash: (password: string) => Promise<string>;
@@ -88,43 +91,71 @@ export function createPasswordHasher(cost: HashCost, concurrency: HashConcurrenc
   };
 }
 
-type Zxcvbn = (password: string, userInputs?: string[]) => { score: number; feedback: { warning: string | null; suggestions: string[] } };
-let strengthChecker: Promise<Zxcvbn> | undefined;
-
-/** Loads zxcvbn-ts and its dictionaries once, on first use. */
-function loadStrengthChecker(): Promise<Zxcvbn> {
-  strengthChecker ??= (async () => {
-    const [core, common, en] = await Promise.all([
-      import('@zxcvbn-ts/core'),
-      import('@zxcvbn-ts/language-common'),
-      import('@zxcvbn-ts/language-en'),
-    ]);
-    core.zxcvbnOptions.setOptions({
-      dictionary: { ...common.dictionary, ...en.dictionary },
-      graphs: common.adjacencyGraphs,
-      translations: en.translations,
-      maxLength: PASSWORD_SCORED_LENGTH,
-      l33tMaxSubstitutions: L33T_MAX_SUBSTITUTIONS,
-    });
-    return (password, userInputs) => core.zxcvbn(password, userInputs);
-  })();
-  return strengthChecker;
+/** A strength check for the thread: the scored prefix and the words of the account. */
+export interface StrengthTask {
+  password: string;
+  userInputs: string[];
 }
 
-/** Throws a 400 `weak_password` (or `validation_failed` for length) naming the problem. */
-export async function assertAcceptablePassword(password: string, userInputs: string[] = []): Promise<void> {
-  const problems: FieldProblem[] = [];
-  const length = [...password].length;
-  if (length < PASSWORD_MIN_LENGTH || length > PASSWORD_MAX_LENGTH) {
-    problems.push({ field: 'body.password', message: `must be ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters` });
-    throw badRequest('validation_failed', problems.map((p) => `${p.field}: ${p.message}`).join('; '), problems);
-  }
-  const zxcvbn = await loadStrengthChecker();
-  const result = zxcvbn([...password].slice(0, PASSWORD_SCORED_LENGTH).join(''), userInputs);
-  if (result.score < PASSWORD_MIN_SCORE) {
-    const hint = [result.feedback.warning, ...result.feedback.suggestions].filter((s): s is string => Boolean(s)).join(' ');
-    throw badRequest('weak_password', `The password is too easy to guess.${hint === '' ? '' : ` ${hint}`}`, [
-      { field: 'body.password', message: 'is too easy to guess' },
-    ]);
-  }
+/** zxcvbn's verdict, and the thread CPU time it took (ms). */
+export interface StrengthAnswer {
+  score: number;
+  warning: string | null;
+  suggestions: string[];
+  cpuMs: number;
+}
+
+export interface PasswordPolicy {
+  /** Throws a 400 `weak_password` (or `validation_failed` for length) naming the problem. */
+  assertAcceptable: (password: string, userInputs?: string[]) => Promise<void>;
+  /** zxcvbn's verdict on the scored prefix of `password`, from the strength thread. */
+  score: (password: string, userInputs?: string[]) => Promise<StrengthAnswer>;
+  /** Stops the strength thread (app shutdown). */
+  close: () => Promise<void>;
+}
+
+/**
+ * The password policy: length in characters (code points), then zxcvbn's score of the first
+ * PASSWORD_SCORED_LENGTH characters, computed on the strength thread. At most
+ * `maxWaiting` checks wait for it and none runs past `timeoutMs`; past either the caller
+ * gets 503 `overloaded` with Retry-After, as when argon2's queue is full.
+ */
+export function createPasswordPolicy(options: { logger: Pick<Logger, 'warn' | 'error'>; timeoutMs?: number; maxWaiting?: number }): PasswordPolicy {
+  const thread = createWorkerThread<StrengthTask, StrengthAnswer>({
+    url: new URL('./password-strength.worker.ts', import.meta.url),
+    what: 'the password strength check',
+    event: 'password_strength',
+    logger: options.logger,
+    timeoutMs: options.timeoutMs ?? 10_000,
+    maxWaiting: options.maxWaiting ?? 64,
+    maxHeapMb: 256,
+  });
+  const score = async (password: string, userInputs: string[] = []): Promise<StrengthAnswer> => {
+    try {
+      return await thread.run({ password: [...password].slice(0, PASSWORD_SCORED_LENGTH).join(''), userInputs });
+    } catch (err) {
+      if (err instanceof WorkerBusyError || err instanceof WorkerTimeoutError) {
+        throw serviceUnavailable('overloaded', 'Too many passwords are being checked; retry shortly.', 1);
+      }
+      throw err;
+    }
+  };
+  return {
+    score,
+    async assertAcceptable(password, userInputs = []) {
+      const length = [...password].length;
+      if (length < PASSWORD_MIN_LENGTH || length > PASSWORD_MAX_LENGTH) {
+        const problems: FieldProblem[] = [{ field: 'body.password', message: `must be ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters` }];
+        throw badRequest('validation_failed', problems.map((p) => `${p.field}: ${p.message}`).join('; '), problems);
+      }
+      const result = await score(password, userInputs);
+      if (result.score < PASSWORD_MIN_SCORE) {
+        const hint = [result.warning, ...result.suggestions].filter((s): s is string => Boolean(s)).join(' ');
+        throw badRequest('weak_password', `The password is too easy to guess.${hint === '' ? '' : ` ${hint}`}`, [
+          { field: 'body.password', message: 'is too easy to guess' },
+        ]);
+      }
+    },
+    close: () => thread.close(),
+  };
 }

@@ -6,7 +6,7 @@ import type { Database, Queryable } from '../../platform/db/index.ts';
 import { badRequest, conflict } from '../../platform/errors.ts';
 import type { Role, Tier } from '../../platform/http/principal.ts';
 import type { Logger } from '../../platform/logger.ts';
-import { assertAcceptablePassword, type PasswordHasher } from './password.ts';
+import type { PasswordHasher, PasswordPolicy } from './password.ts';
 import type { UserPatch, UserRow, UsersRepository } from './users.repository.ts';
 
 export interface User {
@@ -55,12 +55,17 @@ export interface UsersServiceDeps {
   /** For registration's transaction (its insert and the caller's `within` commit together). */
   db?: Pick<Database, 'transaction'>;
   hasher: PasswordHasher;
+  policy: PasswordPolicy;
   clock: Clock;
   logger: Logger;
 }
 
 export function createUsersService(deps: UsersServiceDeps) {
-  const { repo, hasher, clock } = deps;
+  const { repo, hasher, policy, clock } = deps;
+
+  /** The password policy for the account of `email`, whose own words the password must not be built from. */
+  const assertAcceptablePassword = (password: string, email: string): Promise<void> =>
+    policy.assertAcceptable(password, [email, email.split('@')[0] ?? '']);
 
   const validEmail = (raw: string): string => {
     const email = normaliseEmail(raw);
@@ -72,7 +77,7 @@ export function createUsersService(deps: UsersServiceDeps) {
 
   const create = async (input: { email: string; password: string; role?: Role; tier?: Tier }): Promise<User> => {
     const email = validEmail(input.email);
-    await assertAcceptablePassword(input.password, [email, email.split('@')[0] ?? '']);
+    await assertAcceptablePassword(input.password, email);
     const passwordHash = await hasher.hash(input.password);
     const row = await repo.insert({
       id: randomUUID(),
@@ -99,7 +104,7 @@ export function createUsersService(deps: UsersServiceDeps) {
     within?: (q: Queryable, outcome: RegistrationOutcome) => Promise<void>,
   ): Promise<{ user: User; existingUserId: string | null }> => {
     const email = validEmail(input.email);
-    await assertAcceptablePassword(input.password, [email, email.split('@')[0] ?? '']);
+    await assertAcceptablePassword(input.password, email);
     const passwordHash = await hasher.hash(input.password);
     const now = clock.now();
     const attempt = async (q: Queryable) => {
@@ -121,6 +126,7 @@ export function createUsersService(deps: UsersServiceDeps) {
 
   return {
     normaliseEmail,
+    assertAcceptablePassword,
     /** Registration: 400 for a bad email or weak password; a taken email answers like a new one. */
     register,
     /** Accounts made by operators (CLI, ADMIN_EMAIL): 409 `email_taken` when the email exists. */
