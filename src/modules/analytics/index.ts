@@ -6,7 +6,7 @@ import type { Database } from '../../platform/db/index.ts';
 import type { Guards } from '../../platform/http/principal.ts';
 import type { App } from '../../platform/http/types.ts';
 import type { Logger } from '../../platform/logger.ts';
-import type { PortfoliosModule } from '../portfolios/index.ts';
+import { fieldsFromRow, type PortfoliosModule } from '../portfolios/index.ts';
 import { analyticsRoutes } from './analytics.routes.ts';
 import { createAnalyticsService, type AnalyticsService, type MarketPrices } from './analytics.service.ts';
 
@@ -32,7 +32,7 @@ export function registerAnalytics(app: App, deps: AnalyticsDeps): AnalyticsServi
     portfolioTransactions: (userId, id) =>
       db.transaction(async (q) => {
         await q.exec('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-        return portfolios.repo.allTransactions(q, userId, id);
+        return portfolios.repo.replayRows(q, userId, id, fieldsFromRow);
       }),
     ledgerOf: (userId, id) => portfolios.portfolios.ledger(userId, id),
     market: deps.market,

@@ -22,7 +22,7 @@ export { Quantity } from './quantity.ts';
 export { capReached, type PortfolioCaps } from './portfolios.caps.ts';
 export { createImportService, parseTransactionsCsv, type ImportService } from './portfolios.import.ts';
 export { PRESETS, PRESET_NAMES, type PresetName } from './import.presets.ts';
-export { createPortfoliosRepository, ledgerFromRow, TRANSACTION_COLUMNS, transactionFromRow, type LedgerRow, type PortfoliosRepository, type TransactionListQuery, type TransactionRow } from './portfolios.repository.ts';
+export { createPortfoliosRepository, fieldsFromRow, ledgerFromRow, TRANSACTION_COLUMNS, transactionFromRow, type LedgerRow, type PortfoliosRepository, type TransactionListQuery, type TransactionRow } from './portfolios.repository.ts';
 export { createPortfoliosService, holdingsOut, transactionOut, portfolioOut, type PortfoliosService } from './portfolios.service.ts';
 export * from './portfolios.types.ts';
 

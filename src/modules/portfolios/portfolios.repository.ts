@@ -5,7 +5,7 @@
 // exact BigInt decimals) here and nowhere else.
 import { Decimal, parseExact, toPlain, type Exact } from '../../money/index.ts';
 import type { Database, Queryable } from '../../platform/db/index.ts';
-import type { LedgerTransaction, Portfolio, Transaction, TransactionInput, TransactionType } from './portfolios.types.ts';
+import type { LedgerTransaction, Portfolio, Transaction, TransactionFields, TransactionInput, TransactionType } from './portfolios.types.ts';
 import type { TransactionPageQuery, TransactionSort } from './transactions.list.ts';
 
 interface PortfolioRow {
@@ -85,7 +85,8 @@ export function ledgerFromRow(row: LedgerRow): LedgerTransaction {
   };
 }
 
-export function transactionFromRow(row: TransactionRow): Transaction {
+/** A transaction's replay fields with money as Decimal (performance, the analytics engine). */
+export function fieldsFromRow(row: LedgerRow): TransactionFields {
   return {
     id: row.id,
     type: row.type,
@@ -99,6 +100,12 @@ export function transactionFromRow(row: TransactionRow): Transaction {
     ratioNumerator: row.ratio_numerator,
     ratioDenominator: row.ratio_denominator,
     executedAt: row.executed_at,
+  };
+}
+
+export function transactionFromRow(row: TransactionRow): Transaction {
+  return {
+    ...fieldsFromRow(row),
     portfolioId: row.portfolio_id,
     userId: row.user_id,
     seq: row.seq,
@@ -256,11 +263,13 @@ export function createPortfoliosRepository() {
     },
 
     /**
-     * What the holdings engine needs, in replay order: fewer columns, much less to transfer.
-     * Read in keyset pages of READ_PAGE_ROWS, like allTransactions (same snapshot caveat;
-     * inside a transaction the pages walk the index, as there).
+     * A transaction's replay fields in replay order, each row mapped by `map` as it is read:
+     * fewer columns than allTransactions, so much less to transfer and to keep (no ids of
+     * the owner, no note or timestamps). Read in keyset pages of READ_PAGE_ROWS, like
+     * allTransactions (same snapshot caveat; inside a transaction the pages walk the index,
+     * as there).
      */
-    async ledgerTransactions(db: Queryable, userId: string, portfolioId: string): Promise<LedgerTransaction[]> {
+    async replayRows<T>(db: Queryable, userId: string, portfolioId: string, map: (row: LedgerRow) => T): Promise<T[]> {
       const columns = `id, seq, type, symbol, quantity::text AS quantity, price::text AS price, amount::text AS amount, fee::text AS fee,
            currency, fx_rate::text AS fx_rate, ratio_numerator, ratio_denominator, executed_at`;
       type PagedRow = LedgerRow & { seq: number };
@@ -278,14 +287,19 @@ export function createPortfoliosRepository() {
             )
         ).rows;
       await db.exec(WALK_THE_INDEX);
-      const all: LedgerTransaction[] = [];
+      const all: T[] = [];
       let rows = await page(null);
       for (;;) {
-        for (const row of rows) all.push(ledgerFromRow(row));
+        for (const row of rows) all.push(map(row));
         const last = rows.at(-1);
         if (last === undefined || rows.length < READ_PAGE_ROWS) return all;
         rows = await page({ executedAt: last.executed_at, seq: last.seq });
       }
+    },
+
+    /** What the holdings engine replays (money as exact BigInt decimals), in replay order. */
+    ledgerTransactions(db: Queryable, userId: string, portfolioId: string): Promise<LedgerTransaction[]> {
+      return repo.replayRows(db, userId, portfolioId, ledgerFromRow);
     },
 
     /**
