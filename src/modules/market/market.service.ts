@@ -199,8 +199,8 @@ export function createMarketService(deps: MarketServiceDeps) {
     return work;
   };
 
-  /** Starts refreshing a quote that is still served, unless a refresh of it is running. */
   let refreshesStopped = false;
+  /** Starts refreshing a quote that is still served, unless a refresh of it is running (or the app is closing). */
   const refreshAhead = (symbol: string) => {
     if (refreshesStopped || refreshing.has(symbol)) return;
     refreshQuote(symbol).catch((err: unknown) => logger.warn({ err, event: 'quote_refresh_failed', symbol }, `could not refresh the quote for ${symbol} ahead of its expiry`));

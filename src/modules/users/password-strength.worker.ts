@@ -6,7 +6,7 @@ import { zxcvbn, zxcvbnOptions } from '@zxcvbn-ts/core';
 import { adjacencyGraphs, dictionary as common } from '@zxcvbn-ts/language-common';
 import { dictionary as en, translations } from '@zxcvbn-ts/language-en';
 import { serveTasks } from '../../platform/worker-thread.ts';
-import { L33T_MAX_SUBSTITUTIONS, PASSWORD_SCORED_LENGTH, type StrengthAnswer, type StrengthTask } from './password.ts';
+import { L33T_MAX_SUBSTITUTIONS, PASSWORD_SCORED_LENGTH, type StrengthAnswer, type StrengthTask } from './password-strength.ts';
 
 zxcvbnOptions.setOptions({
   dictionary: { ...common, ...en },

@@ -7,6 +7,9 @@ import { bulkhead, BulkheadRejectedError } from 'cockatiel';
 import { badRequest, serviceUnavailable, type FieldProblem } from '../../platform/errors.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { createWorkerThread, WorkerBusyError, WorkerTimeoutError } from '../../platform/worker-thread.ts';
+import { PASSWORD_SCORED_LENGTH, type StrengthAnswer, type StrengthTask } from './password-strength.ts';
+
+export { PASSWORD_SCORED_LENGTH, type StrengthAnswer } from './password-strength.ts';
 
 export interface HashCost {
   memoryKib: number;
@@ -30,17 +33,6 @@ export const OWASP_MINIMUM: HashCost = { memoryKib: 19_456, timeCost: 2, paralle
 export const PASSWORD_MIN_LENGTH = 10;
 export const PASSWORD_MAX_LENGTH = 1024;
 export const PASSWORD_MIN_SCORE = 3;
-/**
- * How many leading characters the strength check scores. zxcvbn's matching is superlinear
- * in the length (and multiplied by every l33t reading it tries): unbounded, 256 × "1" held
- * the event loop for seconds (FAIL-023). A prefix bounds the cost and errs on the safe
- * side: characters past it only add guesses, so a password whose prefix is strong is
- * strong, and one whose prefix is weak is refused whatever follows.
- */
-export const PASSWORD_SCORED_LENGTH = 32;
-/** l33t readings (e.g. "1" as "i" or "l") tried per password; zxcvbn-ts's default is 100, each a full dictionary pass. */
-export const L33T_MAX_SUBSTITUTIONS = 2;
-
 export interface PasswordHasher {
   hash: (password: string) => Promise<string>;
   /** False for a wrong password or a malformed hash; never throws on user input. */
@@ -89,20 +81,6 @@ export function createPasswordHasher(cost: HashCost, concurrency: HashConcurrenc
       await dummyHash();
     },
   };
-}
-
-/** A strength check for the thread: the scored prefix and the words of the account. */
-export interface StrengthTask {
-  password: string;
-  userInputs: string[];
-}
-
-/** zxcvbn's verdict, and the thread CPU time it took (ms). */
-export interface StrengthAnswer {
-  score: number;
-  warning: string | null;
-  suggestions: string[];
-  cpuMs: number;
 }
 
 export interface PasswordPolicy {
