@@ -1,7 +1,7 @@
 import { loadConfig } from '../../config.ts';
 import { systemClock } from '../../platform/clock.ts';
 import { AppError } from '../../platform/errors.ts';
-import { createLogger } from '../../platform/logger.ts';
+import { createLogger, type Logger } from '../../platform/logger.ts';
 import { createMfaRepository } from '../../modules/auth/mfa.repository.ts';
 import { AUTH_REVOKED_CHANNEL } from '../../modules/auth/revocation.ts';
 import { createPubSub } from '../../platform/pubsub.ts';
@@ -53,26 +53,40 @@ export async function readSecretFromStdin(stream: NodeJS.ReadableStream = proces
 }
 
 /**
- * A new password from standard input, checked against the registration policy for the
- * account of `email` (whose own words it must not be built from). The password, or the
- * exit code after the reason was written: 2 for none given, 1 for one the policy refuses.
+ * Runs `use` with a new password for the account of `email`, read from standard input and
+ * checked against the registration policy (the account's own words must not make it up),
+ * and with the configuration, a logger and that policy, which is closed afterwards. Checked
+ * before any database is opened: a refused password touches nothing. The exit code: `use`'s,
+ * or 2 for no password given, 1 for one the policy refuses (the reason written first).
  */
-async function newPasswordFromStdin(command: string, io: Io, policy: PasswordPolicy, email: string): Promise<string | number> {
-  const password = await readSecretFromStdin();
-  if (password === '') {
-    io.err(`financehub ${command}: no password on standard input`);
-    return 2;
-  }
+async function withNewPassword(
+  command: string,
+  io: Io,
+  email: string,
+  use: (context: { config: Config; logger: Logger; policy: PasswordPolicy; password: string }) => Promise<number>,
+): Promise<number> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  const policy = createPasswordPolicy({ logger });
   try {
-    await policy.assertAcceptable(password, [email, email.split('@')[0] ?? '']);
-  } catch (err) {
-    if (err instanceof AppError) {
-      io.err(`financehub ${command}: ${err.detail ?? err.title}`);
-      return 1;
+    const password = await readSecretFromStdin();
+    if (password === '') {
+      io.err(`financehub ${command}: no password on standard input`);
+      return 2;
     }
-    throw err;
+    try {
+      await policy.assertAcceptable(password, [email, email.split('@')[0] ?? '']);
+    } catch (err) {
+      if (err instanceof AppError) {
+        io.err(`financehub ${command}: ${err.detail ?? err.title}`);
+        return 1;
+      }
+      throw err;
+    }
+    return await use({ config, logger, policy, password });
+  } finally {
+    await policy.close();
   }
-  return password;
 }
 
 export const usersCreateCommand: Command = {
@@ -104,14 +118,8 @@ Fails (exit 1) when the email already has an account.`,
       io.err('financehub users create: --tier must be free or pro');
       return 2;
     }
-    const config = loadConfig();
-    const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-    const policy = createPasswordPolicy({ logger });
-    try {
-      // Checked before the database is opened: a weak password fails fast and touches nothing.
-      const password = await newPasswordFromStdin('users create', io, policy, normaliseEmail(email));
-      if (typeof password === 'number') return password;
-      return await withRuntime(config, logger, io, async (runtime) => {
+    return withNewPassword('users create', io, normaliseEmail(email), ({ config, logger, policy, password }) =>
+      withRuntime(config, logger, io, async (runtime) => {
         const hasher = createPasswordHasher(
           { memoryKib: config.argon2MemoryKib, timeCost: config.argon2TimeCost, parallelism: config.argon2Parallelism },
           { maxConcurrent: config.argon2MaxConcurrent, maxQueue: config.argon2MaxQueue },
@@ -132,10 +140,8 @@ Fails (exit 1) when the email already has an account.`,
         await events.recordSecurityEvent({ event: 'user_created', userId: user.id, details: { role, tier, source: 'cli' } });
         io.out(`created ${role} ${user.email} (${user.id})`);
         return 0;
-      });
-    } finally {
-      await policy.close();
-    }
+      }),
+    );
   },
 };
 
@@ -202,13 +208,8 @@ event password_changed (source cli). Fails (exit 1) when no account has that ema
       io.err('financehub users reset-password: give exactly one EMAIL');
       return 2;
     }
-    const config = loadConfig();
-    const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-    const policy = createPasswordPolicy({ logger });
-    try {
-      const password = await newPasswordFromStdin('users reset-password', io, policy, normaliseEmail(email));
-      if (typeof password === 'number') return password;
-      return await withRuntime(config, logger, io, async (runtime) => {
+    return withNewPassword('users reset-password', io, normaliseEmail(email), ({ config, logger, policy, password }) =>
+      withRuntime(config, logger, io, async (runtime) => {
         const hasher = createPasswordHasher(
           { memoryKib: config.argon2MemoryKib, timeCost: config.argon2TimeCost, parallelism: config.argon2Parallelism },
           { maxConcurrent: 1, maxQueue: 1 },
@@ -239,9 +240,7 @@ event password_changed (source cli). Fails (exit 1) when no account has that ema
         await events.recordSecurityEvent({ event: 'password_changed', userId: user.id, details: { source: 'cli', sessions_revoked: revoked.length } });
         io.out(`password of ${user.email} reset; ${revoked.length} session(s) revoked`);
         return 0;
-      });
-    } finally {
-      await policy.close();
-    }
+      }),
+    );
   },
 };
