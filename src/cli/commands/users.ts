@@ -7,7 +7,7 @@ import { AUTH_REVOKED_CHANNEL } from '../../modules/auth/revocation.ts';
 import { createPubSub } from '../../platform/pubsub.ts';
 import { createSessionsRepository } from '../../modules/auth/sessions.repository.ts';
 import { createSecurityEvents, createSecurityEventsRepository } from '../../modules/auth/security-events.ts';
-import { createPasswordHasher, createPasswordPolicy, createUsersRepository, createUsersService, normaliseEmail, type PasswordPolicy } from '../../modules/users/index.ts';
+import { accountWords, createPasswordHasher, createPasswordPolicy, createUsersRepository, createUsersService, normaliseEmail, type PasswordPolicy } from '../../modules/users/index.ts';
 import type { Command, Io } from '../command.ts';
 import { withRuntime } from '../runtime.ts';
 import type { Config } from '../../config.ts';
@@ -75,7 +75,7 @@ async function withNewPassword(
       return 2;
     }
     try {
-      await policy.assertAcceptable(password, [email, email.split('@')[0] ?? '']);
+      await policy.assertAcceptable(password, accountWords(email));
     } catch (err) {
       if (err instanceof AppError) {
         io.err(`financehub ${command}: ${err.detail ?? err.title}`);

@@ -3,6 +3,7 @@ export { createUsersService, normaliseEmail, isValidEmail, type RegistrationOutc
 export {
   createPasswordHasher,
   createPasswordPolicy,
+  accountWords,
   OWASP_MINIMUM,
   PASSWORD_MIN_LENGTH,
   PASSWORD_MAX_LENGTH,

@@ -83,6 +83,11 @@ export function createPasswordHasher(cost: HashCost, concurrency: HashConcurrenc
   };
 }
 
+/** The words of the account with `email` that its password must not be built from: the address and its local part. */
+export function accountWords(email: string): string[] {
+  return [email, email.split('@')[0] ?? ''];
+}
+
 export interface PasswordPolicy {
   /** Throws a 400 `weak_password` (or `validation_failed` for length) naming the problem. */
   assertAcceptable: (password: string, userInputs?: string[]) => Promise<void>;

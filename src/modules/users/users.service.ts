@@ -6,7 +6,7 @@ import type { Database, Queryable } from '../../platform/db/index.ts';
 import { badRequest, conflict } from '../../platform/errors.ts';
 import type { Role, Tier } from '../../platform/http/principal.ts';
 import type { Logger } from '../../platform/logger.ts';
-import type { PasswordHasher, PasswordPolicy } from './password.ts';
+import { accountWords, type PasswordHasher, type PasswordPolicy } from './password.ts';
 import type { UserPatch, UserRow, UsersRepository } from './users.repository.ts';
 
 export interface User {
@@ -65,7 +65,7 @@ export function createUsersService(deps: UsersServiceDeps) {
 
   /** The password policy for the account of `email`, whose own words the password must not be built from. */
   const assertAcceptablePassword = (password: string, email: string): Promise<void> =>
-    policy.assertAcceptable(password, [email, email.split('@')[0] ?? '']);
+    policy.assertAcceptable(password, accountWords(email));
 
   const validEmail = (raw: string): string => {
     const email = normaliseEmail(raw);
