@@ -215,13 +215,14 @@ export function createMarketService(deps: MarketServiceDeps) {
     // Every cached quote in one round trip; the provider only for the misses.
     const keys = unique.map((symbol) => cacheKey('quote', symbol));
     const hits = await cache.getMany<CachedQuote | { missing: true }>(keys);
+    const now = clock.now().getTime();
     const misses: string[] = [];
     unique.forEach((symbol, index) => {
       const cached = hits[index];
       if (cached === undefined) return void misses.push(symbol);
       if ('missing' in cached) return;
       const { refresh_after: refreshAfter, ...quote } = cached;
-      if (refreshAfter !== undefined && clock.now().getTime() >= refreshAfter) refreshAhead(symbol);
+      if (refreshAfter !== undefined && now >= refreshAfter) refreshAhead(symbol);
       const asOf = new Date(quote.as_of);
       result.set(symbol, { ...quote, as_of: asOf, stale: isOld(asOf) });
     });
