@@ -2,7 +2,7 @@
 // watchlists and the admin CSV import. Other modules use the service through
 // `latestQuotes` and `dailyCloses`; the ticker grammar is shared.
 import type { Config } from '../../config.ts';
-import { createCache } from '../../platform/cache.ts';
+import { createCache, type Cache } from '../../platform/cache.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { Database } from '../../platform/db/index.ts';
 import type { Guards } from '../../platform/http/principal.ts';
@@ -19,7 +19,7 @@ import { createProviders, DEMO_SYMBOLS } from './providers/index.ts';
 import { createPartitionManager, type PartitionManager } from './partitions.ts';
 import { setUpTimeseriesStorage } from './storage.ts';
 
-export { createMarketService, BARS_EVENT, QUOTE_EVENT, type MarketService, type Quote, type Candle, type ImportResult } from './market.service.ts';
+export { createMarketService, BARS_EVENT, QUOTE_EVENT, NEAR_QUOTE_MS, type MarketService, type Quote, type Candle, type ImportResult } from './market.service.ts';
 export { createMarketRepository, CANDLE_INTERVALS, intervalMs, BUCKET_ORIGIN, type MarketRepository, type CandleInterval } from './market.repository.ts';
 export { createProviders, type MarketDataProvider } from './providers/index.ts';
 export { parsePriceCsv } from './csv-import.ts';
@@ -42,6 +42,8 @@ export interface MarketDeps {
   usage?: { register: (resource: 'watchlist_symbols', counter: (userId: string) => Promise<number>) => void };
   /** Told after each bulk write of bars (history fill, import), with the row count (ANALYZE). */
   bulkWritten?: (rows: number) => Promise<void>;
+  /** The quotes' and candles' cache; created here otherwise (in Redis when configured, shared by every instance). */
+  cache?: Cache;
 }
 
 /** The live provider's per-minute call budget shared by all instances; null when it has none (simulated, Yahoo). */
@@ -87,7 +89,7 @@ export async function createMarket(
     repo,
     coverage,
     providers,
-    cache: createCache({ logger, redis, maxBytes: config.cacheMaxBytes, now: () => clock.now().getTime() }),
+    cache: deps.cache ?? createCache({ logger, redis, maxBytes: config.cacheMaxBytes, now: () => clock.now().getTime() }),
     pubsub,
     clock,
     logger,

@@ -80,7 +80,27 @@ interface CachedQuote {
    * trade's quote, which the next trade replaces.
    */
   refresh_after?: number;
+  /** When the shared cache drops it (ms since the epoch, on the writer's clock): the end of its lifetime. */
+  expires_at?: number;
 }
+
+/** A symbol the live provider does not know, remembered for a quote's lifetime. */
+interface MissingQuote {
+  missing: true;
+  expires_at?: number;
+}
+
+/**
+ * How long this instance reads a quote from its own memory before asking the shared cache
+ * again: another instance's newer quote (a refresh, a streamed trade) reaches this one's
+ * readers within this bound. A quote is kept here never past its own lifetime (`expires_at`)
+ * nor, for a fetched quote, past the point where its refresh is due (`refresh_after`), so
+ * the refresh-ahead rule and its provider calls are unchanged. This instance's own writes
+ * replace its copy at once.
+ */
+export const NEAR_QUOTE_MS = 1000;
+/** Symbols whose quotes one instance keeps in memory at most (least recently stored dropped first). */
+const NEAR_QUOTE_ENTRIES = 10_000;
 
 /**
  * The part of QUOTE_CACHE_SECONDS after which a read of a fetched quote still answers from
@@ -176,22 +196,44 @@ export function createMarketService(deps: MarketServiceDeps) {
    * lapses) share one provider call and one write, instead of spending the provider's
    * per-minute budget and the database on copies of it.
    */
+  const near = new Map<string, { value: CachedQuote | MissingQuote; until: number }>();
+  /** Keeps `value` in this instance's memory within NEAR_QUOTE_MS and the quote's own lifetime (above). */
+  const keepNear = (symbol: string, value: CachedQuote | MissingQuote, now: number) => {
+    near.delete(symbol);
+    if (value.expires_at === undefined) return;
+    const refreshAfter = 'missing' in value ? undefined : value.refresh_after;
+    const until = Math.min(now + NEAR_QUOTE_MS, value.expires_at, refreshAfter ?? Number.POSITIVE_INFINITY);
+    if (until <= now) return;
+    near.set(symbol, { value, until });
+    if (near.size > NEAR_QUOTE_ENTRIES) {
+      const oldest = near.keys().next();
+      if (oldest.done !== true) near.delete(oldest.value);
+    }
+  };
+  /** Writes a quote (or a symbol's absence) to the shared cache for its lifetime, and to this instance's memory. */
+  const storeQuote = async (symbol: string, value: CachedQuote | MissingQuote) => {
+    const now = clock.now().getTime();
+    const stored = { ...value, expires_at: now + settings.quoteCacheSeconds * 1000 };
+    near.delete(symbol);
+    await cache.set(cacheKey('quote', symbol), stored, settings.quoteCacheSeconds);
+    keepNear(symbol, stored, now);
+  };
+
   const refreshing = new Map<string, Promise<{ quote?: QuoteRow; missing?: true; down?: true }>>();
   const refreshQuote = (symbol: string): Promise<{ quote?: QuoteRow; missing?: true; down?: true }> => {
     const running = refreshing.get(symbol);
     if (running !== undefined) return running;
     const work = (async () => {
-      const key = cacheKey('quote', symbol);
       const answer = await fromProvider(symbol);
       if (answer.missing === true) {
-        await cache.set(key, { missing: true }, settings.quoteCacheSeconds);
+        await storeQuote(symbol, { missing: true });
         return answer;
       }
       if (answer.quote === undefined) return answer;
       const q = answer.quote;
       await repo.saveQuote(q);
       const refreshAfter = clock.now().getTime() + settings.quoteCacheSeconds * 1000 * REFRESH_AHEAD;
-      await cache.set(key, { ...q, as_of: q.as_of.toISOString(), refresh_after: refreshAfter } satisfies CachedQuote, settings.quoteCacheSeconds);
+      await storeQuote(symbol, { ...q, as_of: q.as_of.toISOString(), refresh_after: refreshAfter });
       await publish(QUOTE_EVENT, { symbol, price: q.price, previous_close: q.previous_close, as_of: q.as_of.toISOString(), source: q.source });
       return answer;
     })().finally(() => refreshing.delete(symbol));
@@ -212,16 +254,32 @@ export function createMarketService(deps: MarketServiceDeps) {
     const result = new Map<string, Quote>();
     const fallback: string[] = [];
     const providerDown = new Set<string>();
-    // Every cached quote in one round trip; the provider only for the misses.
-    const keys = unique.map((symbol) => cacheKey('quote', symbol));
-    const hits = await cache.getMany<CachedQuote | { missing: true }>(keys);
-    const now = clock.now().getTime();
+    // Quotes this instance read within NEAR_QUOTE_MS from memory; the others from the shared
+    // cache in one round trip; the provider only for the misses.
+    let now = clock.now().getTime();
+    const hits = new Map<string, CachedQuote | MissingQuote>();
+    const shared: string[] = [];
+    for (const symbol of unique) {
+      const kept = near.get(symbol);
+      if (kept !== undefined && now < kept.until) hits.set(symbol, kept.value);
+      else shared.push(symbol);
+    }
+    if (shared.length > 0) {
+      const values = await cache.getMany<CachedQuote | MissingQuote>(shared.map((symbol) => cacheKey('quote', symbol)));
+      now = clock.now().getTime();
+      shared.forEach((symbol, index) => {
+        const value = values[index];
+        if (value === undefined) return;
+        hits.set(symbol, value);
+        keepNear(symbol, value, now);
+      });
+    }
     const misses: string[] = [];
-    unique.forEach((symbol, index) => {
-      const cached = hits[index];
+    unique.forEach((symbol) => {
+      const cached = hits.get(symbol);
       if (cached === undefined) return void misses.push(symbol);
       if ('missing' in cached) return;
-      const { refresh_after: refreshAfter, ...quote } = cached;
+      const { refresh_after: refreshAfter, expires_at: _expiresAt, ...quote } = cached;
       if (refreshAfter !== undefined && now >= refreshAfter) refreshAhead(symbol);
       const asOf = new Date(quote.as_of);
       result.set(symbol, { ...quote, as_of: asOf, stale: isOld(asOf) });
@@ -446,14 +504,13 @@ export function createMarketService(deps: MarketServiceDeps) {
   const watchers = new Map<string, number>();
 
   const ingestTrade = async (trade: Trade): Promise<void> => {
-    const key = cacheKey('quote', trade.symbol);
-    const previous = await cache.get<CachedQuote | { missing: true }>(key);
+    const previous = await cache.get<CachedQuote | MissingQuote>(cacheKey('quote', trade.symbol));
     // A trade carries no previous close: keep the cached quote's, or (cache expired or
     // empty) the stored quote's, so the day change stays known while trades stream.
     let previousClose = previous !== undefined && !('missing' in previous) ? previous.previous_close : null;
     if (previousClose === null) previousClose = (await repo.latestQuotes([trade.symbol]))[0]?.previous_close ?? null;
     const quote: CachedQuote = { symbol: trade.symbol, price: trade.price, previous_close: previousClose, as_of: trade.at.toISOString(), source: trade.source };
-    await cache.set(key, quote, settings.quoteCacheSeconds);
+    await storeQuote(trade.symbol, quote);
     await publish(QUOTE_EVENT, { ...quote, volume: trade.volume });
   };
 
