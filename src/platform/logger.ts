@@ -80,14 +80,43 @@ export function isPretty(format: LogFormat, output: { isTTY?: boolean } = { isTT
   return format === 'pretty' || (format === 'auto' && output.isTTY === true);
 }
 
+/** What a long-running command's JSON lines may hold in memory while its output is not taking them (characters; about bytes). */
+export const LOG_BUFFER_MAX = 16 * 1024 * 1024;
+
+let droppedLines = 0;
+/** Lines a process logger dropped since start because its output was not taking them (financehub_log_lines_dropped_total). */
+export function droppedLogLines(): number {
+  return droppedLines;
+}
+
 /**
- * The logger of a long-running command (serve, worker): JSON lines, or for a person at a
- * terminal readable lines (time, level, message, then the fields). The same redaction and
- * fields apply either way. pino-pretty runs as a synchronous stream in this thread, not as
- * a worker-thread transport, so nothing is left to flush or stop at shutdown.
+ * JSON lines written to `fd` without blocking the event loop: each line is handed to the
+ * output at once when no write is in progress, and lines that arrive meanwhile go out
+ * together in the next write, so a busy server makes one write call for many lines instead
+ * of one (blocking) call per line. What is waiting is written synchronously when the process
+ * exits, an uncaught exception included (pino flushes its destinations on exit); only a
+ * process killed outright (SIGKILL, out of memory) loses it, which is the lines of at most
+ * one write in progress. An output that stops taking lines (a stuck pipe) no longer stalls
+ * every request: at most `bufferMax` characters wait, and lines past that are dropped and
+ * counted (droppedLogLines).
+ */
+export function processLogDestination(fd: number, bufferMax: number = LOG_BUFFER_MAX): DestinationStream {
+  const stream = pino.destination({ dest: fd, sync: false, maxLength: bufferMax });
+  stream.on('drop', () => {
+    droppedLines++;
+  });
+  return stream;
+}
+
+/**
+ * The logger of a long-running command (serve, worker): JSON lines (processLogDestination),
+ * or for a person at a terminal readable lines (time, level, message, then the fields). The
+ * same redaction and fields apply either way. pino-pretty runs as a synchronous stream in
+ * this thread, not as a worker-thread transport, so nothing is left to flush or stop at
+ * shutdown.
  */
 export function createProcessLogger(level: LogLevel, format: LogFormat, output: { isTTY?: boolean; fd?: number } = { isTTY: isatty(1), fd: 1 }): { logger: Logger; pretty: boolean } {
-  if (!isPretty(format, output)) return { logger: createLogger(level), pretty: false };
+  if (!isPretty(format, output)) return { logger: createLogger(level, processLogDestination(output.fd ?? 1)), pretty: false };
   const stream = PinoPretty({ colorize: output.isTTY === true, sync: true, destination: output.fd ?? 1, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname', singleLine: true });
   return { logger: createLogger(level, stream), pretty: true };
 }

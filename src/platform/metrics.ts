@@ -2,7 +2,8 @@
 // as in tests, never clash): request durations by route and status, database pool
 // gauges and event-loop lag.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { droppedLogLines } from './logger.ts';
 import type { PoolStats } from './db/index.ts';
 
 export interface Metrics {
@@ -91,6 +92,15 @@ export function createMetrics(poolStats: () => PoolStats): Metrics {
   poolGauge('financehub_db_pool_total', 'database connections open', (s) => s.total);
   poolGauge('financehub_db_pool_idle', 'database connections idle', (s) => s.idle);
   poolGauge('financehub_db_pool_waiting', 'requests waiting for a database connection', (s) => s.waiting);
+  new Counter({
+    name: 'financehub_log_lines_dropped_total',
+    help: 'log lines dropped because the log output was not taking them (a stuck pipe)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(droppedLogLines());
+    },
+  });
   new Gauge({
     name: 'financehub_event_loop_lag_seconds',
     help: 'event-loop delay, p99 over the last 500 ms',

@@ -71,7 +71,7 @@ describe('health and metrics', () => {
     const text = res.body;
     assert.match(text, /financehub_http_request_duration_seconds_bucket\{[^}]*route="\/health\/live"[^}]*status_code="200"/);
     assert.match(text, /financehub_http_request_duration_seconds_count\{[^}]*route="unmatched"[^}]*status_code="404"/);
-    for (const gauge of ['financehub_db_pool_total', 'financehub_db_pool_idle', 'financehub_db_pool_waiting', 'financehub_event_loop_lag_seconds']) {
+    for (const gauge of ['financehub_db_pool_total', 'financehub_db_pool_idle', 'financehub_db_pool_waiting', 'financehub_event_loop_lag_seconds', 'financehub_log_lines_dropped_total']) {
       assert.match(text, new RegExp(`^${gauge} \\d`, 'm'), gauge);
     }
     assert.match(text, /financehub_process_cpu_seconds_total/);
