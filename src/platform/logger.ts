@@ -89,19 +89,24 @@ export function droppedLogLines(): number {
   return droppedLines;
 }
 
+/** Lines are written once this many characters wait, … */
+export const LOG_BATCH_CHARS = 4096;
+/** … or this long after the last write, whichever comes first (ms). */
+export const LOG_FLUSH_MS = 250;
+
 /**
- * JSON lines written to `fd` without blocking the event loop: each line is handed to the
- * output at once when no write is in progress, and lines that arrive meanwhile go out
- * together in the next write, so a busy server makes one write call for many lines instead
- * of one (blocking) call per line. What is waiting is written synchronously when the process
- * exits, an uncaught exception included (pino flushes its destinations on exit); only a
- * process killed outright (SIGKILL, out of memory) loses it, which is the lines of at most
- * one write in progress. An output that stops taking lines (a stuck pipe) no longer stalls
- * every request: at most `bufferMax` characters wait, and lines past that are dropped and
- * counted (droppedLogLines).
+ * JSON lines written to `fd` in batches, without blocking the event loop: once
+ * LOG_BATCH_CHARS wait (about 16 request lines) or every LOG_FLUSH_MS, one asynchronous
+ * write takes them all. A write call per line cost a busy server more than formatting the
+ * line (docs/performance.md, seventh pass). What is waiting is written synchronously when
+ * the process exits, an uncaught exception included (pino flushes its destinations on
+ * exit); a process killed outright (SIGKILL, out of memory) loses at most the last batch
+ * and the write in progress. An output that stops taking lines (a stuck pipe) no longer
+ * stalls every request: at most `bufferMax` characters wait, and lines past that are
+ * dropped and counted (droppedLogLines).
  */
 export function processLogDestination(fd: number, bufferMax: number = LOG_BUFFER_MAX): DestinationStream {
-  const stream = pino.destination({ dest: fd, sync: false, maxLength: bufferMax });
+  const stream = pino.destination({ dest: fd, sync: false, minLength: LOG_BATCH_CHARS, periodicFlush: LOG_FLUSH_MS, maxLength: bufferMax });
   stream.on('drop', () => {
     droppedLines++;
   });

@@ -46,6 +46,21 @@ describe('process log output', () => {
     });
   }
 
+  it('a lone line on an idle process reaches the output by the periodic flush, without waiting for a batch to fill or the process to end', async (t) => {
+    const proc = child(`
+      const { logger } = createProcessLogger('info', 'json', { isTTY: false, fd: 1 });
+      logger.info('alone');
+      setTimeout(() => undefined, 20_000);`);
+    t.after(() => void proc.kill('SIGKILL'));
+    const started = performance.now();
+    proc.stdout.setEncoding('utf8');
+    const [line] = (await once(proc.stdout, 'data')) as [string];
+    const waitedMs = performance.now() - started;
+    assert.equal((JSON.parse(line) as { msg: string }).msg, 'alone');
+    // LOG_FLUSH_MS after the line, plus the child's start-up: far less than its 20 s of life.
+    assert.ok(waitedMs < 10_000, `the line arrived after ${Math.round(waitedMs)} ms`);
+  });
+
   it('an output that takes nothing does not block logging: lines past the buffer are dropped and counted, the rest arrive once it reads again', async (t) => {
     // 20,000 lines of about 1 KB into a pipe nobody reads and a 1 MiB buffer. A blocking
     // write would never return; here the loop finishes and reports before the pipe is read.

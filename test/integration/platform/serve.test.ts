@@ -60,6 +60,8 @@ describe('financehub serve', () => {
     const docs = await fetch(`${url}/docs`);
     assert.equal(docs.status, 200);
     assert.match(await docs.text(), /swagger/i);
+    // Log lines reach stdout in batches, at most LOG_FLUSH_MS after they were written.
+    await until(() => jsonLines(running.stdout()).some((line) => line.event === 'listening'), 'the listening line');
     const lines = jsonLines(running.stdout());
     assert.ok(lines.some((line) => line.event === 'migration_applied'), 'serve migrates on start');
     const listening = lines.find((line) => line.event === 'listening');
