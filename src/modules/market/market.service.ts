@@ -188,19 +188,14 @@ export function createMarketService(deps: MarketServiceDeps) {
     }
   };
 
-  /**
-   * A quote missing from the cache, from the live provider: stored, cached and published
-   * when there is one, cached as missing when the provider knows no such symbol. One
-   * refresh per symbol at a time in this process: the readers that find the same quote
-   * expired at once (every holdings read of a popular symbol, the moment its cache entry
-   * lapses) share one provider call and one write, instead of spending the provider's
-   * per-minute budget and the database on copies of it.
-   */
   const near = new Map<string, { value: CachedQuote | MissingQuote; until: number }>();
   /** Keeps `value` in this instance's memory within NEAR_QUOTE_MS and the quote's own lifetime (above). */
   const keepNear = (symbol: string, value: CachedQuote | MissingQuote, now: number) => {
-    near.delete(symbol);
     if (value.expires_at === undefined) return;
+    // A read that began before this instance stored a newer quote must not put the older one back.
+    const kept = near.get(symbol);
+    if (kept !== undefined && now < kept.until && (kept.value.expires_at ?? 0) > value.expires_at) return;
+    near.delete(symbol);
     const refreshAfter = 'missing' in value ? undefined : value.refresh_after;
     const until = Math.min(now + NEAR_QUOTE_MS, value.expires_at, refreshAfter ?? Number.POSITIVE_INFINITY);
     if (until <= now) return;
@@ -219,6 +214,14 @@ export function createMarketService(deps: MarketServiceDeps) {
     keepNear(symbol, stored, now);
   };
 
+  /**
+   * A quote missing from the cache, from the live provider: stored, cached and published
+   * when there is one, cached as missing when the provider knows no such symbol. One
+   * refresh per symbol at a time in this process: the readers that find the same quote
+   * expired at once (every holdings read of a popular symbol, the moment its cache entry
+   * lapses) share one provider call and one write, instead of spending the provider's
+   * per-minute budget and the database on copies of it.
+   */
   const refreshing = new Map<string, Promise<{ quote?: QuoteRow; missing?: true; down?: true }>>();
   const refreshQuote = (symbol: string): Promise<{ quote?: QuoteRow; missing?: true; down?: true }> => {
     const running = refreshing.get(symbol);

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createMarket, NEAR_QUOTE_MS, type MarketService } from '../../../src/modules/market/index.ts';
 import { createCache, type Cache } from '../../../src/platform/cache.ts';
+import { cacheKey } from '../../../src/platform/cache-keys.ts';
 import { createLogger } from '../../../src/platform/logger.ts';
 import { buildTestApp, type TestApp } from '../../helpers/build-test-app.ts';
 import { createTestClock } from '../../helpers/clock.ts';
@@ -19,19 +20,24 @@ describe('quotes kept in memory for NEAR_QUOTE_MS', () => {
   // Half a second before a minute boundary: the simulated provider's price changes each minute.
   const clock = createTestClock(new Date('2024-03-06T15:42:59.500Z'));
   let sharedReads = 0;
+  /** While set, shared-cache reads wait for it: a read in flight while something else happens. */
+  let hold: Promise<void> | undefined;
+  let cache: Cache;
 
   before(async () => {
     t = await buildTestApp();
     const logger = createLogger('silent');
-    const cache = createCache({ logger, redis: t.redis, now: () => clock.now().getTime() });
+    cache = createCache({ logger, redis: t.redis, now: () => clock.now().getTime() });
     const shared: Cache = {
       ...cache,
-      getMany: (keys) => {
+      getMany: async <T>(keys: readonly string[]) => {
         sharedReads++;
-        return cache.getMany(keys);
+        const values = await cache.getMany<T>(keys);
+        await hold;
+        return values;
       },
     };
-    const config = { ...t.config, marketDataProvider: 'simulated' as const, marketHistoryProvider: 'simulated' as const, quoteCacheSeconds: 60 };
+    const config = { ...t.config, marketDataProvider: 'simulated' as const, marketHistoryProvider: 'simulated' as const, quoteCacheSeconds: 600 };
     for (const assign of [(s: MarketService) => (a = s), (s: MarketService) => (b = s)]) {
       const market = await createMarket({ config, logger, db: t.db, redis: t.redis, clock, cache: shared });
       assign(market.service);
@@ -80,5 +86,33 @@ describe('quotes kept in memory for NEAR_QUOTE_MS', () => {
     clock.advance(NEAR_QUOTE_MS - 600);
     const read = (await a.latestQuotes(['NVDA'])).get('NVDA');
     assert.deepEqual([read?.as_of, read?.price], [newer.as_of, newer.price]);
+  });
+
+  it('a read that began before this instance stored a newer quote does not put the older one back', async () => {
+    const old = (await a.latestQuotes(['TSLA'])).get('TSLA');
+    assert.ok(old !== undefined);
+    // A minute on: the kept copy has lapsed (the shared one lives 10 minutes, refreshed after 9), and the simulated price has a new minute.
+    clock.advance(60_000);
+    let release = () => {};
+    hold = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const inFlight = a.latestQuotes(['TSLA']);
+    const unwatch = a.watchSymbol('TSLA');
+    try {
+      // Meanwhile this instance records a streamed trade of the new minute.
+      await waitFor('a trade of the new minute in the shared cache', async () => {
+        const stored = await cache.get<{ as_of: string }>(cacheKey('quote', 'TSLA'));
+        return stored !== undefined && Date.parse(stored.as_of) > old.as_of.getTime() ? true : undefined;
+      });
+    } finally {
+      unwatch();
+      hold = undefined;
+      release();
+    }
+    // The read that began first answers what it read …
+    assert.deepEqual((await inFlight).get('TSLA')?.as_of, old.as_of);
+    // … and the next read has the newer quote, not the one that read brought back.
+    assert.ok(((await a.latestQuotes(['TSLA'])).get('TSLA')?.as_of.getTime() ?? 0) > old.as_of.getTime());
   });
 });
