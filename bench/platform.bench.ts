@@ -9,7 +9,7 @@
 // latency of every target offered one fixed rate (BENCH_LATENCY_RATE, default 1,000 req/s),
 // timed to the microsecond. Also kept: a request rejected by schema validation (400
 // problem JSON).
-import { readFileSync } from 'node:fs';
+import { cpuSeconds } from './lib/cpu.ts';
 import { measureHttp, type HttpBenchOptions } from './lib/http.ts';
 import { measureLatencyAtRate, type RateLatencyResult } from './lib/latency.ts';
 import type { BenchContext } from './lib/context.ts';
@@ -28,14 +28,7 @@ const CONNECTIONS = 20;
 // slowest of them serves, timed per request to the microsecond (./lib/latency.ts).
 const LATENCY_RATE = Number.parseInt(process.env.BENCH_LATENCY_RATE ?? '', 10) || 1000;
 const LATENCY_CONNECTIONS = 4;
-const TICKS_PER_S = 100; // USER_HZ on Linux
 
-/** utime + stime of a process in seconds. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
-}
 
 interface Sample {
   rps: number;

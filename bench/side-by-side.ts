@@ -13,9 +13,9 @@
 // holdings of the bench's 50-transaction portfolio). --postgres gives each build a scratch
 // database next to BENCH_DATABASE_URL and BENCH_REDIS_URL (they share the Redis).
 // A checkout needs its dependencies installed (or a node_modules link to these).
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { cpuSeconds } from './lib/cpu.ts';
 import { measureHttp } from './lib/http.ts';
 import { withScratchDatabase } from './lib/scratch-db.ts';
 import { seedHoldings } from './lib/seed.ts';
@@ -28,7 +28,6 @@ const ROUTES: Record<string, (portfolioId: string) => string> = {
   holdings: (portfolioId) => `/v1/portfolios/${portfolioId}/holdings`,
 };
 const CONNECTIONS_PER_BUILD = 10;
-const TICKS_PER_S = 100; // USER_HZ on Linux
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -57,12 +56,6 @@ const builds: Build[] = positionals.map((arg) => {
 });
 if (builds.length < 2) throw new Error('give at least two builds');
 
-/** utime + stime of a process in seconds. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
-}
 
 interface Running {
   build: Build;
