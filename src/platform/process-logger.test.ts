@@ -61,7 +61,7 @@ describe('process log output', () => {
     assert.ok(waitedMs < 10_000, `the line arrived after ${Math.round(waitedMs)} ms`);
   });
 
-  it('an output that takes nothing does not block logging: lines past the buffer are dropped and counted, the rest arrive once it reads again', async (t) => {
+  it('FAIL-023: an output that takes nothing does not block logging: lines past the buffer are dropped and counted, the rest arrive once it reads again', async (t) => {
     // 20,000 lines of about 1 KB into a pipe nobody reads and a 1 MiB buffer. A blocking
     // write would never return; here the loop finishes and reports before the pipe is read.
     const proc = child(`
