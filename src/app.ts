@@ -101,8 +101,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     loggerInstance: logger,
     genReqId: requestIdGenerator(config.trustProxy),
     requestIdHeader: false,
-    // One line per request (see RequestLogController).
-    logController: new RequestLogController({ requestIdLogLabel: 'requestId' }, requestLineLogger(logger)),
+    // One line per request, or per write, failure and sampled read (see RequestLogController).
+    logController: new RequestLogController({ requestIdLogLabel: 'requestId' }, requestLineLogger(logger), {
+      mode: config.logRequests,
+      sampleEvery: config.logRequestsSample,
+    }),
     trustProxy: config.trustProxy,
     bodyLimit: config.bodyLimitBytes,
     connectionTimeout: config.requestTimeoutMs,

@@ -29,6 +29,7 @@ describe('loadConfig', () => {
     assert.equal(config.marketDataProvider, 'yahoo');
     assert.equal(config.marketHistoryProvider, 'yahoo');
     assert.equal(config.logLevel, 'info');
+    assert.equal(config.logRequests, 'all');
     assert.equal(config.trustProxy, false);
   });
 
@@ -84,6 +85,8 @@ describe('loadConfig', () => {
       [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL'],
       [{ TRUST_PROXY: 'maybe' }, 'TRUST_PROXY'],
       [{ LOG_LEVEL: 'verbose' }, 'LOG_LEVEL'],
+      [{ LOG_REQUESTS: 'some' }, 'LOG_REQUESTS'],
+      [{ LOG_REQUESTS_SAMPLE: '0' }, 'LOG_REQUESTS_SAMPLE'],
       [{ MARKET_DATA_PROVIDER: 'bloomberg' }, 'MARKET_DATA_PROVIDER'],
       [{ MARKET_DATA_PROVIDER: 'finnhub' }, 'FINNHUB_API_KEY'],
       [{ ALLOWED_ORIGINS: 'https://a.example/path' }, 'ALLOWED_ORIGINS'],

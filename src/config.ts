@@ -16,6 +16,7 @@ type Env = Record<string, string | undefined>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+const LOG_REQUESTS = ['all', 'sampled'] as const;
 const PROVIDERS = ['simulated', 'finnhub', 'yahoo', 'none'] as const;
 
 export interface TierLimits {
@@ -40,6 +41,7 @@ export interface RateLimitSpec {
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type LogFormat = (typeof LOG_FORMATS)[number];
+export type LogRequests = (typeof LOG_REQUESTS)[number];
 export type MarketDataProvider = (typeof PROVIDERS)[number];
 
 /** Reads one variable; every reader names the variable in its error. */
@@ -295,6 +297,13 @@ export function loadConfig(env: Env = process.env) {
     logLevel: r.oneOf<LogLevel>('LOG_LEVEL', LOG_LEVELS, 'info'),
     /** `auto`: readable lines and a start-up banner on a terminal, JSON lines otherwise; `json` / `pretty` force one. */
     logFormat: r.oneOf<LogFormat>('LOG_FORMAT', LOG_FORMATS, 'auto'),
+    /**
+     * `all`: a `request completed` line for every request. `sampled`: for every request that
+     * is not a successful read (any method but GET, HEAD and OPTIONS, any status of 400 or
+     * more), and for one successful read in LOG_REQUESTS_SAMPLE.
+     */
+    logRequests: r.oneOf<LogRequests>('LOG_REQUESTS', LOG_REQUESTS, 'all'),
+    logRequestsSample: r.int('LOG_REQUESTS_SAMPLE', 100, 1, 1_000_000),
     /** Per-tier quotas (FAIL-007): `free` and `pro`, each configurable. */
     tiers: Object.freeze({
       free: Object.freeze(

@@ -5,7 +5,7 @@ import { isatty } from 'node:tty';
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import PinoPretty from 'pino-pretty';
-import type { LogFormat, LogLevel } from '../config.ts';
+import type { LogFormat, LogLevel, LogRequests } from '../config.ts';
 import { currentContext } from './context.ts';
 
 export type { Logger } from 'pino';
@@ -80,6 +80,10 @@ export function isPretty(format: LogFormat, output: { isTTY?: boolean } = { isTT
   return format === 'pretty' || (format === 'auto' && output.isTTY === true);
 }
 
+/** Lines are written once this many characters wait, … */
+export const LOG_BATCH_CHARS = 4096;
+/** … or this long after the last write, whichever comes first (ms). */
+export const LOG_FLUSH_MS = 250;
 /** What a long-running command's JSON lines may hold in memory while its output is not taking them (characters; about bytes). */
 export const LOG_BUFFER_MAX = 16 * 1024 * 1024;
 
@@ -88,11 +92,6 @@ let droppedLines = 0;
 export function droppedLogLines(): number {
   return droppedLines;
 }
-
-/** Lines are written once this many characters wait, … */
-export const LOG_BATCH_CHARS = 4096;
-/** … or this long after the last write, whichever comes first (ms). */
-export const LOG_FLUSH_MS = 250;
 
 /**
  * JSON lines written to `fd` in batches, without blocking the event loop: once
@@ -139,23 +138,39 @@ export function requestLineLogger(logger: Logger): Logger {
   return pino({ ...loggerOptions(logger.level as LogLevel), redact: undefined, mixin: undefined }, stream);
 }
 
+/** Which requests get a `request completed` line: every one, or all but most successful reads (LOG_REQUESTS). */
+export interface RequestLinePolicy {
+  mode: LogRequests;
+  /** In `sampled` mode, one successful read in this many gets its line. */
+  sampleEvery: number;
+}
+
+/** Methods that change nothing: in `sampled` mode, only these are sampled when they succeed. */
+const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 /**
  * One line per request at `info`: `request completed` with its requestId, method, URL
  * without its query, client address, status, response time and, once authenticated, the
  * user, written through `line` (requestLineLogger). The fields are flat primitives the
- * server chose (nothing from headers or bodies). `incoming request`, with the (redacted)
- * headers, only at `debug`. Failed responses keep Fastify's `request errored` line at
- * `error`, through the request's own logger. Every other line of a request carries its
- * requestId (the request's child logger) and, after the guard, its userId (the mixin
- * above, from the request's async context).
+ * server chose (nothing from headers or bodies). With the `sampled` policy, every write and
+ * every refused or failed request still gets its line, and successful reads one in
+ * `sampleEvery`. `incoming request`, with the (redacted) headers, only at `debug`. Failed
+ * responses keep Fastify's `request errored` line at `error`, through the request's own
+ * logger, whatever the policy. Every other line of a request carries its requestId (the
+ * request's child logger) and, after the guard, its userId (the mixin above, from the
+ * request's async context).
  */
 // The app's logger is pino (createLogger), so its level checks are there to use.
 export class RequestLogController extends LogController {
   readonly #line: Logger;
+  readonly #policy: RequestLinePolicy;
+  /** Successful reads since the last one that got its line (sampled policy). */
+  #reads = 0;
 
-  constructor(options: ConstructorParameters<typeof LogController>[0], line: Logger) {
+  constructor(options: ConstructorParameters<typeof LogController>[0], line: Logger, policy: RequestLinePolicy) {
     super(options);
     this.#line = line;
+    this.#policy = policy;
   }
 
   override incomingRequest(request: FastifyRequest): void {
@@ -169,8 +184,8 @@ export class RequestLogController extends LogController {
         { req: { method: request.method, url: request.url, ip: request.ip }, res: reply, err: error, responseTime: reply.elapsedTime, ...(userId === undefined ? {} : { userId }) },
         'request errored',
       );
-    } else if ((reply.log as Logger).isLevelEnabled('info')) {
-      // The request's own logger decides, so a route's logLevel still applies.
+    } else if ((reply.log as Logger).isLevelEnabled('info') && this.#wanted(request, reply)) {
+      // The request's own logger decides first, so a route's logLevel still applies.
       this.#line.info(
         {
           requestId: request.id,
@@ -184,5 +199,11 @@ export class RequestLogController extends LogController {
         'request completed',
       );
     }
+  }
+
+  #wanted(request: FastifyRequest, reply: FastifyReply): boolean {
+    if (this.#policy.mode === 'all' || reply.statusCode >= 400 || !READ_METHODS.has(request.method)) return true;
+    this.#reads = (this.#reads + 1) % this.#policy.sampleEvery;
+    return this.#reads === 0;
   }
 }

@@ -1,6 +1,6 @@
 // Prometheus metrics on a registry of this app's own (so several apps in one process,
 // as in tests, never clash): request durations by route and status, database pool
-// gauges and event-loop lag.
+// gauges, event-loop lag, and the log lines dropped because stdout was not taking them.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { droppedLogLines } from './logger.ts';

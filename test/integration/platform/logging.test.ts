@@ -2,10 +2,12 @@
 // msg, requestId, userId when known, event names), with secrets and query strings
 // never reaching the log.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Type } from 'typebox';
 import { currentContext } from '../../../src/platform/context.ts';
 import { problemResponses } from '../../../src/platform/http/problem.ts';
+import { createUser } from '../../helpers/auth.ts';
 import { buildTestApp, type TestApp } from '../../helpers/build-test-app.ts';
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -104,5 +106,45 @@ describe('logging', () => {
     assert.equal(event?.userId, 'user-1234', 'userId from the request context');
     // Startup events are named too (migrations, here).
     assert.ok(t.logs.events('migrations_complete').length === 1);
+  });
+});
+
+describe('LOG_REQUESTS=sampled', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await buildTestApp({ env: { LOG_REQUESTS: 'sampled', LOG_REQUESTS_SAMPLE: '5' } });
+  });
+  after(() => t.close());
+
+  /** The `request completed` lines written while `send` ran, as `METHOD url status`. */
+  async function linesOf(send: () => Promise<void>): Promise<string[]> {
+    const before = t.logs.raw.length;
+    await send();
+    return t.logs.lines
+      .slice(before)
+      .filter((line) => line.msg === 'request completed')
+      .map((line) => `${String(line.method)} ${String(line.url)} ${String(line.statusCode)}`);
+  }
+
+  it('FAIL-019: one successful read in LOG_REQUESTS_SAMPLE gets its line; every write and every refused or failed request gets one', async () => {
+    const alice = await createUser(t);
+    // Twenty reads in a row: exactly four lines, whatever the count stood at before.
+    const reads = await linesOf(async () => {
+      for (let i = 0; i < 20; i++) assert.equal((await t.app.inject({ method: 'GET', url: '/v1/me', headers: alice.headers })).statusCode, 200);
+    });
+    assert.deepEqual(reads, Array(4).fill('GET /v1/me 200'));
+
+    const others = await linesOf(async () => {
+      for (let i = 0; i < 3; i++) {
+        const created = await t.app.inject({ method: 'POST', url: '/v1/portfolios', headers: alice.headers, payload: { name: `P${i}`, base_currency: 'USD' } });
+        assert.equal(created.statusCode, 201, created.body);
+        assert.equal((await t.app.inject({ method: 'GET', url: '/v1/me' })).statusCode, 401);
+        assert.equal((await t.app.inject({ method: 'GET', url: `/v1/portfolios/${randomUUID()}`, headers: alice.headers })).statusCode, 404);
+      }
+    });
+    assert.deepEqual(others.filter((line) => line.startsWith('POST ')), Array(3).fill('POST /v1/portfolios 201'));
+    assert.equal(others.filter((line) => line === 'GET /v1/me 401').length, 3, others.join('\n'));
+    assert.equal(others.filter((line) => / 404$/.test(line)).length, 3, others.join('\n'));
+    assert.equal(others.length, 9, 'no successful read among them');
   });
 });
