@@ -237,9 +237,6 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     callsPerMinute: liveCallsPerMinute(config),
   });
 
-  // --- news: GET /v1/news, new items on `news.published`.
-  const news = registerNews(app, { db, pubsub: market.pubsub, clock, logger, guards: auth.guards, fetchNews: (s, from, to) => market.service.companyNews(s, from, to) });
-
   // --- portfolios (portfolios, transactions, holdings, import/export).
   const portfolios = await registerPortfolios(app, {
     db,
@@ -258,6 +255,20 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     importBodyLimit: config.importBodyLimitBytes,
     tiers: config.tiers,
     usage: limits.usage,
+  });
+
+  // --- news: GET /v1/news (by default for the caller's watched and traded symbols), new items on `news.published`.
+  const news = registerNews(app, {
+    db,
+    pubsub: market.pubsub,
+    clock,
+    logger,
+    guards: auth.guards,
+    fetchNews: (s, from, to) => market.service.companyNews(s, from, to),
+    userSymbols: {
+      watched: async (userId) => (await market.service.watchlist(userId)).map((row) => row.symbol),
+      traded: (userId, limit) => portfolios.tradedSymbols(userId, limit),
+    },
   });
 
   // --- schedules (pg-boss cron, one runner across instances): quote refresh, daily candles,

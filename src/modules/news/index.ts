@@ -10,13 +10,28 @@ import type { PubSub } from '../../platform/pubsub.ts';
 import type { NewsItem } from '../market/providers/index.ts';
 import { createNewsRepository } from './news.repository.ts';
 import { newsRoutes } from './news.routes.ts';
-import { createNewsService, type NewsService } from './news.service.ts';
+import { createNewsService, type NewsService, type UserSymbols } from './news.service.ts';
 
 export function registerNews(
   app: App,
-  deps: { db: Database; pubsub: PubSub; clock: Clock; logger: Logger; guards: Guards; fetchNews: (symbol: string, from: Date, to: Date) => Promise<NewsItem[]> },
+  deps: {
+    db: Database;
+    pubsub: PubSub;
+    clock: Clock;
+    logger: Logger;
+    guards: Guards;
+    fetchNews: (symbol: string, from: Date, to: Date) => Promise<NewsItem[]>;
+    userSymbols: UserSymbols;
+  },
 ): NewsService {
-  const news = createNewsService({ repo: createNewsRepository(deps.db), fetchNews: deps.fetchNews, pubsub: deps.pubsub, clock: deps.clock, logger: deps.logger });
+  const news = createNewsService({
+    repo: createNewsRepository(deps.db),
+    fetchNews: deps.fetchNews,
+    userSymbols: deps.userSymbols,
+    pubsub: deps.pubsub,
+    clock: deps.clock,
+    logger: deps.logger,
+  });
   newsRoutes(app, { guards: deps.guards, news });
   return news;
 }

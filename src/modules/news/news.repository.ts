@@ -44,16 +44,6 @@ export function createNewsRepository(db: Database) {
       );
       return rows;
     },
-    /** The caller's watchlist and the symbols of their portfolios' transactions. */
-    async userSymbols(userId: string): Promise<string[]> {
-      const { rows } = await db.query<{ symbol: string }>(
-        `SELECT symbol FROM watchlist WHERE user_id = $1
-         UNION SELECT DISTINCT symbol FROM transactions WHERE user_id = $1 AND symbol IS NOT NULL
-         ORDER BY symbol LIMIT 100`,
-        [userId],
-      );
-      return rows.map((r) => r.symbol);
-    },
   };
 }
 

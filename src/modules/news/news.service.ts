@@ -42,14 +42,30 @@ export function newsItemJson(row: NewsRow) {
   };
 }
 
+/** The symbols a user's news covers when they name none: their watchlist and what they traded, sorted. */
+export const USER_NEWS_SYMBOLS = 100;
+
+/** Where a user's symbols come from: the market module's watchlist and the portfolios module's transactions. */
+export interface UserSymbols {
+  watched: (userId: string) => Promise<string[]>;
+  /** Sorted; at most `limit`. */
+  traded: (userId: string, limit: number) => Promise<string[]>;
+}
+
 export function createNewsService(deps: {
   repo: NewsRepository;
   fetchNews: (symbol: string, from: Date, to: Date) => Promise<NewsItem[]>;
+  userSymbols: UserSymbols;
   pubsub: PubSub;
   clock: Clock;
   logger: Logger;
 }) {
   const { repo, pubsub, clock, logger } = deps;
+
+  const symbolsOf = async (userId: string): Promise<string[]> => {
+    const [watched, traded] = await Promise.all([deps.userSymbols.watched(userId), deps.userSymbols.traded(userId, USER_NEWS_SYMBOLS)]);
+    return [...new Set([...watched, ...traded])].sort().slice(0, USER_NEWS_SYMBOLS);
+  };
   const lastFetch = new Map<string, number>();
 
   const toRow = (item: NewsItem): NewsRow => {
@@ -106,7 +122,7 @@ export function createNewsService(deps: {
       userId: string,
       query: { symbols?: string[]; from?: Date; to?: Date; limit: number; cursor?: string },
     ): Promise<{ items: NewsRow[]; nextCursor: string | null; symbols: string[] }> {
-      const symbols = query.symbols ?? (await repo.userSymbols(userId));
+      const symbols = query.symbols ?? (await symbolsOf(userId));
       const to = query.to ?? clock.now();
       const from = query.from ?? new Date(to.getTime() - 7 * 86_400_000);
       if (symbols.length === 0) return { items: [], nextCursor: null, symbols };

@@ -53,6 +53,8 @@ export interface PortfoliosModule {
   imports: ImportService;
   /** Symbols bought in any portfolio, for scheduled quote, candle and news refreshes; at most `limit`. */
   heldSymbols: (limit: number) => Promise<string[]>;
+  /** Symbols in any of one user's transactions, sorted; at most `limit`. */
+  tradedSymbols: (userId: string, limit: number) => Promise<string[]>;
   mappings: MappingsService;
   start: () => Promise<void>;
   stop: () => Promise<void>;
@@ -97,6 +99,7 @@ export function createPortfoliosModule(deps: Omit<PortfoliosDeps, 'guards' | 'im
     imports,
     mappings,
     heldSymbols: (limit) => repo.heldSymbols(deps.db, limit),
+    tradedSymbols: (userId, limit) => repo.tradedSymbols(deps.db, userId, limit),
     start: async () => rows?.start(),
     stop: async () => rows?.stop(),
   };

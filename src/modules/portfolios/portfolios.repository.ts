@@ -174,6 +174,14 @@ export function createPortfoliosRepository() {
       return rows.map((r) => r.symbol);
     },
 
+    async tradedSymbols(db: Queryable, userId: string, limit: number): Promise<string[]> {
+      const { rows } = await db.query<{ symbol: string }>(
+        `SELECT DISTINCT symbol FROM transactions WHERE user_id = $1 AND symbol IS NOT NULL ORDER BY symbol LIMIT $2`,
+        [userId, limit],
+      );
+      return rows.map((r) => r.symbol);
+    },
+
     async listPortfolios(db: Queryable, userId: string): Promise<Portfolio[]> {
       const { rows } = await db.query<PortfolioRow>(
         `SELECT ${PORTFOLIO_COLUMNS} FROM portfolios WHERE user_id = $1 ORDER BY created_at, id`,

@@ -2,11 +2,12 @@
 // /company-news: duplicates (same id, same URL) stored once, sentiment a decimal string
 // in [-1, 1], a `<script>` headline returned as the same plain text, a `javascript:` URL
 // dropped, new items published on `news.published`, the default symbols are the caller's
-// watchlist.
+// watchlist and the symbols of their transactions.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createUser, type CreatedUser } from '../../helpers/auth.ts';
 import { buildTestApp, type TestApp } from '../../helpers/build-test-app.ts';
+import { createPortfolio } from '../../helpers/portfolios.ts';
 import { startFakeFinnhub, type FakeFinnhub } from '../../helpers/fake-providers.ts';
 
 interface NewsJson {
@@ -44,6 +45,7 @@ describe('company news', () => {
         item(4, 'Neutral note on widgets', 'https://news.example/d', ',"image":"https://img.example/d.png"'),
       ].join(',')}]`,
     );
+    fake.news.set('TRD', `[${item(5, 'Traded company opens a plant', 'https://news.example/t').replace('"related":"NWS"', '"related":"TRD"')}]`);
     t = await buildTestApp({
       env: { MARKET_DATA_PROVIDER: 'finnhub', FINNHUB_API_KEY: 'test-key-000000000000', FINNHUB_BASE_URL: fake.url, MARKET_HISTORY_PROVIDER: 'none', ALERTS_TICK_SECONDS: '0' },
     });
@@ -98,5 +100,25 @@ describe('company news', () => {
       assert.equal((await t.app.inject({ method: 'GET', url: `/v1/news?${q}`, headers: user.headers })).statusCode, 400, q);
     }
     assert.equal((await t.app.inject({ method: 'GET', url: '/v1/news' })).statusCode, 401);
+  });
+
+  it("without symbols, also covers the symbols of the caller's transactions, and never another user's", async () => {
+    const trader = await createUser(t);
+    const portfolioId = await createPortfolio(t, trader);
+    const buy = await t.app.inject({
+      method: 'POST',
+      url: `/v1/portfolios/${portfolioId}/transactions`,
+      headers: trader.headers,
+      payload: { type: 'buy', symbol: 'TRD', quantity: '3', price: '90.00', currency: 'USD', executed_at: '2024-06-03T10:00:00Z' },
+    });
+    assert.equal(buy.statusCode, 201, buy.body);
+    const mine = await t.app.inject({ method: 'GET', url: '/v1/news', headers: trader.headers });
+    assert.deepEqual(
+      mine.json<{ items: NewsJson[] }>().items.map((news) => [news.symbol, news.headline]),
+      [['TRD', 'Traded company opens a plant']],
+    );
+    // The first user watches NWS and trades nothing: TRD's news is not theirs.
+    const theirs = await t.app.inject({ method: 'GET', url: '/v1/news', headers: user.headers });
+    assert.ok(theirs.json<{ items: NewsJson[] }>().items.every((news) => news.symbol === 'NWS'));
   });
 });
