@@ -42,7 +42,7 @@ export function newsItemJson(row: NewsRow) {
   };
 }
 
-/** The symbols a user's news covers when they name none: their watchlist and what they traded, sorted. */
+/** How many symbols a user's news covers when they name none: the first of their watched and traded symbols, sorted. */
 export const USER_NEWS_SYMBOLS = 100;
 
 /** Where a user's symbols come from: the market module's watchlist and the portfolios module's transactions. */

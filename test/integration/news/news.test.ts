@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createUser, type CreatedUser } from '../../helpers/auth.ts';
 import { buildTestApp, type TestApp } from '../../helpers/build-test-app.ts';
-import { createPortfolio } from '../../helpers/portfolios.ts';
+import { addTransaction, createPortfolio } from '../../helpers/portfolios.ts';
 import { startFakeFinnhub, type FakeFinnhub } from '../../helpers/fake-providers.ts';
 
 interface NewsJson {
@@ -105,13 +105,7 @@ describe('company news', () => {
   it("without symbols, also covers the symbols of the caller's transactions, and never another user's", async () => {
     const trader = await createUser(t);
     const portfolioId = await createPortfolio(t, trader);
-    const buy = await t.app.inject({
-      method: 'POST',
-      url: `/v1/portfolios/${portfolioId}/transactions`,
-      headers: trader.headers,
-      payload: { type: 'buy', symbol: 'TRD', quantity: '3', price: '90.00', currency: 'USD', executed_at: '2024-06-03T10:00:00Z' },
-    });
-    assert.equal(buy.statusCode, 201, buy.body);
+    await addTransaction(t, trader, portfolioId, { type: 'buy', symbol: 'TRD', quantity: '3', price: '90.00', currency: 'USD', executed_at: '2024-06-03T10:00:00Z' });
     const mine = await t.app.inject({ method: 'GET', url: '/v1/news', headers: trader.headers });
     assert.deepEqual(
       mine.json<{ items: NewsJson[] }>().items.map((news) => [news.symbol, news.headline]),

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { createUser, type CreatedUser } from '../../helpers/auth.ts';
 import { buildTestApp, type TestApp } from '../../helpers/build-test-app.ts';
 import { createTestClock, type TestClock } from '../../helpers/clock.ts';
-import { createPortfolio } from '../../helpers/portfolios.ts';
+import { addTransaction, createPortfolio } from '../../helpers/portfolios.ts';
 import { connectReady, listenForWs } from '../../helpers/ws.ts';
 
 interface Connections {
@@ -31,13 +31,7 @@ describe('realtime connections and portfolios (FAIL-013)', () => {
     alice = await createUser(t);
     bob = await createUser(t);
     portfolioId = await createPortfolio(t, alice);
-    const res = await t.app.inject({
-      method: 'POST',
-      url: `/v1/portfolios/${portfolioId}/transactions`,
-      headers: alice.headers,
-      payload: { type: 'buy', symbol: 'MSFT', quantity: '3', price: '100', currency: 'USD', executed_at: '2026-11-20T15:00:00Z' },
-    });
-    assert.equal(res.statusCode, 201, res.body);
+    await addTransaction(t, alice, portfolioId, { type: 'buy', symbol: 'MSFT', quantity: '3', price: '100', currency: 'USD', executed_at: '2026-11-20T15:00:00Z' });
   });
   after(async () => {
     await t.close();

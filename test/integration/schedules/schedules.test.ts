@@ -19,7 +19,7 @@ import { createLogger } from '../../../src/platform/logger.ts';
 import { createUser, type CreatedUser } from '../../helpers/auth.ts';
 import { buildTestApp, usingRedis, type TestApp } from '../../helpers/build-test-app.ts';
 import { startFakeFinnhub, startFakeYahoo, type FakeFinnhub, type FakeYahoo, type YahooDay } from '../../helpers/fake-providers.ts';
-import { createPortfolio } from '../../helpers/portfolios.ts';
+import { addTransaction, createPortfolio } from '../../helpers/portfolios.ts';
 import { waitFor } from '../../helpers/wait.ts';
 
 const DAY = 86_400_000;
@@ -79,13 +79,7 @@ describe('scheduled jobs', () => {
       assert.ok(res.statusCode === 200 || res.statusCode === 201, res.body);
     }
     const pid = await createPortfolio(t, user);
-    const buy = await t.app.inject({
-      method: 'POST',
-      url: `/v1/portfolios/${pid}/transactions`,
-      headers: user.headers,
-      payload: { type: 'buy', symbol: HELD, quantity: '3', price: '90.00', currency: 'USD', executed_at: '2024-06-03T10:00:00Z' },
-    });
-    assert.equal(buy.statusCode, 201, buy.body);
+    await addTransaction(t, user, pid, { type: 'buy', symbol: HELD, quantity: '3', price: '90.00', currency: 'USD', executed_at: '2024-06-03T10:00:00Z' });
     const alert = await t.app.inject({ method: 'POST', url: '/v1/alerts', headers: user.headers, payload: { kind: 'price_above', symbol: ALERTED, threshold: '500' } });
     assert.equal(alert.statusCode, 201, alert.body);
   });
