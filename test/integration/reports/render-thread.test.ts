@@ -145,16 +145,16 @@ describe('a report that renders for longer than JOBS_EXPIRE_SECONDS', () => {
   let s: Awaited<ReturnType<typeof setUp>>;
   before(async () => {
     // The queue would take a job for dead after 1 s, checked every second; the render
-    // limit allows 20 s per step.
-    s = await setUp({ JOBS_EXPIRE_SECONDS: '1', JOBS_SUPERVISE_INTERVAL_SECONDS: '1', REPORT_RENDER_TIMEOUT_MS: '20000' });
+    // limit allows 60 s per step (LONGER_BODY took 8 s under CI's load on a fast machine).
+    s = await setUp({ JOBS_EXPIRE_SECONDS: '1', JOBS_SUPERVISE_INTERVAL_SECONDS: '1', REPORT_RENDER_TIMEOUT_MS: '60000' });
   });
   after(() => s?.t.close());
 
   it('FAIL-021: is rendered once: its job holds its lock for twice what its bounded steps can take, so it is not run again while it renders', async (ctx) => {
     const { t } = s;
-    // Two steps of 20 s for each of the JOBS_CONCURRENCY (2) jobs sharing the thread, doubled.
-    assert.equal(t.jobs.definitionOf(RENDER_QUEUE)?.expireSeconds, 160);
-    assert.equal(renderJobExpirySeconds(t.config), 160);
+    // Two steps of 60 s for each of the JOBS_CONCURRENCY (2) jobs sharing the thread, doubled.
+    assert.equal(t.jobs.definitionOf(RENDER_QUEUE)?.expireSeconds, 480);
+    assert.equal(renderJobExpirySeconds(t.config), 480);
     const started = performance.now();
     const slow = await s.report(await s.template(LONGER_BODY));
     const elapsed = performance.now() - started;
