@@ -8,7 +8,8 @@
 // noisy machine where throughput does not, and then, for p99 "under the same load", the
 // latency of every target offered one fixed rate (BENCH_LATENCY_RATE, default 1,000 req/s),
 // timed to the microsecond. Also kept: a request rejected by schema validation (400
-// problem JSON).
+// problem JSON), and the hello-world with 15 and 30 µs of busy work in its handler, which
+// shows how much a microsecond of a route's own work costs the whole server.
 import { cpuSeconds } from './lib/cpu.ts';
 import { measureHttp, type HttpBenchOptions } from './lib/http.ts';
 import { measureLatencyAtRate, type RateLatencyResult } from './lib/latency.ts';
@@ -28,6 +29,8 @@ const CONNECTIONS = 20;
 // slowest of them serves, timed per request to the microsecond (./lib/latency.ts).
 const LATENCY_RATE = Number.parseInt(process.env.BENCH_LATENCY_RATE ?? '', 10) || 1000;
 const LATENCY_CONNECTIONS = 4;
+/** Busy work added to the hello-world's handler, µs: the CPU ratio a route with only that much work of its own would have. */
+const WORK_US = [15, 30];
 
 
 interface Sample {
@@ -100,6 +103,8 @@ async function runMode(ctx: BenchContext, mode: string, env: Record<string, stri
   const targets: Target[] = [
     { label: 'hello-world (bare Fastify)', server: hello, options: { url: `${hello.url}/`, expectStatus: 200 } },
     { label: `hello-world + one ${floorDb === 'pglite' ? 'PGlite' : 'pg'} query`, server: hello, options: { url: `${hello.url}/query`, expectStatus: 200 } },
+    // The yardstick's own slope: what N µs of handler work cost the server in all.
+    ...WORK_US.map((us) => ({ label: `hello-world + ${us} µs of handler work`, server: hello, options: { url: `${hello.url}/work/${us}`, expectStatus: 200 } })),
     { label: 'GET /health/live', server, options: { url: `${server.url}/health/live`, expectStatus: 200 } },
     { label: 'GET /v1/me', server, options: { url: `${server.url}/v1/me`, headers: auth, expectStatus: 200 } },
     { label: 'GET /v1/portfolios', server, options: { url: `${server.url}/v1/portfolios`, headers: auth, expectStatus: 200 } },
