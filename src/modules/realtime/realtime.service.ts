@@ -58,7 +58,7 @@ export interface RealtimeMetrics {
 
 export interface PortfolioSource {
   /** Holdings as GET /v1/portfolios/:id/holdings answers them; throws not_found for a foreign or unknown id. */
-  holdings: (userId: string, portfolioId: string) => Promise<{ items: Array<{ symbol: string }> } & Record<string, unknown>>;
+  holdings: (userId: string, portfolioId: string) => Promise<{ items: Array<{ symbol: string; lots?: unknown } & Record<string, unknown>> } & Record<string, unknown>>;
 }
 
 export interface RealtimeServiceDeps {
@@ -275,7 +275,10 @@ export function createRealtimeService(deps: RealtimeServiceDeps) {
       portfoliosBySymbol.get(symbol)?.delete(watch);
     }
     if (watch.conns.size === 0) return;
-    const body = serialise('portfolio', holdings, watch.channel);
+    // Each position without its FIFO lots: lots grow with the portfolio's transactions (at
+    // 50,000 the message was 10 MB, past WS_MAX_BUFFERED_BYTES, and its socket was closed as
+    // a slow consumer), positions only with its symbols. GET …/holdings keeps the lots.
+    const body = serialise('portfolio', { ...holdings, items: holdings.items.map(({ lots: _lots, ...position }) => position) }, watch.channel);
     let sent = 0;
     for (const conn of watch.conns) if (sendRaw(conn, body, 'portfolio', false)) sent++;
     if (sent > 0) metrics.sent('portfolio', sent);

@@ -90,7 +90,7 @@ describe('realtime connections and portfolios (FAIL-013)', () => {
     client.close();
   });
 
-  it('portfolio:<id> receives the holdings revalued after a quote, equal to GET /holdings at that moment, at most once a second', async () => {
+  it('portfolio:<id> receives the holdings revalued after a quote, equal to GET /holdings (without lots) at that moment, at most once a second', async () => {
     const client = await connectReady(url, alice.accessToken);
     client.send({ type: 'subscribe', channels: [`portfolio:${portfolioId}`] });
     const first = await client.next((m) => m.type === 'portfolio', 5000);
@@ -102,9 +102,10 @@ describe('realtime connections and portfolios (FAIL-013)', () => {
     const moved = await client.next((m) => m.type === 'portfolio' && (m.totals as { market_value: string }).market_value !== firstTotals.market_value, 8000);
     const res = await t.app.inject({ method: 'GET', url: `/v1/portfolios/${portfolioId}/holdings`, headers: alice.headers });
     assert.equal(res.statusCode, 200, res.body);
-    const http = res.json<Record<string, unknown>>();
+    const http = res.json<{ items: Array<Record<string, unknown>> }>();
     const { type: _type, channel: _channel, seq: _seq, sent_at: _sentAt, ...pushed } = moved;
-    assert.deepEqual(pushed, http, 'the pushed holdings equal GET /holdings');
+    const withoutLots = { ...http, items: http.items.map(({ lots: _lots, ...position }) => position) };
+    assert.deepEqual(pushed, withoutLots, 'the pushed holdings equal GET /holdings without the lots');
     // Throttled: quotes tick every second, portfolio messages never closer than ~1 s.
     await new Promise((resolve) => setTimeout(resolve, 3000));
     const times = client.arrivals.filter((_, i) => client.messages[i]?.type === 'portfolio');
@@ -114,6 +115,34 @@ describe('realtime connections and portfolios (FAIL-013)', () => {
       // WS_PORTFOLIO_THROTTLE_MS (1000) between starts; the valuation's own time shifts sends a little.
       assert.ok(gap >= 800, `portfolio messages ${gap} ms apart`);
     }
+    client.close();
+  });
+});
+
+describe('the portfolio channel of a portfolio with many lots', () => {
+  let t: TestApp;
+  before(async () => {
+    // A small send bound, so that 150 lots (about 28 KB of JSON) would pass it.
+    t = await buildTestApp({ env: { WS_MAX_BUFFERED_BYTES: '8192' } });
+  });
+  after(() => t.close());
+
+  it('pushes the positions without their lots, within WS_MAX_BUFFERED_BYTES, and keeps the socket open', async () => {
+    const carol = await createUser(t);
+    const portfolioId = await createPortfolio(t, carol);
+    for (let i = 0; i < 150; i++) {
+      const executedAt = new Date(Date.UTC(2024, 0, 2) + i * 3_600_000).toISOString();
+      await addTransaction(t, carol, portfolioId, { type: 'buy', symbol: 'MSFT', quantity: '1', price: '100', currency: 'USD', executed_at: executedAt });
+    }
+    const holdings = await t.app.inject({ method: 'GET', url: `/v1/portfolios/${portfolioId}/holdings`, headers: carol.headers });
+    assert.ok(holdings.body.length > 8192, `GET /holdings is ${holdings.body.length} bytes: more than the bound`);
+    const client = await connectReady(await listenForWs(t), carol.accessToken);
+    client.send({ type: 'subscribe', channels: [`portfolio:${portfolioId}`] });
+    const pushed = await client.next((m) => m.type === 'portfolio', 5000);
+    const items = pushed.items as Array<Record<string, unknown>>;
+    assert.deepEqual(items.map((item) => [item.symbol, item.quantity, 'lots' in item]), [['MSFT', '150', false]]);
+    await client.sync();
+    assert.equal(client.ws.readyState, client.ws.OPEN);
     client.close();
   });
 });
