@@ -32,6 +32,8 @@ export interface TestAppOptions {
   worker?: boolean;
   /** On PGlite: start from an empty cluster, not the migrated snapshot, so this app runs every migration. */
   unmigrated?: boolean;
+  /** Build the OpenAPI documents while starting, as `serve` does. */
+  buildDocs?: boolean;
 }
 
 export interface TestApp {
@@ -100,6 +102,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
     db: runtime.db,
     jobs: runtime.jobs,
     worker: options.worker === true,
+    buildDocs: options.buildDocs === true,
     ...(runtime.redis === undefined ? {} : { redis: runtime.redis }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
   });

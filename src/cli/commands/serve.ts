@@ -32,6 +32,7 @@ log lines; otherwise (or with LOG_FORMAT=json) JSON lines, one per event.`,
       db: runtime.db,
       jobs: runtime.jobs,
       worker: values['no-worker'] !== true,
+      buildDocs: true,
       ...(runtime.redis ? { redis: runtime.redis } : {}),
     });
     app.addHook('onClose', () => runtime.close());
