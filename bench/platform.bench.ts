@@ -32,7 +32,6 @@ const LATENCY_CONNECTIONS = 4;
 /** Busy work added to the hello-world's handler, µs: the CPU ratio a route with only that much work of its own would have. */
 const WORK_US = [15, 30];
 
-
 interface Sample {
   rps: number;
   cpuUsPerReq: number;
