@@ -2,14 +2,14 @@
 // as in tests, never clash): request durations by route and status, database pool
 // gauges, event-loop lag, and the log lines dropped because stdout was not taking them.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { droppedLogLines } from './logger.ts';
+import { RequestDurations } from './request-durations.ts';
 import type { PoolStats } from './db/index.ts';
 
 export interface Metrics {
   registry: Registry;
-  httpDuration: Histogram<'method' | 'route' | 'status_code'>;
-  /** Records one request's duration; the labelled series is looked up once per method/route/status. */
+  /** Records one request's duration (financehub_http_request_duration_seconds, by method, route and status). */
   observeRequest: (method: string, route: string, statusCode: number, seconds: number) => void;
   /** The longest event-loop delay, in milliseconds, in the previous sampling window (500 ms) and the current one. */
   eventLoopDelayMs: () => number;
@@ -73,12 +73,11 @@ export function createMetrics(poolStats: () => PoolStats): Metrics {
   const ticker = setInterval(tick, EVENT_LOOP_MONITOR_RESOLUTION_MS);
   ticker.unref();
 
-  const httpDuration = new Histogram({
+  const httpDuration = new RequestDurations({
     name: 'financehub_http_request_duration_seconds',
     help: 'HTTP request duration by route and status',
-    labelNames: ['method', 'route', 'status_code'] as const,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [registry],
+    registry,
   });
   const poolGauge = (name: string, help: string, pick: (s: PoolStats) => number) =>
     new Gauge({
@@ -139,23 +138,9 @@ export function createMetrics(poolStats: () => PoolStats): Metrics {
     },
   });
 
-  // prom-client hashes a label object on every observe; a labelled child does not.
-  // Routes are the registered patterns (or 'unmatched'), so the map stays small.
-  const series = new Map<string, { observe: (value: number) => void }>();
-  const observeRequest = (method: string, route: string, statusCode: number, seconds: number) => {
-    const key = `${method} ${statusCode} ${route}`;
-    let child = series.get(key);
-    if (child === undefined) {
-      child = httpDuration.labels({ method, route, status_code: String(statusCode) });
-      series.set(key, child);
-    }
-    child.observe(seconds);
-  };
-
   return {
     registry,
-    httpDuration,
-    observeRequest,
+    observeRequest: (method, route, statusCode, seconds) => httpDuration.observe(method, route, statusCode, seconds),
     // Read on every request by the load-shedding check: the longest delay in the previous
     // window and the current one. A stall is one late tick however long it lasts, so a p99
     // could leave a single multi-second stall out; the longest delay never does. A request
