@@ -49,6 +49,12 @@ export function bearerToken(request: FastifyRequest): string | undefined {
 
 const requestUsers = new WeakMap<FastifyRequest, User>();
 
+/** A request's bearer token and its SHA-256 (base64), the key of the verified-token cache. */
+interface PresentedToken {
+  token: string;
+  hash: string;
+}
+
 interface Authenticated {
   principal: Principal;
   user: User;
@@ -74,16 +80,20 @@ export function createAuthGuards(deps: AuthGuardDeps): AuthGuards {
     for (const id of ids) bySession.delete(id);
   });
 
-  // The hash is taken once per request: the limits' hook asks isVerifiedToken first.
-  const hashes = new WeakMap<FastifyRequest, string>();
-  const tokenHash = (request: FastifyRequest, token: string): string => {
-    let hash = hashes.get(request);
-    if (hash === undefined) hashes.set(request, (hash = digest('sha256', token, 'base64')));
-    return hash;
+  // The bearer token is read and hashed once per request: the limits' hook asks
+  // isVerifiedToken first, then the guard decides.
+  const presented = new WeakMap<FastifyRequest, PresentedToken | null>();
+  const presentedToken = (request: FastifyRequest): PresentedToken | null => {
+    let found = presented.get(request);
+    if (found === undefined) {
+      const token = bearerToken(request);
+      found = token === undefined ? null : { token, hash: digest('sha256', token, 'base64') };
+      presented.set(request, found);
+    }
+    return found;
   };
 
-  const verify = async (token: string, request: FastifyRequest): Promise<AccessClaims | null> => {
-    const hash = tokenHash(request, token);
+  const verify = async ({ token, hash }: PresentedToken): Promise<AccessClaims | null> => {
     const hit = verified.get(hash);
     if (hit !== undefined) {
       if (hit.expiresAt.getTime() > clock.now().getTime()) return hit;
@@ -112,9 +122,9 @@ export function createAuthGuards(deps: AuthGuardDeps): AuthGuards {
   };
 
   const authenticateUser = async (request: FastifyRequest): Promise<Authenticated | null> => {
-    const token = bearerToken(request);
-    if (token === undefined) return null;
-    const claims = await verify(token, request);
+    const token = presentedToken(request);
+    if (token === null) return null;
+    const claims = await verify(token);
     if (claims === null) return null;
     const [session, user] = await Promise.all([revocations.session(claims.sessionId), revocations.user(claims.userId)]);
     return decide(claims, session, user);
@@ -127,9 +137,9 @@ export function createAuthGuards(deps: AuthGuardDeps): AuthGuards {
    * then decides, and says why in the same way).
    */
   const authenticateNow = (request: FastifyRequest): Authenticated | undefined => {
-    const token = bearerToken(request);
-    if (token === undefined) return undefined;
-    const claims = verified.get(tokenHash(request, token));
+    const token = presentedToken(request);
+    if (token === null) return undefined;
+    const claims = verified.get(token.hash);
     if (claims === undefined || claims.expiresAt.getTime() <= clock.now().getTime()) return undefined;
     const session = revocations.sessionNow(claims.sessionId);
     const user = revocations.userNow(claims.userId);
@@ -159,9 +169,9 @@ export function createAuthGuards(deps: AuthGuardDeps): AuthGuards {
     authenticate,
     isAdmin: async (request) => (await authenticate(request))?.role === 'admin',
     isVerifiedToken: (request) => {
-      const token = bearerToken(request);
-      if (token === undefined) return false;
-      const hit = verified.get(tokenHash(request, token));
+      const token = presentedToken(request);
+      if (token === null) return false;
+      const hit = verified.get(token.hash);
       return hit !== undefined && hit.expiresAt.getTime() > clock.now().getTime();
     },
     forgetUser: (userId) => revocations.userChanged(userId),
