@@ -38,7 +38,7 @@ import { createValidatorCompiler } from './platform/http/schemas.ts';
 import { nameComponents, unwrapNamedResponses } from './platform/http/components.ts';
 import type { App } from './platform/http/types.ts';
 import type { JobQueue } from './platform/jobs/index.ts';
-import { RequestLogController, requestLineLogger, type Logger } from './platform/logger.ts';
+import { RequestLogController, RequestLogger, requestLineWriter, type Logger } from './platform/logger.ts';
 import { createMetrics, EVENT_LOOP_MONITOR_RESOLUTION_MS } from './platform/metrics.ts';
 import { createPubSub, type PubSub } from './platform/pubsub.ts';
 import { pingRedis, type Redis } from './platform/redis.ts';
@@ -107,7 +107,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     genReqId: requestIdGenerator(config.trustProxy),
     requestIdHeader: false,
     // One line per request, or per write, failure and sampled read (see RequestLogController).
-    logController: new RequestLogController({ requestIdLogLabel: 'requestId' }, requestLineLogger(logger), {
+    logController: new RequestLogController({ requestIdLogLabel: 'requestId' }, requestLineWriter(logger), {
       mode: config.logRequests,
       sampleEvery: config.logRequestsSample,
     }),
@@ -124,6 +124,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   limitConnections(app.server, { max: config.maxConnections, perIp: config.maxConnectionsPerIp }, logger);
+  // A request's pino child is made only if the request writes a line through it (RequestLogger).
+  app.setChildLoggerFactory((parent, bindings, options) => new RequestLogger(parent as Logger, bindings, options));
   app.setValidatorCompiler(createValidatorCompiler());
   registerRequestContext(app);
   registerErrorHandling(app);

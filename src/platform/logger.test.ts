@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { runWithContext } from './context.ts';
-import { createLogger, isPretty, stripQuery } from './logger.ts';
+import fc from 'fast-check';
+import { createLogger, isPretty, RequestLogger, requestLineWriter, stripQuery, type RequestLine } from './logger.ts';
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
@@ -70,5 +71,80 @@ describe('logger', () => {
     // A child logger that already has the id bound does not get it twice.
     runWithContext({ requestId: 'req-2' }, () => logger.child({ requestId: 'req-2' }).info('child'));
     assert.equal(JSON.stringify(lines[2]).match(/req-2/g)?.length, 1);
+  });
+
+  it('FAIL-020: a request logger writes through a child with the request id bound, made only when it first writes', () => {
+    const { lines, logger } = capture();
+    let children = 0;
+    const child = logger.child.bind(logger);
+    logger.child = ((...args: Parameters<typeof child>) => {
+      children++;
+      return child(...args);
+    }) as typeof logger.child;
+    const log = new RequestLogger(logger, { requestId: 'req-9' }, {});
+    assert.equal(log.isLevelEnabled('info'), true);
+    assert.equal(log.isLevelEnabled('debug'), false);
+    log.debug('not at this level');
+    assert.equal(children, 0, 'no child for a request that wrote nothing');
+    log.info({ event: 'x', user: { password: 'p' } }, 'first');
+    log.warn('second');
+    assert.equal(children, 1, 'one child for every line of the request');
+    assert.deepEqual(
+      lines.map((line) => [line.level, line.msg, line.requestId]),
+      [
+        ['info', 'first', 'req-9'],
+        ['warn', 'second', 'req-9'],
+      ],
+    );
+    assert.deepEqual(lines[0]?.user, { password: '[REDACTED]' });
+  });
+
+  it('a request logger keeps a route\'s level, and a level set later reaches its child', () => {
+    const { lines, logger } = capture();
+    const quiet = new RequestLogger(logger, { requestId: 'r' }, { level: 'warn' });
+    assert.equal(quiet.level, 'warn');
+    quiet.info('dropped');
+    quiet.error('kept');
+    quiet.level = 'silent';
+    quiet.fatal('dropped too');
+    assert.equal(quiet.isLevelEnabled('fatal'), false);
+    assert.deepEqual(
+      lines.map((line) => line.msg),
+      ['kept'],
+    );
+  });
+
+  it('FAIL-019: the request line is the line pino writes for the same fields, whatever the strings hold', () => {
+    const text = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.constantFrom('/v1/a"b\\c', 'x\ny', '\u0000', 'é€😀', '\ud800'));
+    const line = fc.record({
+      requestId: text,
+      method: fc.constantFrom('GET', 'POST'),
+      url: text,
+      remoteAddress: fc.option(text, { nil: undefined }),
+      statusCode: fc.integer({ min: 100, max: 599 }),
+      responseTime: fc.double({ min: 0, max: 1e6, noNaN: true }),
+      userId: fc.option(text, { nil: undefined }),
+    });
+    const written: string[] = [];
+    const ours = requestLineWriter(createLogger('info', { write: (chunk: string) => written.push(chunk) }));
+    const reference: string[] = [];
+    const pinoLine = createLogger('info', { write: (chunk: string) => reference.push(chunk) });
+    fc.assert(
+      fc.property(line, (fields: RequestLine) => {
+        written.length = 0;
+        reference.length = 0;
+        ours(fields);
+        pinoLine.info({ ...fields }, 'request completed');
+        assert.equal(written.length, 1);
+        assert.ok(written[0]?.endsWith('}\n'));
+        const mine = JSON.parse(written[0] ?? '') as Record<string, unknown>;
+        const theirs = JSON.parse(reference[0] ?? '') as Record<string, unknown>;
+        assert.match(String(mine.time), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+        assert.ok(Math.abs(Date.parse(String(mine.time)) - Date.parse(String(theirs.time))) < 1000);
+        mine.time = theirs.time;
+        assert.deepEqual(Object.entries(mine), Object.entries(theirs));
+      }),
+      { numRuns: 300 },
+    );
   });
 });
