@@ -188,6 +188,23 @@ export function createMarketService(deps: MarketServiceDeps) {
     }
   };
 
+  /**
+   * A cached quote as readers get it, fresh or stale by `now`. Both forms are made once per
+   * cached value and shared by every read of it (a quote read from memory is the same object
+   * for up to NEAR_QUOTE_MS), so they are frozen: a reader cannot change another's quote.
+   */
+  const servedForms = new WeakMap<CachedQuote, { asOfMs: number; fresh: Quote; stale: Quote }>();
+  const served = (cached: CachedQuote, now: number): Quote => {
+    let forms = servedForms.get(cached);
+    if (forms === undefined) {
+      const { refresh_after: _refreshAfter, expires_at: _expiresAt, ...quote } = cached;
+      const asOf = new Date(quote.as_of);
+      forms = { asOfMs: asOf.getTime(), fresh: Object.freeze({ ...quote, as_of: asOf, stale: false }), stale: Object.freeze({ ...quote, as_of: asOf, stale: true }) };
+      servedForms.set(cached, forms);
+    }
+    return now - forms.asOfMs > settings.quoteStaleSeconds * 1000 ? forms.stale : forms.fresh;
+  };
+
   const near = new Map<string, { value: CachedQuote | MissingQuote; until: number }>();
   /** Keeps `value` in this instance's memory within NEAR_QUOTE_MS and the quote's own lifetime (above). */
   const keepNear = (symbol: string, value: CachedQuote | MissingQuote, now: number) => {
@@ -282,10 +299,8 @@ export function createMarketService(deps: MarketServiceDeps) {
       const cached = hits.get(symbol);
       if (cached === undefined) return void misses.push(symbol);
       if ('missing' in cached) return;
-      const { refresh_after: refreshAfter, expires_at: _expiresAt, ...quote } = cached;
-      if (refreshAfter !== undefined && now >= refreshAfter) refreshAhead(symbol);
-      const asOf = new Date(quote.as_of);
-      result.set(symbol, { ...quote, as_of: asOf, stale: isOld(asOf) });
+      if (cached.refresh_after !== undefined && now >= cached.refresh_after) refreshAhead(symbol);
+      result.set(symbol, served(cached, now));
     });
     await Promise.all(
       misses.map(async (symbol) => {

@@ -57,7 +57,7 @@ const tags = ['portfolios'];
 const NoContent = (description: string) => Type.Null({ description });
 
 /** The JSON of each holdings answer the service handed out, for as long as the answer lives. */
-const serializedHoldings = new WeakMap<object, string>();
+const serializedHoldings = new WeakMap<object, Buffer>();
 
 export function portfolioRoutes(app: App, deps: PortfolioRouteDeps): void {
   const { guards, portfolios, imports } = deps;
@@ -271,12 +271,13 @@ export function portfolioRoutes(app: App, deps: PortfolioRouteDeps): void {
       // The service hands back the same object while nothing it depends on changed; its
       // JSON (the route's own serializer, so the schema still decides every field) is kept
       // with it and sent as it is.
+      // Kept as UTF-8 bytes: a string would be measured and encoded again on every send.
       let body = serializedHoldings.get(out);
       if (body === undefined) {
-        body = reply.serialize(out) as string;
+        body = Buffer.from(reply.serialize(out) as string, 'utf8');
         serializedHoldings.set(out, body);
       }
-      // Typed as the answer's object; a string with a JSON content type is sent unserialized.
+      // Typed as the answer's object; a Buffer is sent as it is.
       return reply.type('application/json; charset=utf-8').send(body as unknown as typeof out);
     },
   );

@@ -115,4 +115,30 @@ describe('quotes kept in memory for NEAR_QUOTE_MS', () => {
     // … and the next read has the newer quote, not the one that read brought back.
     assert.ok(((await a.latestQuotes(['TSLA'])).get('TSLA')?.as_of.getTime() ?? 0) > old.as_of.getTime());
   });
+
+  it('a cached quote is served stale once its as_of is older than QUOTE_STALE_SECONDS, and no reader can change it for the others', async () => {
+    const market = await createMarket({
+      config: { ...t.config, marketDataProvider: 'simulated', marketHistoryProvider: 'simulated', quoteCacheSeconds: 600, quoteStaleSeconds: 120 },
+      logger: createLogger('silent'),
+      db: t.db,
+      redis: t.redis,
+      clock,
+      cache,
+    });
+    closers.push(market.close);
+    clock.set(new Date('2024-03-06T15:44:59.500Z'));
+    const fresh = (await market.service.latestQuotes(['JPM'])).get('JPM');
+    assert.deepEqual([fresh?.as_of, fresh?.stale], [new Date('2024-03-06T15:44:00Z'), false]);
+    // Within the same read from memory, then from the shared cache (lives 10 minutes, refreshed after 9).
+    for (const step of [500, NEAR_QUOTE_MS, 100_000]) {
+      clock.advance(step);
+      const read = (await market.service.latestQuotes(['JPM'])).get('JPM');
+      const age = clock.now().getTime() - Date.parse('2024-03-06T15:44:00Z');
+      assert.deepEqual([read?.as_of, read?.price, read?.stale], [fresh?.as_of, fresh?.price, age > 120_000], `${age} ms old`);
+      // A quote read from the cache may be the object other readers get: it cannot be changed.
+      assert.throws(() => {
+        (read as { price: string }).price = '0.01';
+      }, TypeError);
+    }
+  });
 });
