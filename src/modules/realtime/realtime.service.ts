@@ -278,7 +278,14 @@ export function createRealtimeService(deps: RealtimeServiceDeps) {
     // Each position without its FIFO lots: lots grow with the portfolio's transactions (at
     // 50,000 the message was 10 MB, past WS_MAX_BUFFERED_BYTES, and its socket was closed as
     // a slow consumer), positions only with its symbols. GET …/holdings keeps the lots.
-    const body = serialise('portfolio', { ...holdings, items: holdings.items.map(({ lots: _lots, ...position }) => position) }, watch.channel);
+    let body = serialise('portfolio', { ...holdings, items: holdings.items.map(({ lots: _lots, ...position }) => position) }, watch.channel);
+    // Positions grow with the symbols held: a message past a quarter of the send bound would
+    // leave a reading client little room for anything else, so it carries the totals and how
+    // many positions it leaves out, which GET …/holdings still lists.
+    if (Buffer.byteLength(body) > settings.maxBufferedBytes / 4) {
+      const { items, ...totals } = holdings;
+      body = serialise('portfolio', { ...totals, items_omitted: items.length }, watch.channel);
+    }
     let sent = 0;
     for (const conn of watch.conns) if (sendRaw(conn, body, 'portfolio', false)) sent++;
     if (sent > 0) metrics.sent('portfolio', sent);

@@ -145,4 +145,30 @@ describe('the portfolio channel of a portfolio with many lots', () => {
     assert.equal(client.ws.readyState, client.ws.OPEN);
     client.close();
   });
+
+  it('pushes a portfolio whose positions pass a quarter of WS_MAX_BUFFERED_BYTES as its totals and the number of positions left out', async () => {
+    const dave = await createUser(t);
+    const portfolioId = await createPortfolio(t, dave);
+    const symbols = ['AAPL', 'MSFT', 'GOOGL', 'AMZN', 'NVDA', 'META', 'TSLA', 'JPM', 'V', 'SPY', 'QQQ', 'VOO'];
+    for (const symbol of symbols) {
+      await addTransaction(t, dave, portfolioId, { type: 'buy', symbol, quantity: '2', price: '10', currency: 'USD', executed_at: '2024-01-02T15:00:00Z' });
+    }
+    const res = await t.app.inject({ method: 'GET', url: `/v1/portfolios/${portfolioId}/holdings`, headers: dave.headers });
+    const holdings = res.json<{ items: Array<{ symbol: string; lots: unknown }>; totals: { cost_basis: string } }>();
+    const positions = JSON.stringify(holdings.items.map(({ lots: _lots, ...position }) => position));
+    assert.ok(positions.length > 8192 / 4, `the positions alone are ${positions.length} bytes: more than a quarter of the bound`);
+    const client = await connectReady(await listenForWs(t), dave.accessToken);
+    const frames: string[] = [];
+    client.ws.on('message', (data: Buffer) => frames.push(data.toString('utf8')));
+    client.send({ type: 'subscribe', channels: [`portfolio:${portfolioId}`] });
+    const pushed = await client.next((m) => m.type === 'portfolio', 5000);
+    assert.equal('items' in pushed, false);
+    assert.equal(pushed.items_omitted, symbols.length);
+    assert.equal((pushed.totals as { cost_basis: string }).cost_basis, holdings.totals.cost_basis);
+    const frame = frames.find((f) => f.includes('"type":"portfolio"'));
+    assert.ok(frame !== undefined && Buffer.byteLength(frame) <= 8192 / 4, `the push is ${frame?.length} bytes`);
+    await client.sync();
+    assert.equal(client.ws.readyState, client.ws.OPEN);
+    client.close();
+  });
 });
