@@ -8,18 +8,17 @@
 //   * an entry is never trusted for longer than `maxAgeMs` (with Redis), or
 //     `maxAgeNoBusMs` without Redis (then other instances sharing a PostgreSQL hear nothing
 //     from this one);
-//   * while the bus is down, and for RECONNECT_DISTRUST_MS after it comes back, nothing is
-//     trusted: every read goes to the database; on reconnect everything is dropped, since
-//     events may have been missed;
+//   * until subscribed, while the bus is down, and for RECONNECT_DISTRUST_MS after it comes
+//     back, nothing is trusted (bus-trust.ts): every read goes to the database; on
+//     reconnect everything is dropped, since events may have been missed;
 //   * a value read before an invalidation of its key is never stored after it (a
 //     generation per cache, bumped by every invalidation).
 // Bounded: at most `maxEntries`, least recently stored dropped first.
 import { randomUUID } from 'node:crypto';
+import { createBusTrust } from './bus-trust.ts';
 import type { Clock } from './clock.ts';
 import type { Logger } from './logger.ts';
 import type { PubSub } from './pubsub.ts';
-
-export const RECONNECT_DISTRUST_MS = 1_000;
 
 export interface SharedCacheOptions {
   /** Event-bus channel of the invalidations, e.g. `portfolios.changed`. */
@@ -61,24 +60,34 @@ export function createSharedCache<T>(options: SharedCacheOptions): SharedCache<T
   const maxAge = pubsub.backend === 'memory' ? options.maxAgeNoBusMs : options.maxAgeMs;
   const entries = new Map<string, Entry<T>>();
   let generation = 0;
-  let subscribed = false;
-  let distrustUntil = 0;
-  let unsubscribe: (() => Promise<void>) | undefined;
-  let stopped = false;
   const origin = randomUUID();
 
   const now = () => clock.now().getTime();
-  const trusted = () => subscribed && pubsub.connected() && now() >= distrustUntil;
-
   const drop = (key: string) => {
     generation++;
     entries.delete(key);
   };
+  const trust = createBusTrust({
+    pubsub,
+    clock,
+    logger,
+    subscribe: async () => [
+      await pubsub.subscribe(channel, (message) => {
+        const event = message as { key?: unknown; origin?: unknown } | null;
+        if (typeof event?.key === 'string' && event.origin !== origin) drop(event.key);
+      }),
+    ],
+    onReconnect: () => {
+      generation++;
+      entries.clear();
+    },
+    subscribeFailed: { fields: { event: 'cache_subscribe_failed', channel }, message: 'could not subscribe to cache invalidations; retrying in 1 s' },
+  });
 
   return {
     get: async (key, load) => {
       const hit = entries.get(key);
-      if (hit !== undefined && trusted() && now() - hit.at < maxAge) return hit.value;
+      if (hit !== undefined && trust.trusted() && now() - hit.at < maxAge) return hit.value;
       const started = generation;
       const at = now();
       const value = await load();
@@ -103,37 +112,12 @@ export function createSharedCache<T>(options: SharedCacheOptions): SharedCache<T
       );
     },
     start: async () => {
-      pubsub.onReconnect(() => {
-        generation++;
-        entries.clear();
-        distrustUntil = now() + RECONNECT_DISTRUST_MS;
-      });
-      const attempt = () => {
-        if (stopped) return;
-        pubsub
-          .subscribe(channel, (message) => {
-            const event = message as { key?: unknown; origin?: unknown } | null;
-            if (typeof event?.key === 'string' && event.origin !== origin) drop(event.key);
-          })
-          .then(
-            (off) => {
-              unsubscribe = off;
-              subscribed = true;
-            },
-            (err: unknown) => {
-              logger.error({ err, event: 'cache_subscribe_failed', channel }, 'could not subscribe to cache invalidations; retrying in 1 s');
-              setTimeout(attempt, 1000).unref();
-            },
-          );
-      };
-      attempt();
+      trust.start();
       await Promise.resolve();
     },
     stop: async () => {
-      stopped = true;
-      subscribed = false;
       entries.clear();
-      await unsubscribe?.().catch(() => undefined);
+      await trust.stop();
     },
   };
 }

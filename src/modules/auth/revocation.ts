@@ -12,14 +12,16 @@
 //   * a revoked session is refused on every instance within 1 s while the bus works, and
 //     a live state is never trusted for longer than STATE_MAX_AGE_MS (5 s with Redis,
 //     1 s without: then other instances sharing a PostgreSQL hear nothing from this one);
-//   * while the bus is down (Redis unreachable) and for RECONNECT_DISTRUST_MS after it
-//     comes back, nothing cached as live is trusted: every request reads the database, so
+//   * until subscribed, while the bus is down (Redis unreachable) and for
+//     RECONNECT_DISTRUST_MS after it comes back (src/platform/bus-trust.ts), nothing cached
+//     as live is trusted: every request reads the database, so
 //     revocations made during the outage, or lost with an emptied Redis, still bite; on
 //     reconnect the cached states are dropped, since events may have been missed;
 //   * a revocation event that could not be published is retried every RETRY_INTERVAL_MS
 //     until Redis takes it;
 //   * a state read before a revocation is never stored after it (the generation check),
 //     and a revoked session stays revoked in memory: sessions are never un-revoked.
+import { createBusTrust } from '../../platform/bus-trust.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { PubSub } from '../../platform/pubsub.ts';
@@ -40,7 +42,6 @@ export interface SessionState {
 }
 
 export const STATE_MAX_AGE_MS = { bus: 5_000, noBus: 1_000 } as const;
-export const RECONNECT_DISTRUST_MS = 1_000;
 export const RETRY_INTERVAL_MS = 500;
 const MAX_ENTRIES = 100_000;
 const MAX_PENDING = 10_000;
@@ -108,18 +109,12 @@ export function createRevocationList(deps: RevocationDeps): RevocationList {
   const users = new Map<string, Entry<User | null>>();
   const listeners: ((message: AuthRevokedMessage) => void)[] = [];
   const pending: { channel: string; message: unknown }[] = [];
-  const unsubscribers: (() => Promise<void>)[] = [];
-  let subscribed = false;
-  let distrustUntil = 0;
   // Bumped by every invalidation: a read that started before one is not stored.
   let generation = 0;
   let retryTimer: NodeJS.Timeout | undefined;
   let lastFallbackLog = Number.NEGATIVE_INFINITY;
-  let stopped = false;
 
   const now = () => clock.now().getTime();
-  const trusted = () => subscribed && pubsub.connected() && now() >= distrustUntil;
-  const fresh = (entry: Entry<unknown> | undefined): boolean => entry !== undefined && trusted() && now() - entry.at < maxAge;
 
   const notify = (message: AuthRevokedMessage) => {
     for (const listener of listeners) {
@@ -146,6 +141,32 @@ export function createRevocationList(deps: RevocationDeps): RevocationList {
     generation++;
     users.delete(userId);
   };
+
+  const trust = createBusTrust({
+    pubsub,
+    clock,
+    logger,
+    subscribe: async () => [
+      await pubsub.subscribe(AUTH_REVOKED_CHANNEL, (message) => {
+        if (!isRevokedMessage(message)) return;
+        applyRevoked(message);
+        notify(message);
+      }),
+      await pubsub.subscribe(AUTH_USER_CHANGED_CHANNEL, (message) => {
+        const userId = userIdOf(message);
+        if (userId !== undefined) applyUserChanged(userId);
+      }),
+    ],
+    onReconnect: () => {
+      generation++;
+      for (const [id, entry] of sessions) if (entry.value?.revoked !== true) sessions.delete(id);
+      users.clear();
+      logger.info({ event: 'revocation_resync' }, 'event bus reconnected; re-reading sessions and users from the database');
+      void retryPending();
+    },
+    subscribeFailed: { fields: { event: 'revocation_subscribe_failed' }, message: 'could not subscribe to revocations; retrying in 1 s' },
+  });
+  const fresh = (entry: Entry<unknown> | undefined): boolean => entry !== undefined && trust.trusted() && now() - entry.at < maxAge;
 
   const retryPending = async () => {
     while (pending.length > 0) {
@@ -225,47 +246,13 @@ export function createRevocationList(deps: RevocationDeps): RevocationList {
     },
     onRevoked: (listener) => void listeners.push(listener),
     start: async () => {
-      pubsub.onReconnect(() => {
-        generation++;
-        for (const [id, entry] of sessions) if (entry.value?.revoked !== true) sessions.delete(id);
-        users.clear();
-        distrustUntil = now() + RECONNECT_DISTRUST_MS;
-        logger.info({ event: 'revocation_resync' }, 'event bus reconnected; re-reading sessions and users from the database');
-        void retryPending();
-      });
-      const subscribe = async () => {
-        unsubscribers.push(
-          await pubsub.subscribe(AUTH_REVOKED_CHANNEL, (message) => {
-            if (!isRevokedMessage(message)) return;
-            applyRevoked(message);
-            notify(message);
-          }),
-          await pubsub.subscribe(AUTH_USER_CHANGED_CHANNEL, (message) => {
-            const userId = userIdOf(message);
-            if (userId !== undefined) applyUserChanged(userId);
-          }),
-        );
-        subscribed = true;
-      };
-      // With Redis down at start the subscription completes when it comes back; until
-      // then every request reads the database.
-      const attempt = () => {
-        if (stopped) return;
-        subscribe().catch((err: unknown) => {
-          logger.error({ err, event: 'revocation_subscribe_failed' }, 'could not subscribe to revocations; retrying in 1 s');
-          // Until subscribed nothing cached as live is trusted; keep trying.
-          setTimeout(attempt, 1000).unref();
-        });
-      };
-      attempt();
+      trust.start();
       await Promise.resolve();
     },
     stop: async () => {
-      stopped = true;
       if (retryTimer !== undefined) clearInterval(retryTimer);
       retryTimer = undefined;
-      subscribed = false;
-      await Promise.all(unsubscribers.splice(0).map((unsubscribe) => unsubscribe().catch(() => undefined)));
+      await trust.stop();
     },
   };
 }

@@ -6,8 +6,11 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { createUser, login } from '../../helpers/auth.ts';
+import { RECONNECT_DISTRUST_MS } from '../../../src/platform/bus-trust.ts';
 import { buildTestApp, usingPostgres, type TestApp } from '../../helpers/build-test-app.ts';
+import { createTestClock } from '../../helpers/clock.ts';
 import { startOwnRedis, type OwnRedis } from '../../helpers/redis-server.ts';
+import { waitFor } from '../../helpers/wait.ts';
 
 const skip = usingPostgres ? false : 'needs TEST_DATABASE_URL (two instances share one PostgreSQL)';
 
@@ -103,5 +106,38 @@ describe('revocation across a Redis restart (FAIL-001, FAIL-006)', () => {
     } finally {
       await c.close();
     }
+  });
+});
+
+describe('session states cached before a Redis outage (FAIL-001)', () => {
+  let redis: OwnRedis;
+  let t: TestApp;
+  // Time stands still unless the test moves it: a state cached before the outage is still
+  // well within its max age (5 s) when the bus is trusted again.
+  const clock = createTestClock();
+  before(async () => {
+    if (skip !== false) return;
+    redis = await startOwnRedis();
+    t = await buildTestApp({ clock, env: { REDIS_URL: redis.url } });
+  });
+  after(async () => {
+    if (skip !== false) return;
+    await t?.close();
+    await redis?.kill();
+  });
+
+  it('FAIL-001: are dropped when the bus comes back, so a revocation whose event was lost bites once the bus is trusted again', { skip }, async () => {
+    const user = await createUser(t);
+    const me = async () => (await t.app.inject({ method: 'GET', url: '/v1/me', headers: user.headers })).statusCode;
+    assert.equal(await me(), 200, 'the session is cached as live');
+    await redis.kill();
+    await waitFor('the bus to notice the outage', () => Promise.resolve(t.pubsub.connected() ? undefined : true));
+    // Revoked where no event can follow (another instance that died right after its commit).
+    await t.db.query(`UPDATE sessions SET revoked_at = now(), revoke_reason = 'test' WHERE id = $1`, [user.sessionId]);
+    await redis.start();
+    await waitFor('the bus to reconnect', () => Promise.resolve(t.pubsub.connected() ? true : undefined));
+    await sleep(100);
+    clock.advance(RECONNECT_DISTRUST_MS);
+    assert.equal(await me(), 401);
   });
 });
