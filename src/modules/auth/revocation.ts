@@ -14,9 +14,9 @@
 //     1 s without: then other instances sharing a PostgreSQL hear nothing from this one);
 //   * until subscribed, while the bus is down (Redis unreachable) and for
 //     RECONNECT_DISTRUST_MS after it comes back (src/platform/bus-trust.ts), nothing cached
-//     as live is trusted: every request reads the database, so
-//     revocations made during the outage, or lost with an emptied Redis, still bite; on
-//     reconnect the cached states are dropped, since events may have been missed;
+//     as live is trusted: every request reads the database, so revocations made during the
+//     outage, or lost with an emptied Redis, still bite; on reconnect the cached states are
+//     dropped, since events may have been missed;
 //   * a revocation event that could not be published is retried every RETRY_INTERVAL_MS
 //     until Redis takes it;
 //   * a state read before a revocation is never stored after it (the generation check),
