@@ -16,7 +16,7 @@ export async function createPortfolio(t: TestApp, user: CreatedUser, baseCurrenc
 }
 
 /** Records a transaction through the real API (201 expected); its id. */
-export async function addTransaction(t: TestApp, user: CreatedUser, portfolioId: string, payload: Record<string, string>): Promise<string> {
+export async function addTransaction(t: TestApp, user: CreatedUser, portfolioId: string, payload: Record<string, unknown>): Promise<string> {
   const res = await t.app.inject({ method: 'POST', url: `/v1/portfolios/${portfolioId}/transactions`, headers: user.headers, payload });
   assert.equal(res.statusCode, 201, res.body);
   return res.json<{ id: string }>().id;

@@ -8,6 +8,7 @@ import { Decimal } from '../../../src/money/index.ts';
 import { createUser, type CreatedUser } from '../../helpers/auth.ts';
 import { createPartitionSql, partitionFor } from '../../../src/modules/market/partitions.ts';
 import { buildTestApp, type TestApp } from '../../helpers/build-test-app.ts';
+import { addTransaction } from '../../helpers/portfolios.ts';
 
 const NOW = new Date('2024-06-30T12:00:00.000Z');
 const clock = { now: () => new Date(NOW) };
@@ -31,11 +32,7 @@ describe('portfolio analytics', () => {
     assert.equal(res.status, 201, JSON.stringify(res.body));
     return res.body.id;
   };
-  const addTx = async (user: CreatedUser, portfolioId: string, tx: Record<string, unknown>) => {
-    const res = await api<{ id: string }>(user, 'POST', `/v1/portfolios/${portfolioId}/transactions`, { currency: 'USD', ...tx });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-    return res.body.id;
-  };
+  const addTx = (user: CreatedUser, portfolioId: string, tx: Record<string, unknown>) => addTransaction(t, user, portfolioId, { currency: 'USD', ...tx });
   const addClose = async (symbol: string, date: string, close: string) => {
     const ts = new Date(`${date}T00:00:00.000Z`);
     // Written by hand here, so the bar's partition is made as the market module would.

@@ -9,7 +9,7 @@ import { createUser, type CreatedUser } from '../../helpers/auth.ts';
 import { buildTestApp, type TestApp } from '../../helpers/build-test-app.ts';
 import { createTestClock } from '../../helpers/clock.ts';
 import { startFakeYahoo, type FakeYahoo, type YahooDay } from '../../helpers/fake-providers.ts';
-import { createPortfolio } from '../../helpers/portfolios.ts';
+import { addTransaction, createPortfolio } from '../../helpers/portfolios.ts';
 
 const DAY = 86_400_000;
 const NOW = Date.parse('2026-04-15T12:00:00.000Z');
@@ -75,10 +75,7 @@ describe('performance fetches its closes and reports their quality', () => {
     await yahoo.close();
   });
 
-  const addTx = async (portfolioId: string, tx: Record<string, unknown>) => {
-    const res = await t.app.inject({ method: 'POST', url: `/v1/portfolios/${portfolioId}/transactions`, headers: user.headers, payload: tx });
-    assert.equal(res.statusCode, 201, res.body);
-  };
+  const addTx = (portfolioId: string, tx: Record<string, unknown>) => addTransaction(t, user, portfolioId, tx);
   const performance = async (portfolioId: string, query: string): Promise<Performance> => {
     const res = await t.app.inject({ method: 'GET', url: `/v1/portfolios/${portfolioId}/performance?${query}`, headers: user.headers });
     assert.equal(res.statusCode, 200, res.body);

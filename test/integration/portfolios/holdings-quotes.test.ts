@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createUser, type CreatedUser } from '../../helpers/auth.ts';
 import { buildTestApp, type TestApp } from '../../helpers/build-test-app.ts';
-import { createPortfolio } from '../../helpers/portfolios.ts';
+import { addTransaction, createPortfolio } from '../../helpers/portfolios.ts';
 
 const NOW = new Date('2024-06-30T12:00:00.000Z');
 
@@ -26,15 +26,8 @@ describe('holdings and the quotes they are valued at', () => {
     assert.equal(res.statusCode, 200, res.body);
     return res.json<Holdings>();
   };
-  const buy = async (symbol: string, quantity: string, price: string) => {
-    const res = await t.app.inject({
-      method: 'POST',
-      url: `/v1/portfolios/${portfolioId}/transactions`,
-      headers: user.headers,
-      payload: { type: 'buy', symbol, quantity, price, currency: 'USD', executed_at: '2024-06-03T10:00:00Z' },
-    });
-    assert.equal(res.statusCode, 201, res.body);
-  };
+  const buy = (symbol: string, quantity: string, price: string) =>
+    addTransaction(t, user, portfolioId, { type: 'buy', symbol, quantity, price, currency: 'USD', executed_at: '2024-06-03T10:00:00Z' });
   const addQuote = (symbol: string, price: string, asOf: Date) =>
     t.db.query(`INSERT INTO quotes (symbol, price, previous_close, as_of, source) VALUES ($1, $2, NULL, $3, 'test')`, [symbol, price, asOf]);
 
