@@ -165,7 +165,9 @@ export function createMarketService(deps: MarketServiceDeps) {
     if (rows > 0) await deps.bulkWritten?.(rows).catch((err: unknown) => logger.warn({ err, event: 'bulk_write_hook_failed' }, 'could not act on a bulk price write'));
   };
 
-  const isOld = (asOf: Date) => clock.now().getTime() - asOf.getTime() > settings.quoteStaleSeconds * 1000;
+  /** A quote is stale once its as_of is older than QUOTE_STALE_SECONDS at `nowMs`. */
+  const isOldAt = (asOfMs: number, nowMs: number) => nowMs - asOfMs > settings.quoteStaleSeconds * 1000;
+  const isOld = (asOf: Date) => isOldAt(asOf.getTime(), clock.now().getTime());
 
   const publish = (channel: string, message: unknown) =>
     pubsub.publish(channel, message).catch((err: unknown) => logger.warn({ err, event: 'market_event_failed', channel }, 'could not publish a market event'));
@@ -202,7 +204,7 @@ export function createMarketService(deps: MarketServiceDeps) {
       forms = { asOfMs: asOf.getTime(), fresh: Object.freeze({ ...quote, as_of: asOf, stale: false }), stale: Object.freeze({ ...quote, as_of: asOf, stale: true }) };
       servedForms.set(cached, forms);
     }
-    return now - forms.asOfMs > settings.quoteStaleSeconds * 1000 ? forms.stale : forms.fresh;
+    return isOldAt(forms.asOfMs, now) ? forms.stale : forms.fresh;
   };
 
   const near = new Map<string, { value: CachedQuote | MissingQuote; until: number }>();
