@@ -123,19 +123,8 @@ export async function registerPortfolios(app: App, deps: PortfoliosDeps): Promis
   const { repo } = module;
   deps.usage?.register('portfolios', (userId) => repo.countPortfolios(deps.db, userId));
   // Per-portfolio caps show the fullest portfolio: that is the one a create would hit first.
-  // Both counts come from one statement over every transaction of the user; a quota view
-  // asks for the two at once, and shares one run of it (on PGlite two runs would hold the
-  // event loop back to back: ~110 ms at 50,000 transactions).
-  const largest = new Map<string, Promise<{ total: number; splits: number }>>();
-  const largestPortfolio = (userId: string) => {
-    let running = largest.get(userId);
-    if (running === undefined) {
-      running = repo.largestPortfolio(deps.db, userId).finally(() => largest.delete(userId));
-      largest.set(userId, running);
-    }
-    return running;
-  };
-  deps.usage?.register('transactions_per_portfolio', async (userId) => (await largestPortfolio(userId)).total);
-  deps.usage?.register('splits_per_portfolio', async (userId) => (await largestPortfolio(userId)).splits);
+  // Its counts are kept on the portfolio rows (migration 0280), so this reads one row per portfolio.
+  deps.usage?.register('transactions_per_portfolio', async (userId) => (await repo.largestPortfolio(deps.db, userId)).total);
+  deps.usage?.register('splits_per_portfolio', async (userId) => (await repo.largestPortfolio(deps.db, userId)).splits);
   return module;
 }
