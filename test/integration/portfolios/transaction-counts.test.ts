@@ -45,7 +45,7 @@ describe('transaction counts kept on the portfolio row', () => {
     return res;
   };
 
-  it('follow creates, type changes, deletes, imports and cascades, and the quota view reports the fullest portfolio', async () => {
+  it('FAIL-023: the counts follow creates, type changes, deletes, imports and cascades, and the quota view reports the fullest portfolio', async () => {
     const a = await createPortfolio(t, user);
     const b = await createPortfolio(t, user);
     await agree('two empty portfolios');
@@ -81,7 +81,7 @@ describe('transaction counts kept on the portfolio row', () => {
     assert.equal(quota.json<{ transactions_per_portfolio: { usage: number } }>().transactions_per_portfolio.usage, 40);
   });
 
-  it('follow statements that change rows of several portfolios at once, types included', async () => {
+  it('FAIL-023: the counts follow statements that change rows of several portfolios at once, types included', async () => {
     const [c, d] = [await createPortfolio(t, user), await createPortfolio(t, user)];
     for (const pid of [c, d]) {
       await addTransaction(t, user, pid, { type: 'buy', symbol: 'MSFT', quantity: '1', price: '10', currency: 'USD', executed_at: '2024-03-01' });

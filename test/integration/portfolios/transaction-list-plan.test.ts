@@ -27,7 +27,7 @@ function explaining(db: Database, plans: string[]): Database {
   return { ...db, transaction: (fn) => db.transaction((q) => fn(explain(q))) };
 }
 
-describe('transaction list pages are index walks (stall budget, FAIL-023)', () => {
+describe('transaction list pages are index walks', () => {
   let t: TestApp;
   let user: CreatedUser;
   let portfolioId: string;
@@ -53,7 +53,7 @@ describe('transaction list pages are index walks (stall budget, FAIL-023)', () =
 
   for (const sort of TRANSACTION_SORTS) {
     for (const order of ['asc', 'desc'] as const) {
-      it(`sort=${sort} order=${order}: the page walks an index, with and without a cursor and filters, and sorts nothing`, async () => {
+      it(`FAIL-023: sort=${sort} order=${order}: the page walks an index, with and without a cursor and filters, and sorts nothing`, async () => {
         const repo = createPortfoliosRepository();
         const plans: string[] = [];
         const db = explaining(t.db, plans);
