@@ -100,6 +100,22 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
   return (await apiResponse<T>(path, options)).data;
 }
 
+/**
+ * Every item of a keyset-paged list, following `next_cursor`: a page may end before its
+ * `limit` (template pages end at a size in bytes). At most `maxPages` pages are read.
+ */
+export async function allPages<T>(path: string, query: Record<string, string>, maxPages = 20): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | null = null;
+  for (let pages = 0; pages < maxPages; pages++) {
+    const page: { items: T[]; next_cursor: string | null } = await api(path, { query: cursor === null ? query : { ...query, cursor } });
+    items.push(...page.items);
+    cursor = page.next_cursor;
+    if (cursor === null) break;
+  }
+  return items;
+}
+
 /** The answer with its headers (an `ETag`, a `Content-Disposition`). */
 export async function apiResponse<T>(path: string, options: RequestOptions = {}): Promise<{ data: T; headers: Headers }> {
   const query = new URLSearchParams();

@@ -66,10 +66,9 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
     get: owned,
     async list(userId: string, limit: number, cursor?: string): Promise<{ items: TemplateRow[]; nextCursor: string | null }> {
       const after = cursor === undefined ? undefined : decodeTimeCursor(cursor, 'templates');
-      const rows = await repo.list(userId, limit + 1, after);
-      const page = rows.slice(0, limit);
-      const last = page.at(-1);
-      return { items: page, nextCursor: rows.length > limit && last !== undefined ? encodeTimeCursor('templates', last.created_at, last.id) : null };
+      const page = await repo.list(userId, limit, after);
+      const last = page.rows.at(-1);
+      return { items: page.rows, nextCursor: page.more && last !== undefined ? encodeTimeCursor('templates', last.created_at, last.id) : null };
     },
     update: (userId: string, id: string, expected: number, change: TemplateChange) => write(userId, id, expected, change, 'update'),
     async restore(userId: string, id: string, version: number, expected: number): Promise<TemplateRow> {
@@ -82,10 +81,9 @@ export function createTemplatesService(deps: TemplatesServiceDeps) {
     },
     async versions(userId: string, id: string, limit: number, before?: number): Promise<{ items: TemplateVersionRow[]; nextBefore: number | null }> {
       await owned(userId, id);
-      const rows = await repo.versions(userId, id, limit + 1, before);
-      const page = rows.slice(0, limit);
-      const last = page.at(-1);
-      return { items: page, nextBefore: rows.length > limit && last !== undefined ? last.version : null };
+      const page = await repo.versions(userId, id, limit, before);
+      const last = page.rows.at(-1);
+      return { items: page.rows, nextBefore: page.more && last !== undefined ? last.version : null };
     },
     async version(userId: string, id: string, version: number): Promise<TemplateVersionRow> {
       const row = await repo.version(db, userId, id, version);

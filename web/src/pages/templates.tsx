@@ -4,7 +4,7 @@
 // lets the user either overwrite it or merge the two by hand; nothing is written until the
 // user picks one.
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, api, apiResponse, download } from '../api.ts';
+import { ApiError, allPages, api, apiResponse, download } from '../api.ts';
 import { navigate } from '../router.ts';
 import type { Portfolio } from '../types.ts';
 import { ErrorBox, Section, errorText, TableHead, useLoad } from '../ui.tsx';
@@ -56,7 +56,7 @@ export function conflictText(mine: string, theirs: string, version: number): str
 }
 
 export function TemplatesPage({ id }: { id?: string }) {
-  const list = useLoad(() => api<{ items: Template[] }>('/v1/templates', { query: { limit: '100' } }), []);
+  const list = useLoad(async () => ({ items: await allPages<Template>('/v1/templates', { limit: '100' }) }), []);
   const [name, setName] = useState('');
   const [error, setError] = useState<string | undefined>(undefined);
   const create = async () => {
