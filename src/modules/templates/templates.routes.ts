@@ -48,7 +48,7 @@ export function templatesRoutes(app: App, deps: { guards: Guards; templates: Tem
 
   app.get(
     '/v1/templates',
-    { ...common, schema: { ...meta, summary: "The caller's templates (oldest first)", querystring: PageQuery, response: { 200: TemplatesPage, ...problemResponses } } },
+    { ...common, schema: { ...meta, summary: "The caller's templates (oldest first; a page ends at limit or at 1 MiB of text, so follow next_cursor)", querystring: PageQuery, response: { 200: TemplatesPage, ...problemResponses } } },
     async (request) => {
       const page = await templates.list(principalOf(request).userId, request.query.limit ?? 50, request.query.cursor);
       return { items: page.items.map(templateJson), next_cursor: page.nextCursor };
@@ -104,7 +104,7 @@ export function templatesRoutes(app: App, deps: { guards: Guards; templates: Tem
 
   app.get(
     '/v1/templates/:id/versions',
-    { ...common, schema: { ...meta, summary: 'Versions of a template (newest first)', params: TemplateIdParams, querystring: VersionsQuery, response: { 200: TemplateVersionsPage, ...problemResponses } } },
+    { ...common, schema: { ...meta, summary: 'Versions of a template (newest first; a page ends at limit or at 1 MiB of text, so follow next_before)', params: TemplateIdParams, querystring: VersionsQuery, response: { 200: TemplateVersionsPage, ...problemResponses } } },
     async (request) => {
       const page = await templates.versions(principalOf(request).userId, request.params.id, request.query.limit ?? 50, request.query.before);
       return { items: page.items.map(versionJson), next_before: page.nextBefore };
