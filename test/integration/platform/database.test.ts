@@ -43,6 +43,20 @@ describe('database', () => {
     assert.deepEqual(rows[0], { amount: '101.2500', n: 42, at: new Date('2024-01-02T03:04:05Z') });
   });
 
+  it('FAIL-023: the embedded database does not zero-fill new WAL segments (a 16 MB write that held the loop for 250–425 ms), in memory and in a data directory', { skip: usingPostgres && 'PGlite only' }, async () => {
+    const setting = async (db: Pick<TestApp['db'], 'query'>) => (await db.query<{ wal_init_zero: string }>('SHOW wal_init_zero')).rows[0]?.wal_init_zero;
+    assert.equal(await setting(t.db), 'off');
+    assert.equal(await t.db.transaction((q) => setting(q)), 'off');
+    const data = tempDir();
+    const onDisk = await openDatabase(loadConfig(testEnv({ DATA_DIR: data.dir })), createLogger('silent'));
+    try {
+      assert.equal(await setting(onDisk), 'off');
+    } finally {
+      await onDisk.close();
+      data.remove();
+    }
+  });
+
   it('a transaction commits when its function resolves and rolls back when it throws', async () => {
     await t.db.exec('CREATE TABLE tx_probe (id int PRIMARY KEY)');
     await t.db.transaction(async (tx) => {
