@@ -13,7 +13,7 @@ import type { App } from '../../platform/http/types.ts';
 import type { CsvImportOptions } from './import.csv.ts';
 import type { MappingsService } from './import.mappings.ts';
 import { IMPORT_TARGETS, type ImportTarget } from './import.presets.ts';
-import type { ImportService } from './portfolios.import.ts';
+import { importResultJson, type ImportService } from './portfolios.import.ts';
 import {
   MappingBody,
   MappingList,
@@ -322,7 +322,9 @@ export function portfolioRoutes(app: App, deps: PortfolioRouteDeps): void {
         ignore: [...(saved.ignore ?? []), ...(q.ignore ?? [])],
       };
       const { status, result } = await imports.importCsv(userId, request.params.id, request.body, { dryRun: q.dryRun === true, csv, caps: capsFor(request) });
-      return reply.code(status).send(result);
+      // Sent in pieces, not by the schema's serialiser (a row each: megabytes for a large
+      // file); importResultJson writes exactly the ImportResult fields.
+      return reply.code(status).type('application/json; charset=utf-8').send(Readable.from(importResultJson(result)) as unknown as ImportResult);
     },
   );
 
