@@ -237,10 +237,10 @@ const DATE_HELP = 'yyyy-MM-dd, MM/dd/yyyy, dd/MM/yyyy, dd-MM-yyyy, dd.MM.yyyy or
  * cells (03/04/2024: March or April?) make the file ambiguous: a 400 asking for
  * `date_format`.
  */
-function chooseDateFormat(samples: readonly string[], options: CsvImportOptions, preset: ImportPreset | undefined): DateFormat {
+async function chooseDateFormat(samples: readonly string[], options: CsvImportOptions, preset: ImportPreset | undefined): Promise<DateFormat> {
   const fixed = options.dateFormat ?? preset?.dateFormat;
   if (fixed !== undefined) return fixed;
-  const { formats, reads, of } = bestDateFormats(samples);
+  const { formats, reads, of } = await bestDateFormats(samples);
   const example = samples.find((s) => s.trim() !== '') ?? '';
   if (formats.length > 1) {
     // The one place a guess could be made; it is refused, since 03/04/2024 read the
@@ -334,7 +334,7 @@ export async function parseTransactionsCsv(text: string, options: CsvImportOptio
       ? preset.dateFormats
       : dateIndex < 0
         ? 'yyyy-MM-dd'
-        : chooseDateFormat(dateSamples, options, preset);
+        : await chooseDateFormat(dateSamples, options, preset);
 
   const rows: ParsedRow[] = [];
   for (const [index, { cells, line }] of records.entries()) {

@@ -119,13 +119,28 @@ describe('parseBrokerDate', () => {
 });
 
 describe('bestDateFormats and the ambiguous-date refusal', () => {
-  it('one format when the cells tell the formats apart; all candidates when they do not', () => {
-    assert.deepEqual(bestDateFormats(['2024-03-04']).formats, ['yyyy-MM-dd']);
-    assert.deepEqual(bestDateFormats(['03/04/2024', '05/06/2024']).formats, ['MM/dd/yyyy', 'dd/MM/yyyy']);
-    assert.deepEqual(bestDateFormats(['03/04/2024', '13/04/2024']).formats, ['dd/MM/yyyy']);
-    assert.deepEqual(bestDateFormats(['03/04/2024', '04/13/2024']).formats, ['MM/dd/yyyy']);
-    assert.deepEqual(bestDateFormats(['31-02-2024']), { formats: [], reads: 0, of: 1 });
-    assert.deepEqual(bestDateFormats(['', '  ', '20240315']), { formats: ['yyyyMMdd'], reads: 1, of: 1 });
+  it('one format when the cells tell the formats apart; all candidates when they do not', async () => {
+    assert.deepEqual((await bestDateFormats(['2024-03-04'])).formats, ['yyyy-MM-dd']);
+    assert.deepEqual((await bestDateFormats(['03/04/2024', '05/06/2024'])).formats, ['MM/dd/yyyy', 'dd/MM/yyyy']);
+    assert.deepEqual((await bestDateFormats(['03/04/2024', '13/04/2024'])).formats, ['dd/MM/yyyy']);
+    assert.deepEqual((await bestDateFormats(['03/04/2024', '04/13/2024'])).formats, ['MM/dd/yyyy']);
+    assert.deepEqual(await bestDateFormats(['31-02-2024']), { formats: [], reads: 0, of: 1 });
+    assert.deepEqual(await bestDateFormats(['', '  ', '20240315']), { formats: ['yyyyMMdd'], reads: 1, of: 1 });
+  });
+
+  it('FAIL-023: the cells of a large file are read with turns of the event loop between them, and one late cell still settles the format', async () => {
+    const samples = [...Array.from({ length: 20_000 }, () => '03/04/2024'), '13/04/2024'];
+    let turns = 0;
+    let reading = true;
+    const tick = () => {
+      turns += 1;
+      if (reading) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const best = await bestDateFormats(samples);
+    reading = false;
+    assert.deepEqual(best, { formats: ['dd/MM/yyyy'], reads: 20_001, of: 20_001 });
+    assert.ok(turns >= 20, `${turns} turns of the loop while reading 20,001 cells`);
   });
 
   it('a file whose every date reads as both MM/dd and dd/MM is refused with 400 ambiguous_date_format; date_format settles it', async () => {
