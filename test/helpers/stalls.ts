@@ -53,3 +53,22 @@ export function monitorCpuStalls(): CpuStallMonitor {
     },
   };
 }
+
+/**
+ * Runs `work` and counts the turns of the event loop taken while it ran (a setImmediate
+ * chain): work that never yields gets none, work that yields every slice about one a slice.
+ */
+export async function countLoopTurns<T>(work: () => Promise<T>): Promise<{ result: T; turns: number }> {
+  let turns = 0;
+  let running = true;
+  const tick = () => {
+    turns += 1;
+    if (running) setImmediate(tick);
+  };
+  setImmediate(tick);
+  try {
+    return { result: await work(), turns };
+  } finally {
+    running = false;
+  }
+}

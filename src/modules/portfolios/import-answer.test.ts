@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import fastJson from 'fast-json-stringify';
 import { ANSWER_ROWS_PER_PIECE, importResultJson } from './portfolios.import.ts';
 import { ImportResult } from './portfolios.schemas.ts';
+import { countLoopTurns } from '../../../test/helpers/stalls.ts';
 
 const serialise: (value: ImportResult) => string = fastJson(ImportResult as never);
 
@@ -60,15 +61,7 @@ describe('import answers written in pieces', () => {
     const errors = Array.from({ length: 4_500 }, (_, i) => ({ row: i + 2, field: 'quantity', reason: 'must be positive' }));
     const answer: ImportResult = { dry_run: true, valid: false, rows: 50_000, imported: 0, would_import: 50_000, duplicates: 0, skipped: 0, errors, statuses };
     // Turns of the event loop while the pieces are made: one at least between two pieces of rows.
-    let turns = 0;
-    let making = true;
-    const tick = () => {
-      turns += 1;
-      if (making) setImmediate(tick);
-    };
-    setImmediate(tick);
-    const pieces = await piecesOf(answer);
-    making = false;
+    const { result: pieces, turns } = await countLoopTurns(() => piecesOf(answer));
     assert.ok(turns >= Math.ceil(4_500 / ANSWER_ROWS_PER_PIECE) + Math.ceil(50_000 / ANSWER_ROWS_PER_PIECE) - 2, `${turns} turns of the loop`);
     // The counts, 3 pieces of errors, the separator, 25 pieces of statuses, the end.
     assert.equal(pieces.length, 1 + Math.ceil(4_500 / ANSWER_ROWS_PER_PIECE) + 1 + Math.ceil(50_000 / ANSWER_ROWS_PER_PIECE) + 1);

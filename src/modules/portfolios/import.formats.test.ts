@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { AppError } from '../../platform/errors.ts';
 import { parseTransactionsCsv } from './import.csv.ts';
 import { bestDateFormats, detectDelimiter, parseBrokerDate, parseBrokerNumber } from './import.formats.ts';
+import { countLoopTurns } from '../../../test/helpers/stalls.ts';
 
 describe('parseBrokerNumber', () => {
   it('FAIL-002: currency-formatted numbers become exact decimal strings', () => {
@@ -130,15 +131,7 @@ describe('bestDateFormats and the ambiguous-date refusal', () => {
 
   it('FAIL-023: the cells of a large file are read with turns of the event loop between them, and one late cell still settles the format', async () => {
     const samples = [...Array.from({ length: 20_000 }, () => '03/04/2024'), '13/04/2024'];
-    let turns = 0;
-    let reading = true;
-    const tick = () => {
-      turns += 1;
-      if (reading) setImmediate(tick);
-    };
-    setImmediate(tick);
-    const best = await bestDateFormats(samples);
-    reading = false;
+    const { result: best, turns } = await countLoopTurns(() => bestDateFormats(samples));
     assert.deepEqual(best, { formats: ['dd/MM/yyyy'], reads: 20_001, of: 20_001 });
     assert.ok(turns >= 20, `${turns} turns of the loop while reading 20,001 cells`);
   });
