@@ -162,6 +162,14 @@ export const READ_PAGE_ROWS = 500;
  */
 const WALK_THE_INDEX = 'SET LOCAL enable_sort = off; SET LOCAL enable_incremental_sort = off';
 
+/** `read` in a short read-only transaction whose keyset pages are planned as index walks (WALK_THE_INDEX). */
+function readWalkingTheIndex<T>(db: Database, read: (q: Queryable) => Promise<T>): Promise<T> {
+  return db.transaction(async (q) => {
+    await q.exec(`SET TRANSACTION READ ONLY; ${WALK_THE_INDEX}`);
+    return read(q);
+  });
+}
+
 /** Rows per multi-row INSERT of an import: 500 × 13 parameters, far below PostgreSQL's limit of 65,535. */
 export const INSERT_ROWS = 500;
 
@@ -433,10 +441,7 @@ export function createPortfoliosRepository() {
       after: { executedAt: Date; seq: number } | null,
       limit: number,
     ): Promise<Transaction[]> {
-      return db.transaction(async (q) => {
-        await q.exec(WALK_THE_INDEX);
-        return repo.transactionsAfter(q, userId, portfolioId, after, limit);
-      });
+      return readWalkingTheIndex(db, (q) => repo.transactionsAfter(q, userId, portfolioId, after, limit));
     },
 
     async allUserTransactions(db: Queryable, userId: string): Promise<Transaction[]> {
@@ -460,10 +465,7 @@ export function createPortfoliosRepository() {
      * whole portfolio instead: 60–130 ms of main-thread time for 500 rows out of 50,000.
      */
     async listTransactions(db: Database, query: TransactionListQuery): Promise<{ rows: Transaction[]; more: boolean }> {
-      return db.transaction(async (q) => {
-        await q.exec(`SET TRANSACTION READ ONLY; ${WALK_THE_INDEX}`);
-        return readTransactionPage(q, query);
-      });
+      return readWalkingTheIndex(db, (q) => readTransactionPage(q, query));
     },
 
     async findTransaction(db: Queryable, userId: string, portfolioId: string, id: string): Promise<Transaction | null> {
