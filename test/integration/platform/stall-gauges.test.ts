@@ -47,9 +47,18 @@ describe('stall gauges', () => {
     assert.ok(blocked.cpu >= BLOCK_CPU_MS * 0.95, `CPU peak ${blocked.cpu} ms`);
     // The wall monitor samples every 10 ms, so it may read up to ~10 ms short of the stall.
     assert.ok(blocked.wall >= BLOCK_CPU_MS - 15, `wall peak ${blocked.wall} ms, CPU peak ${blocked.cpu} ms`);
-    await sleep(50);
-    const reset = await scrape();
-    assert.ok(reset.cpu < BLOCK_CPU_MS / 2, `CPU peak after reset ${reset.cpu} ms`);
-    assert.ok(reset.wall < BLOCK_CPU_MS / 2, `wall peak after reset ${reset.wall} ms`);
+    // Reset: a later scrape reads only what happened since the one before it. On a loaded
+    // machine a short window can stall by itself (a CI run saw 126 ms of wall time in one), so
+    // the reset shows as any of a few later scrapes reading under half the stall; without the
+    // reset every one of them would read the stall again.
+    const later: Array<{ wall: number; cpu: number }> = [];
+    for (let i = 0; i < 5; i++) {
+      await sleep(50);
+      later.push(await scrape());
+    }
+    assert.ok(
+      later.some((peak) => peak.cpu < BLOCK_CPU_MS / 2 && peak.wall < BLOCK_CPU_MS / 2),
+      `peaks after the reset: ${later.map((peak) => `${peak.wall.toFixed(0)}/${peak.cpu.toFixed(0)} ms`).join(', ')}`,
+    );
   });
 });
