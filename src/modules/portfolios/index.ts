@@ -44,7 +44,10 @@ export interface PortfoliosDeps {
    */
   pubsub?: PubSub | undefined;
   /** Reports usage to the quota registry (GET /v1/me/quota). */
-  usage?: { register: (resource: 'portfolios' | 'transactions_per_portfolio' | 'splits_per_portfolio', counter: (userId: string) => Promise<number>) => void };
+  usage?: {
+    register: (resource: 'portfolios', counter: (userId: string) => Promise<number>) => void;
+    registerTogether: <R extends 'transactions_per_portfolio' | 'splits_per_portfolio'>(resources: readonly R[], counter: (userId: string) => Promise<Record<R, number>>) => void;
+  };
 }
 
 export interface PortfoliosModule {
@@ -124,7 +127,9 @@ export async function registerPortfolios(app: App, deps: PortfoliosDeps): Promis
   deps.usage?.register('portfolios', (userId) => repo.countPortfolios(deps.db, userId));
   // Per-portfolio caps show the fullest portfolio: that is the one a create would hit first.
   // Its counts are kept on the portfolio rows (migration 0280), so this reads one row per portfolio.
-  deps.usage?.register('transactions_per_portfolio', async (userId) => (await repo.largestPortfolio(deps.db, userId)).total);
-  deps.usage?.register('splits_per_portfolio', async (userId) => (await repo.largestPortfolio(deps.db, userId)).splits);
+  deps.usage?.registerTogether(['transactions_per_portfolio', 'splits_per_portfolio'], async (userId) => {
+    const largest = await repo.largestPortfolio(deps.db, userId);
+    return { transactions_per_portfolio: largest.total, splits_per_portfolio: largest.splits };
+  });
   return module;
 }

@@ -2,7 +2,8 @@
 //   1. registerLimits(app, …) BEFORE any route, since it hooks every route as it is added;
 //   2. modules owning a counted resource register its usage counter:
 //        limits.usage.register('watchlist_symbols', (userId) => repo.countSymbols(userId))
-//      ('alerts', 'watchlist_symbols', 'ws_connections', 'templates');
+//      ('alerts', 'watchlist_symbols', 'ws_connections', 'templates'), or
+//        limits.usage.registerTogether([...], counter) for resources one query counts together;
 //   3. registerQuotaRoutes(app, { guards, quotas: limits.quotas }) once guards exist.
 // Other modules build their own limits with limits.limiters.createLimiter({ … }).
 import type { Config } from '../../config.ts';

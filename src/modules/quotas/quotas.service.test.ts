@@ -83,6 +83,21 @@ test('FAIL-007: quotaOf reports usage, limit and reset per resource; modules reg
   assert.equal((await quotas.quotaOf('u1', 'pro')).api_requests_per_day.usage, 1, 'reading the quota does not count');
 });
 
+test('resources counted together are read once for the quota view, and each alone for a capacity check', async () => {
+  const { quotas, usage } = setup('2026-03-01T12:00:00.000Z');
+  let reads = 0;
+  usage.registerTogether(['transactions_per_portfolio', 'splits_per_portfolio'], () => {
+    reads++;
+    return Promise.resolve({ transactions_per_portfolio: 12, splits_per_portfolio: 3 });
+  });
+  assert.throws(() => usage.register('splits_per_portfolio', () => Promise.resolve(0)), /already registered/);
+  const quota = await quotas.quotaOf('u1', 'pro');
+  assert.deepEqual([quota.transactions_per_portfolio.usage, quota.splits_per_portfolio.usage, reads], [12, 3, 1]);
+  assert.equal(await usage.usage('splits_per_portfolio', 'u1'), 3);
+  await quotas.ensureCapacity('transactions_per_portfolio', 'u1', 'pro', 18);
+  await assert.rejects(quotas.ensureCapacity('transactions_per_portfolio', 'u1', 'pro', 19), /allows 30 transactions per portfolio; you have 12/);
+});
+
 test('FAIL-007: ensureCapacity refuses a resource past the tier limit with 409 quota_exceeded', async () => {
   const { quotas, usage } = setup('2026-03-01T12:00:00.000Z');
   let alerts = 2;

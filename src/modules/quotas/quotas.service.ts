@@ -15,24 +15,40 @@ export type QuotaResource = 'api_requests_per_day' | CountedResource;
 
 /** How many of a resource a user has now (e.g. `SELECT count(*) … WHERE user_id = $1`). */
 export type UsageCounter = (userId: string) => Promise<number>;
+/** How many of each of several resources a user has, read together (one query for all). */
+export type UsagesCounter<R extends CountedResource> = (userId: string) => Promise<Record<R, number>>;
 
 export interface UsageRegistry {
   /** Called once by the module owning the resource, at wiring time. */
   register: (resource: CountedResource, counter: UsageCounter) => void;
+  /** Like `register`, for resources one read counts together. */
+  registerTogether: <R extends CountedResource>(resources: readonly R[], counter: UsagesCounter<R>) => void;
   /** The usage, or 0 while no module owns the resource yet (then none can exist). */
   usage: (resource: CountedResource, userId: string) => Promise<number>;
+  /** Every resource's usage, each registered counter called once. */
+  usages: (userId: string) => Promise<Record<CountedResource, number>>;
 }
 
 export function createUsageRegistry(): UsageRegistry {
-  const counters = new Map<CountedResource, UsageCounter>();
-  return {
-    register: (resource, counter) => {
+  const counters = new Map<CountedResource, UsagesCounter<CountedResource>>();
+  const registerTogether = <R extends CountedResource>(resources: readonly R[], counter: UsagesCounter<R>) => {
+    for (const resource of resources) {
       if (counters.has(resource)) throw new TypeError(`a usage counter for ${resource} is already registered`);
-      counters.set(resource, counter);
-    },
+    }
+    for (const resource of resources) counters.set(resource, counter as UsagesCounter<CountedResource>);
+  };
+  return {
+    register: (resource, counter) => registerTogether([resource], async (userId) => ({ [resource]: await counter(userId) }) as Record<CountedResource, number>),
+    registerTogether,
     usage: async (resource, userId) => {
       const counter = counters.get(resource);
-      return counter === undefined ? 0 : counter(userId);
+      return counter === undefined ? 0 : (await counter(userId))[resource];
+    },
+    usages: async (userId) => {
+      const read = await Promise.all([...new Set(counters.values())].map((counter) => counter(userId)));
+      const all = Object.fromEntries(COUNTED_RESOURCES.map((resource) => [resource, 0])) as Record<CountedResource, number>;
+      for (const counts of read) Object.assign(all, counts);
+      return all;
     },
   };
 }
@@ -250,12 +266,8 @@ export function createQuotaService(deps: QuotaServiceDeps) {
     if (entry !== undefined) await flush(entry);
     const requests = toCount((await store.get(userId, dayName)) + (entry?.pending ?? 0), tier, now);
     const limits = tiers[tier];
-    const counted = await Promise.all(
-      COUNTED_RESOURCES.map(async (resource): Promise<[CountedResource, QuotaEntry]> => [
-        resource,
-        { usage: await usage.usage(resource, userId), limit: limits[RESOURCE_LIMIT[resource]], reset: null },
-      ]),
-    );
+    const used = await usage.usages(userId);
+    const counted = COUNTED_RESOURCES.map((resource): [CountedResource, QuotaEntry] => [resource, { usage: used[resource], limit: limits[RESOURCE_LIMIT[resource]], reset: null }]);
     return {
       tier,
       api_requests_per_day: { usage: requests.usage, limit: requests.limit, reset: requests.reset },
