@@ -44,6 +44,25 @@ describe('template pages bounded by their text', () => {
     assert.ok(items.length >= 1 && items.length <= limit);
     if (items.length > 1) assert.ok(bytesOf(items) <= PAGE_TEXT_BYTES, `${bytesOf(items)} bytes in ${items.length} rows`);
   };
+  /**
+   * Follows a list's continuation from its first page (`url` with `limit=100`) to its end,
+   * checking every page's bounds; `next` names the continuation field and `param` the query
+   * parameter it goes back in. Returns every row and each page's size.
+   */
+  const walkPages = async <T extends Text>(url: string, next: 'next_cursor' | 'next_before', param: 'cursor' | 'before') => {
+    const rows: T[] = [];
+    const sizes: number[] = [];
+    let continuation: string | number | null = null;
+    do {
+      const query: string = continuation === null ? '' : `&${param}=${encodeURIComponent(continuation)}`;
+      const page: { items: T[] } & Record<typeof next, string | number | null> = await get(`${url}?limit=100${query}`);
+      bounded(page.items, 100);
+      sizes.push(page.items.length);
+      rows.push(...page.items);
+      continuation = page[next];
+    } while (continuation !== null);
+    return { rows, sizes };
+  };
 
   it('FAIL-023: GET /v1/templates ends a page at the text budget, and its cursor walks every template once, bodies whole', async () => {
     const created: TemplateJson[] = [];
@@ -52,17 +71,7 @@ describe('template pages bounded by their text', () => {
       assert.equal(res.statusCode, 201, res.body);
       created.push(res.json<TemplateJson>());
     }
-    const seen: TemplateJson[] = [];
-    const sizes: number[] = [];
-    let cursor: string | null = null;
-    do {
-      const query: string = cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`;
-      const page: { items: TemplateJson[]; next_cursor: string | null } = await get(`/v1/templates?limit=100${query}`);
-      bounded(page.items, 100);
-      sizes.push(page.items.length);
-      seen.push(...page.items);
-      cursor = page.next_cursor;
-    } while (cursor !== null);
+    const { rows: seen, sizes } = await walkPages<TemplateJson>('/v1/templates', 'next_cursor', 'cursor');
     assert.deepEqual(sizes, [13, 7]);
     assert.deepEqual(seen.map((x) => [x.id, x.body]), created.map((x) => [x.id, x.body]));
 
@@ -79,17 +88,7 @@ describe('template pages bounded by their text', () => {
       const res = await t.app.inject({ method: 'PUT', url: `/v1/templates/${id}`, headers: { ...user.headers, 'if-match': `"${version}"` }, payload: { name: 'Versioned', description: '', body: bodyOf(version) } });
       assert.equal(res.statusCode, 200, res.body);
     }
-    const seen: Array<TemplateJson & Text> = [];
-    const sizes: number[] = [];
-    let before: number | null = null;
-    do {
-      const query: string = before === null ? '' : `&before=${before}`;
-      const page: { items: Array<TemplateJson & Text>; next_before: number | null } = await get(`/v1/templates/${id}/versions?limit=100${query}`);
-      bounded(page.items, 100);
-      sizes.push(page.items.length);
-      seen.push(...page.items);
-      before = page.next_before;
-    } while (before !== null);
+    const { rows: seen, sizes } = await walkPages<TemplateJson>(`/v1/templates/${id}/versions`, 'next_before', 'before');
     assert.deepEqual(sizes, [13, 7]);
     assert.deepEqual(
       seen.map((x) => [x.version, x.body]),
