@@ -79,7 +79,9 @@ describe('database', () => {
     assert.equal(rows[0]?.v, PARAM_SECRET);
     await t.db.transaction((tx) => tx.query('SELECT pg_sleep(0.3), $1::text AS in_tx', [PARAM_SECRET]));
     const lines = t.logs.lines.slice(before);
-    const slow = lines.filter((line) => line.event === 'slow_query');
+    // Only this test's statements: on a loaded machine another statement of the app (a
+    // timer's flush) may pass the threshold too, and is logged the same way.
+    const slow = lines.filter((line) => line.event === 'slow_query' && String(line.statement).includes('pg_sleep(0.3)'));
     assert.equal(slow.length, 2, JSON.stringify(lines));
     for (const line of slow) {
       assert.equal(line.level, 'warn');
