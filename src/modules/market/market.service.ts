@@ -224,11 +224,37 @@ export function createMarketService(deps: MarketServiceDeps) {
       if (oldest.done !== true) near.delete(oldest.value);
     }
   };
+  /**
+   * While the live provider cannot answer for a symbol (outage, breaker open, or no live
+   * provider configured), the last known value read from the database, or that there is
+   * none, kept for NEAR_QUOTE_MS: within it, reads of the symbol ask neither the provider nor
+   * the database again, so an outage costs one provider attempt and one fallback read per
+   * symbol and second on an instance, not one per request. Its staleness is worked out
+   * again on every read. Dropped when this instance stores a quote or bars of the symbol
+   * (and a read that began before that is not kept); another instance's new value reaches
+   * this one's readers within the same bound as a quote kept near.
+   */
+  const lastKnown = new Map<string, { row: Omit<Quote, 'stale'> | undefined; down: boolean; until: number }>();
+  let lastKnownGeneration = 0;
+  const forgetLastKnown = (symbol: string) => {
+    lastKnownGeneration++;
+    lastKnown.delete(symbol);
+  };
+  const keepLastKnown = (symbol: string, row: Omit<Quote, 'stale'> | undefined, down: boolean, now: number) => {
+    lastKnown.delete(symbol);
+    lastKnown.set(symbol, { row, down, until: now + NEAR_QUOTE_MS });
+    if (lastKnown.size > NEAR_QUOTE_ENTRIES) {
+      const oldest = lastKnown.keys().next();
+      if (oldest.done !== true) lastKnown.delete(oldest.value);
+    }
+  };
+
   /** Writes a quote (or a symbol's absence) to the shared cache for its lifetime, and to this instance's memory. */
   const storeQuote = async (symbol: string, value: CachedQuote | MissingQuote) => {
     const now = clock.now().getTime();
     const stored = { ...value, expires_at: now + settings.quoteCacheSeconds * 1000 };
     near.delete(symbol);
+    forgetLastKnown(symbol);
     await cache.set(cacheKey('quote', symbol), stored, settings.quoteCacheSeconds);
     keepNear(symbol, stored, now);
   };
@@ -276,15 +302,21 @@ export function createMarketService(deps: MarketServiceDeps) {
     const result = new Map<string, Quote>();
     const fallback: string[] = [];
     const providerDown = new Set<string>();
-    // Quotes this instance read within NEAR_QUOTE_MS from memory; the others from the shared
-    // cache in one round trip; the provider only for the misses.
+    // Quotes this instance read within NEAR_QUOTE_MS from memory (and, while the provider
+    // cannot answer, the last known values); the others from the shared cache in one round
+    // trip; the provider only for the misses.
     let now = clock.now().getTime();
     const hits = new Map<string, CachedQuote | MissingQuote>();
     const shared: string[] = [];
     for (const symbol of unique) {
       const kept = near.get(symbol);
-      if (kept !== undefined && now < kept.until) hits.set(symbol, kept.value);
-      else shared.push(symbol);
+      if (kept !== undefined && now < kept.until) {
+        hits.set(symbol, kept.value);
+        continue;
+      }
+      const known = lastKnown.get(symbol);
+      if (known === undefined || now >= known.until) shared.push(symbol);
+      else if (known.row !== undefined) result.set(symbol, { ...known.row, stale: known.down || isOldAt(known.row.as_of.getTime(), now) });
     }
     if (shared.length > 0) {
       const values = await cache.getMany<CachedQuote | MissingQuote>(shared.map((symbol) => cacheKey('quote', symbol)));
@@ -296,10 +328,8 @@ export function createMarketService(deps: MarketServiceDeps) {
         keepNear(symbol, value, now);
       });
     }
-    const misses: string[] = [];
-    unique.forEach((symbol) => {
-      const cached = hits.get(symbol);
-      if (cached === undefined) return void misses.push(symbol);
+    const misses = shared.filter((symbol) => !hits.has(symbol));
+    hits.forEach((cached, symbol) => {
       if ('missing' in cached) return;
       if (cached.refresh_after !== undefined && now >= cached.refresh_after) refreshAhead(symbol);
       result.set(symbol, served(cached, now));
@@ -318,21 +348,21 @@ export function createMarketService(deps: MarketServiceDeps) {
     );
     if (fallback.length > 0) {
       // The last known value: a stored quote, else the newest stored bar's close.
-      for (const row of await repo.latestQuotes(fallback)) {
-        result.set(row.symbol, { ...row, stale: providerDown.has(row.symbol) || isOld(row.as_of) });
-      }
-      const still = fallback.filter((s) => !result.has(s));
-      for (const bar of await repo.latestBars(still)) {
+      const generation = lastKnownGeneration;
+      const known = new Map<string, Omit<Quote, 'stale'>>();
+      for (const row of await repo.latestQuotes(fallback)) known.set(row.symbol, row);
+      const still = fallback.filter((s) => !known.has(s));
+      for (const bar of still.length === 0 ? [] : await repo.latestBars(still)) {
         // A bar's close is known at its end.
         const asOf = new Date(bar.ts.getTime() + (bar.interval === '1d' ? 86_400_000 : 60_000));
-        result.set(bar.symbol, {
-          symbol: bar.symbol,
-          price: bar.close,
-          previous_close: bar.previous_close,
-          as_of: asOf,
-          stale: providerDown.has(bar.symbol) || isOld(asOf),
-          source: bar.source,
-        });
+        known.set(bar.symbol, { symbol: bar.symbol, price: bar.close, previous_close: bar.previous_close, as_of: asOf, source: bar.source });
+      }
+      now = clock.now().getTime();
+      for (const symbol of fallback) {
+        const row = known.get(symbol);
+        const down = providerDown.has(symbol);
+        if (generation === lastKnownGeneration) keepLastKnown(symbol, row, down, now);
+        if (row !== undefined) result.set(symbol, { ...row, stale: down || isOldAt(row.as_of.getTime(), now) });
       }
     }
     return result;
@@ -370,6 +400,7 @@ export function createMarketService(deps: MarketServiceDeps) {
     await barRangeChanged(symbol, interval, { count: bars.length, first: new Date(first), last: new Date(last) }, source);
   };
   const barRangeChanged = async (symbol: string, interval: BarInterval, range: { count: number; first: Date; last: Date }, source: string) => {
+    forgetLastKnown(symbol);
     await cache.set(cacheKey('bars-version', symbol), randomUUID(), 30 * 86_400);
     await publish(BARS_EVENT, { symbol, interval, count: range.count, from: range.first.toISOString(), to: range.last.toISOString(), source });
   };

@@ -139,6 +139,13 @@ describe('market API (CSV data, no live provider)', () => {
     assert.deepEqual(body.not_found, ['NOSUCH']);
   });
 
+  it('a symbol read while it had no price is priced at once by an import on this instance (the remembered absence is dropped)', async () => {
+    const quote = async () => (await get('/v1/market/quotes?symbols=LATECOMER')).json<{ items: Array<{ price: string }>; not_found: string[] }>();
+    assert.deepEqual((await quote()).not_found, ['LATECOMER']);
+    assert.equal((await importCsv('LATECOMER', 'date,open,high,low,close,volume\n2024-01-02,10,11,9,10.5,100\n')).statusCode, 200);
+    assert.deepEqual((await quote()).items.map((q) => q.price), ['10.5']);
+  });
+
   it('quotes validation (FAIL-007): more than 50 symbols, a bad symbol or none at all answer 400', async () => {
     const many = Array.from({ length: 51 }, (_, i) => `S${i}`).join(',');
     for (const query of [`symbols=${many}`, 'symbols=AAPL,BAD$', 'symbols=AAPL,,MSFT', "symbols=A'%20OR%201=1", '', 'symbols=AAPL&extra=1']) {
