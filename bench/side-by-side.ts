@@ -10,8 +10,9 @@
 //
 // A build is `label=checkout`, optionally followed by `@NAME=value` settings for its server.
 // Routes: live (/health/live), me (GET /v1/me), list (GET /v1/portfolios), holdings (warm
-// holdings of the bench's 50-transaction portfolio). --postgres gives each build a scratch
-// database next to BENCH_DATABASE_URL and BENCH_REDIS_URL (they share the Redis).
+// holdings of the bench's 50-transaction portfolio), invalid (a login body its schema
+// refuses: a 400). --postgres gives each build a scratch database next to
+// BENCH_DATABASE_URL and BENCH_REDIS_URL (they share the Redis).
 // A checkout needs its dependencies installed (or a node_modules link to these).
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,7 +27,10 @@ const ROUTES: Record<string, (portfolioId: string) => string> = {
   me: () => '/v1/me',
   list: () => '/v1/portfolios',
   holdings: (portfolioId) => `/v1/portfolios/${portfolioId}/holdings`,
+  invalid: () => '/v1/auth/login',
 };
+/** `invalid` posts a body its schema refuses (an unknown property): a 400 anyone can send. */
+const INVALID = { method: 'POST' as const, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ bench_unknown_property: true }), expectStatus: 400 };
 const CONNECTIONS_PER_BUILD = 10;
 
 const { values, positionals } = parseArgs({
@@ -86,6 +90,7 @@ async function round(running: Running[], route: string): Promise<number[]> {
         connections: CONNECTIONS_PER_BUILD,
         warmupS: 0,
         expectStatus: 200,
+        ...(route === 'invalid' ? INVALID : {}),
       };
       await measureHttp({ ...options, durationS: 1 });
       const before = cpuSeconds(server.pid);

@@ -26,7 +26,7 @@ import { registerLimits, registerQuotaRoutes } from './modules/quotas/index.ts';
 import { registerWeb } from './modules/web/index.ts';
 import { systemClock, type Clock } from './platform/clock.ts';
 import type { Database } from './platform/db/index.ts';
-import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from './platform/http/errors.ts';
+import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling, schemaErrorFormatter } from './platform/http/errors.ts';
 import { registerCors } from './platform/http/cors.ts';
 import { registerDrain } from './platform/http/drain.ts';
 import { limitConnections } from './platform/http/connection-limits.ts';
@@ -121,6 +121,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     routerOptions: { ignoreTrailingSlash: true },
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler,
+    schemaErrorFormatter,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   limitConnections(app.server, { max: config.maxConnections, perIp: config.maxConnectionsPerIp }, logger);

@@ -84,6 +84,23 @@ function fieldProblems(error: FastifyError): FieldProblem[] {
   });
 }
 
+/**
+ * The error Fastify raises for a request its schema refuses. The error handler answers
+ * from its `validation` issues alone (fieldProblems), so it carries no message text and no
+ * stack: Fastify's default formatter built a sentence nobody read and captured a stack
+ * trace, 10+ µs of every refused request, which anyone can send. Passed as the
+ * `schemaErrorFormatter` option.
+ */
+export function schemaErrorFormatter(): Error {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new Error('validation failed');
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 export function sendProblem(
   request: FastifyRequest,
   reply: FastifyReply,
