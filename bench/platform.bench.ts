@@ -8,7 +8,7 @@
 // noisy machine where throughput does not, and then, for p99 "under the same load", the
 // latency of every target offered one fixed rate (BENCH_LATENCY_RATE, default 1,000 req/s),
 // timed to the microsecond. Also kept: a request rejected by schema validation (400
-// problem JSON), and the hello-world with 15 and 30 µs of busy work in its handler, which
+// problem JSON), the same holdings read on a server whose provider is unreachable, and the hello-world with 15 and 30 µs of busy work in its handler, which
 // shows how much a microsecond of a route's own work costs the whole server.
 import { cpuSeconds } from './lib/cpu.ts';
 import { measureHttp, type HttpBenchOptions } from './lib/http.ts';
@@ -19,7 +19,7 @@ import { seedHoldings } from './lib/seed.ts';
 import type { BenchServer } from './lib/server.ts';
 
 export const description =
-  'Platform overhead as ratios to a bare Fastify hello-world in the same run (server CPU per request and throughput), alternated over rounds, and p50/p99 in µs at one fixed rate: /health/live, GET /v1/me, GET /v1/portfolios, warm holdings of 50 transactions, and a 400; PGlite, and PostgreSQL + Redis when BENCH_DATABASE_URL/BENCH_REDIS_URL are set.';
+  'Platform overhead as ratios to a bare Fastify hello-world in the same run (server CPU per request and throughput), alternated over rounds, and p50/p99 in µs at one fixed rate: /health/live, GET /v1/me, GET /v1/portfolios, warm holdings of 50 transactions (and with the market-data provider unreachable), and a 400; PGlite, and PostgreSQL + Redis when BENCH_DATABASE_URL/BENCH_REDIS_URL are set.';
 
 const INVALID_BODY = JSON.stringify({ bench_unknown_property: true });
 const ROUNDS = Number.parseInt(process.env.BENCH_ROUNDS ?? '', 10) || 3;
@@ -85,7 +85,15 @@ async function findValidatedRoute(baseUrl: string): Promise<string | undefined> 
   return undefined;
 }
 
-async function runMode(ctx: BenchContext, mode: string, env: Record<string, string>, floorDb: string): Promise<void> {
+/**
+ * A market-data provider nobody answers at (a closed port): the outage path, which the
+ * instance serves from the last known values it keeps for NEAR_QUOTE_MS
+ * (docs/market-data.md). A route on it should cost about what the warm read costs.
+ */
+const UNREACHABLE_PROVIDER = { MARKET_DATA_PROVIDER: 'yahoo', YAHOO_BASE_URL: 'http://127.0.0.1:9' };
+
+/** `env` configures the measured server; `outageEnv` a second one (its own database) whose provider is unreachable. */
+async function runMode(ctx: BenchContext, mode: string, env: Record<string, string>, outageEnv: Record<string, string>, floorDb: string): Promise<void> {
   // A loaded machine can take minutes to start a server (PGlite compiles WASM).
   const hello = await ctx.startServer({ script: ['bench/lib/hello-world.ts', floorDb], readyPath: '/', env: {}, startTimeoutMs: 300_000 });
   // Shedding off: a benchmark saturates the loop on purpose (docs/limits.md). Prices from
@@ -97,6 +105,11 @@ async function runMode(ctx: BenchContext, mode: string, env: Record<string, stri
   });
   const { token, portfolioId } = await seedHoldings(server.url);
   const auth = { authorization: `Bearer ${token}` };
+  const outage = await ctx.startServer({
+    env: { ACCESS_TOKEN_TTL: '3600', SHED_EVENT_LOOP_DELAY_MS: '0', LOG_LEVEL: 'info', ...outageEnv, ...UNREACHABLE_PROVIDER },
+    startTimeoutMs: 300_000,
+  });
+  const outageSeed = await seedHoldings(outage.url);
   const route400 = await findValidatedRoute(server.url);
   if (route400 === undefined) throw new Error('no public POST route with a body schema answered 400 validation_failed');
   const targets: Target[] = [
@@ -108,6 +121,11 @@ async function runMode(ctx: BenchContext, mode: string, env: Record<string, stri
     { label: 'GET /v1/me', server, options: { url: `${server.url}/v1/me`, headers: auth, expectStatus: 200 } },
     { label: 'GET /v1/portfolios', server, options: { url: `${server.url}/v1/portfolios`, headers: auth, expectStatus: 200 } },
     { label: 'GET /v1/portfolios/:id/holdings (50 tx, warm)', server, options: { url: `${server.url}/v1/portfolios/${portfolioId}/holdings`, headers: auth, expectStatus: 200 } },
+    {
+      label: 'GET /v1/portfolios/:id/holdings (50 tx, provider unreachable)',
+      server: outage,
+      options: { url: `${outage.url}/v1/portfolios/${outageSeed.portfolioId}/holdings`, headers: { authorization: `Bearer ${outageSeed.token}` }, expectStatus: 200 },
+    },
     {
       label: `POST ${route400} (unknown property → 400)`,
       server,
@@ -175,18 +193,27 @@ async function runMode(ctx: BenchContext, mode: string, env: Record<string, stri
       details: { mode, cpu_us_per_req: round(cpu, 1), cpu_ratio: round(mean(cpuRatios), 3), throughput_ratio: round(mean(rpsRatios), 3), rounds: ss, at_fixed_rate: atRate },
     });
   }
+  await outage.stop();
   await server.stop();
   await hello.stop();
 }
 
 export async function run(ctx: BenchContext): Promise<void> {
   // BENCH_ONLY_POSTGRES=1 skips the PGlite mode (a quicker re-run of the scaled-out figures).
-  if (process.env.BENCH_ONLY_POSTGRES !== '1') await runMode(ctx, 'PGlite', {}, 'pglite');
+  if (process.env.BENCH_ONLY_POSTGRES !== '1') await runMode(ctx, 'PGlite', {}, {}, 'pglite');
   const databaseUrl = process.env.BENCH_DATABASE_URL;
   const redisUrl = process.env.BENCH_REDIS_URL;
   if (databaseUrl !== undefined && databaseUrl !== '' && redisUrl !== undefined && redisUrl !== '') {
     // A database of the benchmark's own, dropped afterwards (its seed user would collide with a re-run's).
-    await withScratchDatabase(databaseUrl, (scratch) => runMode(ctx, 'PostgreSQL+Redis', { DATABASE_URL: scratch, REDIS_URL: redisUrl }, scratch));
+    // The outage server gets a database and a Redis database of its own: sharing the quote
+    // cache with the measured server (simulated prices) would hide its outage.
+    const outageRedis = new URL(redisUrl);
+    outageRedis.pathname = '/1';
+    await withScratchDatabase(databaseUrl, (scratch) =>
+      withScratchDatabase(databaseUrl, (outageScratch) =>
+        runMode(ctx, 'PostgreSQL+Redis', { DATABASE_URL: scratch, REDIS_URL: redisUrl }, { DATABASE_URL: outageScratch, REDIS_URL: outageRedis.toString() }, scratch),
+      ),
+    );
   } else {
     ctx.log('BENCH_DATABASE_URL/BENCH_REDIS_URL not set: PostgreSQL + Redis mode skipped');
   }
