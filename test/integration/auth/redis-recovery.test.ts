@@ -140,4 +140,23 @@ describe('session states cached before a Redis outage (FAIL-001)', () => {
     clock.advance(RECONNECT_DISTRUST_MS);
     assert.equal(await me(), 401);
   });
+
+  it('FAIL-001: for RECONNECT_DISTRUST_MS after the bus comes back nothing cached is trusted: a revocation without an event bites at once', { skip }, async () => {
+    // Events sent around the reconnect may still be lost, so the states read again right
+    // after it are not served from memory until the window has passed.
+    const user = await createUser(t);
+    const me = async () => (await t.app.inject({ method: 'GET', url: '/v1/me', headers: user.headers })).statusCode;
+    assert.equal(await me(), 200);
+    await redis.kill();
+    await waitFor('the bus to notice the outage', () => Promise.resolve(t.pubsub.connected() ? undefined : true));
+    await redis.start();
+    await waitFor('the bus to reconnect', () => Promise.resolve(t.pubsub.connected() ? true : undefined));
+    await sleep(100);
+    // The clock stands still: inside the window. The session is read again and is live.
+    assert.equal(await me(), 200);
+    await t.db.query(`UPDATE sessions SET revoked_at = now(), revoke_reason = 'test' WHERE id = $1`, [user.sessionId]);
+    assert.equal(await me(), 401, 'inside the window the state just read is not served from memory');
+    clock.advance(RECONNECT_DISTRUST_MS);
+    assert.equal(await me(), 401);
+  });
 });
