@@ -475,6 +475,65 @@ describe('web app in a real browser', () => {
     }
   });
 
+  it('a paged list shows its first page, and every item exactly once after "Show more": 105 transactions, 25 template versions', { skip }, async () => {
+    const { access_token: token } = await apiLogin();
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const portfolio = await fetch(`${base}/v1/portfolios`, { method: 'POST', headers, body: JSON.stringify({ name: 'Paged', base_currency: 'USD' }) });
+    assert.equal(portfolio.status, 201, await portfolio.clone().text());
+    const portfolioId = ((await portfolio.json()) as { id: string }).id;
+    const template = await fetch(`${base}/v1/templates`, { method: 'POST', headers, body: JSON.stringify({ name: 'Many versions', body: 'version 1' }) });
+    assert.equal(template.status, 201, await template.clone().text());
+    const templateId = ((await template.json()) as { id: string }).id;
+    /** What a list shows, read in the page (a string: the tests compile without the DOM library). */
+    const listed = (selector: string, read: string) => page.evaluate<string[]>(`[...document.querySelectorAll(${JSON.stringify(selector)})].map((el) => ${read})`);
+    try {
+      // The page asks for 100 transactions a page; one minute apart, so the order is unambiguous.
+      const txIds: string[] = [];
+      for (let i = 0; i < 105; i++) {
+        const body = { type: 'deposit', amount: `${i + 1}.00`, currency: 'USD', executed_at: new Date(Date.UTC(2026, 2, 1, 0, i)).toISOString() };
+        const res = await fetch(`${base}/v1/portfolios/${portfolioId}/transactions`, { method: 'POST', headers, body: JSON.stringify(body) });
+        assert.equal(res.status, 201, await res.clone().text());
+        txIds.push(((await res.json()) as { id: string }).id);
+      }
+      await page.goto(`${base}/portfolios/${portfolioId}`);
+      const moreTxs = page.getByRole('button', { name: 'Show more transactions' });
+      await moreTxs.waitFor();
+      const txSelector = '[data-testid="transactions"] tr[data-transaction]';
+      assert.equal((await listed(txSelector, 'el.dataset.transaction')).length, 100, 'the first page only');
+      await checkPage('portfolio-paged');
+      const nextTxs = page.waitForRequest((r) => r.url().includes(`/v1/portfolios/${portfolioId}/transactions?`) && new URL(r.url()).searchParams.has('cursor'));
+      await moreTxs.click();
+      await nextTxs;
+      await moreTxs.waitFor({ state: 'detached', timeout: 10_000 });
+      const shownTxs = await listed(txSelector, 'el.dataset.transaction');
+      assert.equal(shownTxs.length, 105, 'every transaction is listed');
+      assert.deepEqual([...shownTxs].sort(), [...txIds].sort(), 'each exactly once');
+
+      // The page asks for 20 versions a page and continues with `before` (the API's `next_before`).
+      for (let v = 1; v < 25; v++) {
+        const res = await fetch(`${base}/v1/templates/${templateId}`, {
+          method: 'PUT',
+          headers: { ...headers, 'if-match': `"${v}"` },
+          body: JSON.stringify({ name: 'Many versions', description: '', body: `version ${v + 1}` }),
+        });
+        assert.equal(res.status, 200, await res.clone().text());
+      }
+      await page.goto(`${base}/templates/${templateId}`);
+      const moreVersions = page.getByRole('button', { name: 'Show more versions' });
+      await moreVersions.waitFor();
+      const versionSelector = '[data-testid="versions"] tbody tr td:first-child';
+      assert.deepEqual(await listed(versionSelector, 'el.textContent'), Array.from({ length: 20 }, (_, i) => String(25 - i)), 'versions 25 to 6');
+      const nextVersions = page.waitForRequest((r) => r.url().includes(`/v1/templates/${templateId}/versions?`) && new URL(r.url()).searchParams.get('before') === '6');
+      await moreVersions.click();
+      await nextVersions;
+      await moreVersions.waitFor({ state: 'detached', timeout: 10_000 });
+      assert.deepEqual(await listed(versionSelector, 'el.textContent'), Array.from({ length: 25 }, (_, i) => String(25 - i)), 'versions 25 to 1, each once');
+    } finally {
+      await fetch(`${base}/v1/portfolios/${portfolioId}`, { method: 'DELETE', headers: { authorization: headers.authorization } });
+      await fetch(`${base}/v1/templates/${templateId}`, { method: 'DELETE', headers: { authorization: headers.authorization } });
+    }
+  });
+
   it('signing out clears the cookie; a failed sign-in shows the generic message, then a live Retry-After countdown', { skip }, async () => {
     await page.getByRole('button', { name: 'Sign out' }).first().click();
     await page.waitForURL(`${base}/signin`);

@@ -101,19 +101,24 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
 }
 
 /**
- * Every item of a keyset-paged list, following `next_cursor`: a page may end before its
- * `limit` (template pages end at a size in bytes). At most `maxPages` pages are read.
+ * Every item of a keyset-paged list, following `next_cursor` until it is null: a page may
+ * end before its `limit` (template pages end at 1 MiB of text). Only for lists the server
+ * keeps short: the templates list, its caller, holds at most the tier's `templates` limit
+ * (100 on the pro tier by default), and every page holds at least one template (at least
+ * five in fact: one template's text is at most about 200 KB), so `maxPages` = 100 reads it
+ * whole. A longer list (a raised `PRO_TEMPLATES`, or a cursor that never ends) throws
+ * rather than return part of the list.
  */
-export async function allPages<T>(path: string, query: Record<string, string>, maxPages = 20): Promise<T[]> {
+export async function allPages<T>(path: string, query: Record<string, string>, maxPages = 100): Promise<T[]> {
   const items: T[] = [];
   let cursor: string | null = null;
   for (let pages = 0; pages < maxPages; pages++) {
     const page: { items: T[]; next_cursor: string | null } = await api(path, { query: cursor === null ? query : { ...query, cursor } });
     items.push(...page.items);
     cursor = page.next_cursor;
-    if (cursor === null) break;
+    if (cursor === null) return items;
   }
-  return items;
+  throw new Error(`The list at ${path} has more than ${maxPages} pages; not all of it can be shown.`);
 }
 
 /** The answer with its headers (an `ETag`, a `Content-Disposition`). */

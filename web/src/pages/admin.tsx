@@ -3,7 +3,8 @@
 // events, and the dead-letter queue with retry and delete.
 import { useState } from 'preact/hooks';
 import { api } from '../api.ts';
-import { ErrorBox, Section, errorText, TableHead, useLoad } from '../ui.tsx';
+import { ShowMore, usePaged } from '../paged.tsx';
+import { ErrorBox, Section, errorText, TableHead } from '../ui.tsx';
 
 interface User {
   id: string;
@@ -31,9 +32,9 @@ interface DeadLetter {
 }
 
 export function AdminPage() {
-  const users = useLoad(() => api<{ items: User[] }>('/v1/admin/users', { query: { limit: '100' } }), []);
-  const events = useLoad(() => api<{ items: SecurityEvent[] }>('/v1/admin/security-events', { query: { limit: '50' } }), []);
-  const dead = useLoad(() => api<{ items: DeadLetter[] }>('/v1/admin/jobs/dead-letter', { query: { limit: '50' } }), []);
+  const users = usePaged<User>('/v1/admin/users', { limit: '100' }, []);
+  const events = usePaged<SecurityEvent>('/v1/admin/security-events', { limit: '50' }, []);
+  const dead = usePaged<DeadLetter>('/v1/admin/jobs/dead-letter', { limit: '50' }, []);
   const [error, setError] = useState<string | undefined>(undefined);
   const [status, setStatus] = useState<string | undefined>(undefined);
   const run = async (f: () => Promise<unknown>, done: string, reload: () => void) => {
@@ -58,7 +59,7 @@ export function AdminPage() {
         <table data-testid="admin-users">
           <TableHead columns={['Email', 'Tier', 'Role', 'Status', 'Since', { label: 'Actions', hidden: true }]} />
           <tbody>
-            {(users.data?.items ?? []).map((u) => (
+            {(users.items ?? []).map((u) => (
               <tr key={u.id}>
                 <td>{u.email}</td>
                 <td>
@@ -96,12 +97,13 @@ export function AdminPage() {
             ))}
           </tbody>
         </table>
+        <ShowMore paged={users} label="Show more users" />
       </Section>
       <Section title="Security events">
         <table data-testid="security-events">
           <TableHead columns={['When', 'Event', 'User', 'IP', 'Details']} />
           <tbody>
-            {(events.data?.items ?? []).map((e) => (
+            {(events.items ?? []).map((e) => (
               <tr key={e.id}>
                 <td>{new Date(e.occurred_at).toLocaleString()}</td>
                 <td>{e.event}</td>
@@ -114,12 +116,13 @@ export function AdminPage() {
             ))}
           </tbody>
         </table>
+        <ShowMore paged={events} label="Show more security events" />
       </Section>
       <Section title="Dead-letter jobs">
         <table data-testid="dead-letters">
           <TableHead columns={['Queue', 'Failed', 'Attempts', 'Last error', { label: 'Actions', hidden: true }]} />
           <tbody>
-            {(dead.data?.items ?? []).map((d) => (
+            {(dead.items ?? []).map((d) => (
               <tr key={d.id}>
                 <td>{d.queue}</td>
                 <td>{new Date(d.failed_at).toLocaleString()}</td>
@@ -137,7 +140,8 @@ export function AdminPage() {
             ))}
           </tbody>
         </table>
-        {dead.data !== undefined && dead.data.items.length === 0 && <p>No dead-lettered jobs.</p>}
+        <ShowMore paged={dead} label="Show more dead-letter jobs" />
+        {dead.items !== undefined && dead.items.length === 0 && <p>No dead-lettered jobs.</p>}
       </Section>
     </main>
   );

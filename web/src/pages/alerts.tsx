@@ -5,7 +5,8 @@ import { ALERT_KINDS, AlertForm } from '../alert-form.tsx';
 import { api } from '../api.ts';
 import { formatDecimal } from '../format.ts';
 import { useLive } from '../live.ts';
-import { ErrorBox, LiveBadge, Section, errorText, TableHead, useLoad } from '../ui.tsx';
+import { ShowMore, usePaged } from '../paged.tsx';
+import { ErrorBox, LiveBadge, Section, errorText, TableHead } from '../ui.tsx';
 
 interface Alert {
   id: string;
@@ -30,8 +31,8 @@ export interface AlertEvent {
 }
 
 export function AlertsPage() {
-  const alerts = useLoad(() => api<{ items: Alert[] }>('/v1/alerts', { query: { limit: '100' } }), []);
-  const events = useLoad(() => api<{ items: AlertEvent[] }>('/v1/alerts/events', { query: { limit: '100' } }), []);
+  const alerts = usePaged<Alert>('/v1/alerts', { limit: '100' }, []);
+  const events = usePaged<AlertEvent>('/v1/alerts/events', { limit: '100' }, []);
   const [live, setLive] = useState<AlertEvent[]>([]);
   const [error, setError] = useState<string | undefined>(undefined);
   useLive(['alerts'], (m) => {
@@ -50,7 +51,7 @@ export function AlertsPage() {
     }
   };
   const seen = new Set<string>();
-  const allEvents = [...live, ...[...(events.data?.items ?? [])].reverse()].filter((e) => !seen.has(e.id) && seen.add(e.id) !== undefined);
+  const allEvents = [...live, ...[...(events.items ?? [])].reverse()].filter((e) => !seen.has(e.id) && seen.add(e.id) !== undefined);
   return (
     <main id="main">
       <h1>Alerts</h1>
@@ -62,7 +63,7 @@ export function AlertsPage() {
         <table data-testid="alerts">
           <TableHead columns={['Symbol', 'Rule', { label: 'Threshold', num: true }, 'Fires', 'Status', { label: 'Actions', hidden: true }]} />
           <tbody>
-            {(alerts.data?.items ?? []).map((a) => (
+            {(alerts.items ?? []).map((a) => (
               <tr key={a.id} data-alert={a.id}>
                 <td>{a.symbol}</td>
                 <td>
@@ -91,7 +92,8 @@ export function AlertsPage() {
             ))}
           </tbody>
         </table>
-        {alerts.data !== undefined && alerts.data.items.length === 0 && <p>No alerts yet.</p>}
+        <ShowMore paged={alerts} label="Show more alerts" />
+        {alerts.items !== undefined && alerts.items.length === 0 && <p>No alerts yet.</p>}
       </Section>
       <Section title="Fired alerts">
         <LiveBadge />
@@ -106,6 +108,7 @@ export function AlertsPage() {
             ))}
           </ul>
         </div>
+        <ShowMore paged={events} label="Show more fired alerts" />
         {allEvents.length === 0 && <p>No alert has fired yet.</p>}
       </Section>
     </main>

@@ -2,9 +2,9 @@
 // first, with live items from the news channels. Headlines and summaries are rendered as text
 // (never HTML); links are only the API's http(s) URLs.
 import { useState } from 'preact/hooks';
-import { api } from '../api.ts';
 import { useLive } from '../live.ts';
-import { ErrorBox, LiveBadge, Section, useLoad } from '../ui.tsx';
+import { ShowMore, usePaged } from '../paged.tsx';
+import { ErrorBox, LiveBadge, Section } from '../ui.tsx';
 
 export interface NewsItem {
   id: string;
@@ -46,8 +46,8 @@ export function NewsPage() {
   const [symbols, setSymbols] = useState('');
   const [asked, setAsked] = useState('');
   const [live, setLive] = useState<NewsItem[]>([]);
-  const news = useLoad(() => api<{ items: NewsItem[] }>('/v1/news', { query: { symbols: asked === '' ? undefined : asked, limit: '50' } }), [asked]);
-  const channels = [...new Set((news.data?.items ?? []).map((n) => n.symbol))].map((s) => `news:${s}`);
+  const news = usePaged<NewsItem>('/v1/news', { symbols: asked === '' ? undefined : asked, limit: '50' }, [asked]);
+  const channels = [...new Set((news.items ?? []).map((n) => n.symbol))].map((s) => `news:${s}`);
   useLive(channels, (m) => {
     if (m.type === 'news') setLive((l) => [m as unknown as NewsItem, ...l].slice(0, 50));
   });
@@ -72,7 +72,8 @@ export function NewsPage() {
           <button type="submit">Show news</button>
           <LiveBadge />
         </form>
-        {news.data === undefined ? <p>Loading…</p> : <NewsList items={[...live, ...news.data.items]} />}
+        {news.items === undefined ? <p>Loading…</p> : <NewsList items={[...live, ...news.items]} />}
+        <ShowMore paged={news} label="Show more news" />
       </Section>
     </main>
   );

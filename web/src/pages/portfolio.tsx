@@ -5,6 +5,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import { UNSIGNED_DECIMAL, formatDecimal, formatMoney, formatPercent, isNegative } from '../format.ts';
+import { ShowMore, usePaged } from '../paged.tsx';
 import type { Holding, Holdings, ImportResult, Portfolio, Transaction } from '../types.ts';
 import { ErrorBox, Section, errorText, TableHead, useLoad } from '../ui.tsx';
 
@@ -471,7 +472,7 @@ async function downloadExport(setError: (e: string | undefined) => void) {
 export function PortfolioPage({ id }: { id: string }) {
   const portfolio = useLoad(() => api<Portfolio>(`/v1/portfolios/${id}`), [id]);
   const holdings = useLoad(() => api<Holdings>(`/v1/portfolios/${id}/holdings`), [id]);
-  const txs = useLoad(() => api<{ items: Transaction[] }>(`/v1/portfolios/${id}/transactions`, { query: { limit: '100' } }), [id]);
+  const txs = usePaged<Transaction>(`/v1/portfolios/${id}/transactions`, { limit: '100' }, [id]);
   const [error, setError] = useState<string | undefined>(undefined);
   const [editing, setEditing] = useState<string | undefined>(undefined);
   const reload = () => {
@@ -502,7 +503,7 @@ export function PortfolioPage({ id }: { id: string }) {
           <table data-testid="transactions">
             <TableHead columns={['Date', 'Type', 'Symbol', { label: 'Quantity', num: true }, { label: 'Price / amount', num: true }, { label: 'Fee', num: true }, { label: 'Actions', hidden: true }]} />
             <tbody>
-              {(txs.data?.items ?? []).map((t) => [
+              {(txs.items ?? []).map((t) => [
                 <tr key={t.id} data-transaction={t.id}>
                   <td>{t.executed_at.slice(0, 10)}</td>
                   <td>{t.type}</td>
@@ -536,6 +537,7 @@ export function PortfolioPage({ id }: { id: string }) {
               ])}
             </tbody>
           </table>
+          <ShowMore paged={txs} label="Show more transactions" />
         </Section>
       )}
       {p !== undefined && <CsvImport portfolio={p} onImported={reload} />}

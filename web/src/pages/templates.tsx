@@ -5,6 +5,7 @@
 // user picks one.
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, allPages, api, apiResponse, download } from '../api.ts';
+import { NEXT_BEFORE, ShowMore, usePaged } from '../paged.tsx';
 import { navigate } from '../router.ts';
 import type { Portfolio } from '../types.ts';
 import { ErrorBox, Section, errorText, TableHead, useLoad } from '../ui.tsx';
@@ -122,7 +123,7 @@ function Editor({ id, onSaved }: { id: string; onSaved: () => void }) {
   useEffect(() => {
     load().catch((e: unknown) => setError(errorText(e)));
   }, [id]);
-  const versions = useLoad(() => api<{ items: Version[] }>(`/v1/templates/${id}/versions`, { query: { limit: '20' } }), [id, historyTick]);
+  const versions = usePaged<Version>(`/v1/templates/${id}/versions`, { limit: '20' }, [id, historyTick], NEXT_BEFORE);
 
   /** PUT at `version`; a 412 opens the conflict view with the newer version. */
   const save = async (content: Draft, version: number, what: string) => {
@@ -234,7 +235,7 @@ function Editor({ id, onSaved }: { id: string; onSaved: () => void }) {
         <table data-testid="versions">
           <TableHead columns={['Version', 'Source', 'Saved', 'Name', { label: 'Actions', hidden: true }]} />
           <tbody>
-            {(versions.data?.items ?? []).map((v) => (
+            {(versions.items ?? []).map((v) => (
               <tr key={v.version}>
                 <td>{v.version}</td>
                 <td>{v.source}</td>
@@ -251,6 +252,7 @@ function Editor({ id, onSaved }: { id: string; onSaved: () => void }) {
             ))}
           </tbody>
         </table>
+        <ShowMore paged={versions} label="Show more versions" />
       </Section>
       <Reports templateId={id} />
     </>
@@ -259,16 +261,16 @@ function Editor({ id, onSaved }: { id: string; onSaved: () => void }) {
 
 function Reports({ templateId }: { templateId: string }) {
   const portfolios = useLoad(() => api<{ items: Portfolio[] }>('/v1/portfolios'), []);
-  const reports = useLoad(() => api<{ items: Report[] }>('/v1/reports', { query: { limit: '100' } }), []);
+  const reports = usePaged<Report>('/v1/reports', { limit: '100' }, []);
   const [portfolioId, setPortfolioId] = useState('');
   const [error, setError] = useState<string | undefined>(undefined);
-  const mine = (reports.data?.items ?? []).filter((r) => r.template_id === templateId).reverse();
+  const mine = (reports.items ?? []).filter((r) => r.template_id === templateId).reverse();
   const pending = mine.some((r) => r.status === 'queued');
   useEffect(() => {
     if (!pending) return;
     const t = setTimeout(reports.reload, 1500);
     return () => clearTimeout(t);
-  }, [reports.data, pending]);
+  }, [reports.items, pending]);
   const generate = async () => {
     const pid = portfolioId !== '' ? portfolioId : portfolios.data?.items[0]?.id;
     if (pid === undefined) return setError('Create a portfolio first: a report renders a template against one.');
@@ -331,6 +333,7 @@ function Reports({ templateId }: { templateId: string }) {
           ))}
         </tbody>
       </table>
+      <ShowMore paged={reports} label="Show more reports" />
     </Section>
   );
 }

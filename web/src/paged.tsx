@@ -1,0 +1,126 @@
+// Keyset-paged lists: the first page on load, further pages on request. The API answers a page
+// as `{ items, <continuation> }`, the continuation being null on the last page; every item
+// loaded stays listed, so no page of a list is dropped unseen.
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { api } from './api.ts';
+import { ErrorBox, errorText } from './ui.tsx';
+
+/** Where a page names the next one (`field` of the answer) and how to ask for it (`param` of the query). */
+export interface Continuation {
+  field: string;
+  param: string;
+}
+export const NEXT_CURSOR: Continuation = { field: 'next_cursor', param: 'cursor' };
+/** Template versions continue by version number: `next_before` goes back as `before`. */
+export const NEXT_BEFORE: Continuation = { field: 'next_before', param: 'before' };
+
+type Query = Record<string, string | undefined>;
+
+export interface Paged<T> {
+  /** Every item of the pages loaded so far, in the API's order; undefined until the first page arrives. */
+  items: T[] | undefined;
+  /** Why the first page failed. */
+  error: string | undefined;
+  /** Why the last "show more" failed (the button stays, so it can be tried again). */
+  moreError: string | undefined;
+  /** Whether the API named a next page. */
+  more: boolean;
+  loadingMore: boolean;
+  /** Appends the next page; does nothing while one is on its way or after the last. */
+  loadMore: () => void;
+  /** Starts again from the first page. */
+  reload: () => void;
+}
+
+/** One load of the list: answers count only while it is still the current one. */
+interface Load {
+  path: string;
+  query: Query;
+  continuation: Continuation;
+  next: string | null;
+  busy: boolean;
+}
+
+interface View<T> {
+  items: T[] | undefined;
+  more: boolean;
+  loadingMore: boolean;
+  error: string | undefined;
+  moreError: string | undefined;
+}
+
+async function fetchPage<T>(load: Load, after: string | undefined): Promise<{ items: T[]; next: string | null }> {
+  const page = await api<{ items: T[] } & Record<string, unknown>>(load.path, {
+    query: after === undefined ? load.query : { ...load.query, [load.continuation.param]: after },
+  });
+  const next = page[load.continuation.field];
+  // `next_before` is a number; it goes back as a query string all the same.
+  return { items: page.items, next: typeof next === 'string' || typeof next === 'number' ? String(next) : null };
+}
+
+/**
+ * A paged list of `path` with `query`, loaded again from its first page whenever `deps`
+ * change or `reload()` is called. Until the first page of a new load arrives the previous
+ * items stay shown (as `useLoad` keeps its data); answers of an older load, first page or
+ * later, are dropped, so a slow answer never mixes into the list of a newer one.
+ */
+export function usePaged<T>(path: string, query: Query, deps: unknown[], continuation: Continuation = NEXT_CURSOR): Paged<T> {
+  const [view, setView] = useState<View<T>>({ items: undefined, more: false, loadingMore: false, error: undefined, moreError: undefined });
+  const [tick, setTick] = useState(0);
+  const current = useRef<Load | undefined>(undefined);
+  useEffect(() => {
+    const load: Load = { path, query, continuation, next: null, busy: false };
+    current.current = load;
+    setView((v) => (v.loadingMore || v.error !== undefined || v.moreError !== undefined ? { ...v, loadingMore: false, error: undefined, moreError: undefined } : v));
+    fetchPage<T>(load, undefined).then(
+      (page) => {
+        if (current.current !== load) return;
+        load.next = page.next;
+        setView((v) => ({ ...v, items: page.items, more: page.next !== null }));
+      },
+      (e: unknown) => {
+        if (current.current === load) setView((v) => ({ ...v, error: errorText(e) }));
+      },
+    );
+    return () => {
+      if (current.current === load) current.current = undefined;
+    };
+  }, [...deps, tick]);
+
+  const loadMore = useCallback(() => {
+    const load = current.current;
+    // `busy` lives on the load, not in state, so two clicks before a render cannot both pass.
+    if (load === undefined || load.busy || load.next === null) return;
+    load.busy = true;
+    setView((v) => ({ ...v, loadingMore: true, moreError: undefined }));
+    fetchPage<T>(load, load.next).then(
+      (page) => {
+        if (current.current !== load) return;
+        load.next = page.next;
+        load.busy = false;
+        setView((v) => ({ ...v, items: [...(v.items ?? []), ...page.items], more: page.next !== null, loadingMore: false }));
+      },
+      (e: unknown) => {
+        if (current.current !== load) return;
+        load.busy = false;
+        setView((v) => ({ ...v, loadingMore: false, moreError: errorText(e) }));
+      },
+    );
+  }, []);
+  const reload = useCallback(() => setTick((n) => n + 1), []);
+  return { ...view, loadMore, reload };
+}
+
+/** The button that appends a list's next page, shown only while there is one. */
+export function ShowMore<T>({ paged, label }: { paged: Paged<T>; label: string }) {
+  return (
+    <>
+      <ErrorBox message={paged.moreError} />
+      {paged.more && (
+        <button type="button" class="show-more" onClick={paged.loadMore} disabled={paged.loadingMore}>
+          {label}
+        </button>
+      )}
+    </>
+  );
+}
