@@ -207,6 +207,15 @@ export function createMarketService(deps: MarketServiceDeps) {
     return isOldAt(forms.asOfMs, now) ? forms.stale : forms.fresh;
   };
 
+  /** Stores `value` as the most recent entry of `map`, dropping the least recently stored past NEAR_QUOTE_ENTRIES. */
+  const keepBounded = <V>(map: Map<string, V>, symbol: string, value: V) => {
+    map.delete(symbol);
+    map.set(symbol, value);
+    if (map.size > NEAR_QUOTE_ENTRIES) {
+      const oldest = map.keys().next();
+      if (oldest.done !== true) map.delete(oldest.value);
+    }
+  };
   const near = new Map<string, { value: CachedQuote | MissingQuote; until: number }>();
   /** Keeps `value` in this instance's memory within NEAR_QUOTE_MS and the quote's own lifetime (above). */
   const keepNear = (symbol: string, value: CachedQuote | MissingQuote, now: number) => {
@@ -217,17 +226,12 @@ export function createMarketService(deps: MarketServiceDeps) {
     near.delete(symbol);
     const refreshAfter = 'missing' in value ? undefined : value.refresh_after;
     const until = Math.min(now + NEAR_QUOTE_MS, value.expires_at, refreshAfter ?? Number.POSITIVE_INFINITY);
-    if (until <= now) return;
-    near.set(symbol, { value, until });
-    if (near.size > NEAR_QUOTE_ENTRIES) {
-      const oldest = near.keys().next();
-      if (oldest.done !== true) near.delete(oldest.value);
-    }
+    if (until > now) keepBounded(near, symbol, { value, until });
   };
   /**
    * While the live provider cannot answer for a symbol (outage, breaker open, or no live
    * provider configured), the last known value read from the database, or that there is
-   * none, kept for NEAR_QUOTE_MS: within it, reads of the symbol ask neither the provider nor
+   * none, kept for NEAR_QUOTE_MS (for at most NEAR_QUOTE_ENTRIES symbols): within it, reads of the symbol ask neither the provider nor
    * the database again, so an outage costs one provider attempt and one fallback read per
    * symbol and second on an instance, not one per request. Its staleness is worked out
    * again on every read. Dropped when this instance stores a quote or bars of the symbol
@@ -240,14 +244,8 @@ export function createMarketService(deps: MarketServiceDeps) {
     lastKnownGeneration++;
     lastKnown.delete(symbol);
   };
-  const keepLastKnown = (symbol: string, row: Omit<Quote, 'stale'> | undefined, down: boolean, now: number) => {
-    lastKnown.delete(symbol);
-    lastKnown.set(symbol, { row, down, until: now + NEAR_QUOTE_MS });
-    if (lastKnown.size > NEAR_QUOTE_ENTRIES) {
-      const oldest = lastKnown.keys().next();
-      if (oldest.done !== true) lastKnown.delete(oldest.value);
-    }
-  };
+  /** A last known value as its readers get it: stale while the provider is down for it, else by its age at `now`. */
+  const lastKnownQuote = (row: Omit<Quote, 'stale'>, down: boolean, now: number): Quote => ({ ...row, stale: down || isOldAt(row.as_of.getTime(), now) });
 
   /** Writes a quote (or a symbol's absence) to the shared cache for its lifetime, and to this instance's memory. */
   const storeQuote = async (symbol: string, value: CachedQuote | MissingQuote) => {
@@ -316,7 +314,7 @@ export function createMarketService(deps: MarketServiceDeps) {
       }
       const known = lastKnown.get(symbol);
       if (known === undefined || now >= known.until) shared.push(symbol);
-      else if (known.row !== undefined) result.set(symbol, { ...known.row, stale: known.down || isOldAt(known.row.as_of.getTime(), now) });
+      else if (known.row !== undefined) result.set(symbol, lastKnownQuote(known.row, known.down, now));
     }
     if (shared.length > 0) {
       const values = await cache.getMany<CachedQuote | MissingQuote>(shared.map((symbol) => cacheKey('quote', symbol)));
@@ -361,8 +359,8 @@ export function createMarketService(deps: MarketServiceDeps) {
       for (const symbol of fallback) {
         const row = known.get(symbol);
         const down = providerDown.has(symbol);
-        if (generation === lastKnownGeneration) keepLastKnown(symbol, row, down, now);
-        if (row !== undefined) result.set(symbol, { ...row, stale: down || isOldAt(row.as_of.getTime(), now) });
+        if (generation === lastKnownGeneration) keepBounded(lastKnown, symbol, { row, down, until: now + NEAR_QUOTE_MS });
+        if (row !== undefined) result.set(symbol, lastKnownQuote(row, down, now));
       }
     }
     return result;
