@@ -31,12 +31,14 @@ describe('the OpenAPI document', () => {
     await built.close();
   });
 
-  it(`FAIL-023: built at start-up, its first request holds the event loop under ${MAX_STALL_MS} ms of CPU, and for under a third of what building it on first use does`, async (context) => {
+  it(`FAIL-023: built at start-up, its first request holds the event loop under ${MAX_STALL_MS} ms of CPU, and for under half of what building it on first use does`, async (context) => {
     const atStart = await firstDocumentStall(built);
     const onFirstUse = await firstDocumentStall(lazy);
     context.diagnostic(`longest stall ${atStart.toFixed(1)} ms of CPU built at start-up, ${onFirstUse.toFixed(1)} ms built by the request`);
     assert.ok(atStart < MAX_STALL_MS, `${atStart.toFixed(0)} ms of CPU`);
-    // Measured in one run, so the ratio holds on a slow machine too.
-    assert.ok(3 * atStart < onFirstUse, `built at start-up ${atStart.toFixed(0)} ms, on first use ${onFirstUse.toFixed(0)} ms of CPU`);
+    // Measured in one run, so the ratio holds on a slow machine too. Half, not less: the two
+    // usually differ five- to sixfold, but a collector pause in the small figure has brought
+    // them within 2.5× on a loaded CI machine, which says nothing about the document.
+    assert.ok(2 * atStart < onFirstUse, `built at start-up ${atStart.toFixed(0)} ms, on first use ${onFirstUse.toFixed(0)} ms of CPU`);
   });
 });
