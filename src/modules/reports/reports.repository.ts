@@ -16,7 +16,11 @@ export interface ReportRow {
   finished_at: Date | null;
 }
 
-const COLUMNS = 'id, user_id, template_id, template_version, portfolio_id, status, output_md, output_html, note, created_at, finished_at';
+/** A report without its output: what a list shows. */
+export type ReportSummary = Omit<ReportRow, 'output_md' | 'output_html'>;
+
+const SUMMARY_COLUMNS = 'id, user_id, template_id, template_version, portfolio_id, status, note, created_at, finished_at';
+const COLUMNS = `${SUMMARY_COLUMNS}, output_md, output_html`;
 
 export function createReportsRepository(db: Database) {
   return {
@@ -36,9 +40,13 @@ export function createReportsRepository(db: Database) {
       const { rows } = await db.query<ReportRow>(`SELECT ${COLUMNS} FROM reports WHERE id = $1`, [id]);
       return rows[0];
     },
-    async list(userId: string, limit: number, after?: { at: Date; id: string }): Promise<ReportRow[]> {
-      const { rows } = await db.query<ReportRow>(
-        `SELECT ${COLUMNS} FROM reports WHERE user_id = $1
+    /**
+     * A page of the user's reports without their output: a report's Markdown and HTML may
+     * be megabytes each (RENDERED_MAX_CHARS), and a page of 100 would read them all.
+     */
+    async list(userId: string, limit: number, after?: { at: Date; id: string }): Promise<ReportSummary[]> {
+      const { rows } = await db.query<ReportSummary>(
+        `SELECT ${SUMMARY_COLUMNS} FROM reports WHERE user_id = $1
            AND ($2::timestamptz IS NULL OR (created_at, id) > ($2::timestamptz, $3::uuid))
          ORDER BY created_at, id LIMIT $4`,
         [userId, after?.at ?? null, after?.id ?? null, limit],

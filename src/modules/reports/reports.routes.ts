@@ -6,7 +6,7 @@ import { AppError } from '../../platform/errors.ts';
 import { principalOf, type Guards } from '../../platform/http/principal.ts';
 import { problemResponses } from '../../platform/http/problem.ts';
 import type { App } from '../../platform/http/types.ts';
-import type { ReportRow } from './reports.repository.ts';
+import type { ReportRow, ReportSummary } from './reports.repository.ts';
 import type { ReportsService } from './reports.service.ts';
 
 const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 50, description: 'page size' });
@@ -29,7 +29,10 @@ const Report = Type.Object({
 });
 const ReportsPage = Type.Object({ items: Type.Array(Report), next_cursor: Type.Union([Type.String(), Type.Null()]) });
 
-function reportJson(row: ReportRow, withOutput: boolean) {
+/** A report as the API answers it; the output only where the row carries it (not in lists). */
+function reportJson(row: ReportSummary & Partial<Pick<ReportRow, 'output_md' | 'output_html'>>) {
+  const markdown = row.output_md ?? null;
+  const html = row.output_html ?? null;
   return {
     id: row.id,
     template_id: row.template_id,
@@ -37,7 +40,7 @@ function reportJson(row: ReportRow, withOutput: boolean) {
     portfolio_id: row.portfolio_id,
     status: row.status,
     note: row.note,
-    output: withOutput && row.output_md !== null && row.output_html !== null ? { markdown: row.output_md, html: row.output_html } : null,
+    output: markdown !== null && html !== null ? { markdown, html } : null,
     created_at: row.created_at.toISOString(),
     finished_at: row.finished_at === null ? null : row.finished_at.toISOString(),
   };
@@ -54,7 +57,7 @@ export function reportsRoutes(app: App, deps: { guards: Guards; reports: Reports
     async (request, reply) => {
       const row = await reports.request(principalOf(request).userId, request.params.id, request.body.portfolio_id);
       void reply.code(202).header('location', `/v1/reports/${row.id}`);
-      return reportJson(row, false);
+      return reportJson(row);
     },
   );
 
@@ -63,14 +66,14 @@ export function reportsRoutes(app: App, deps: { guards: Guards; reports: Reports
     { ...common, schema: { ...meta, summary: "The caller's reports (oldest first, without output)", querystring: PageQuery, response: { 200: ReportsPage, ...problemResponses } } },
     async (request) => {
       const page = await reports.list(principalOf(request).userId, request.query.limit ?? 50, request.query.cursor);
-      return { items: page.items.map((row) => reportJson(row, false)), next_cursor: page.nextCursor };
+      return { items: page.items.map((row) => reportJson(row)), next_cursor: page.nextCursor };
     },
   );
 
   app.get(
     '/v1/reports/:id',
     { ...common, schema: { ...meta, summary: 'One report: status, template version and output', params: IdParams, response: { 200: Report, ...problemResponses } } },
-    async (request) => reportJson(await reports.get(principalOf(request).userId, request.params.id), true),
+    async (request) => reportJson(await reports.get(principalOf(request).userId, request.params.id)),
   );
 
   app.get(

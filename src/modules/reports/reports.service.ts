@@ -18,7 +18,7 @@ import type { AiWriter } from './ai-writer.ts';
 import type { HoldingsSource, PerformanceSource, ReportModel, ReportSources } from './data-model.ts';
 import { RenderMemoryError, RenderTimeoutError, type RenderPool } from './render-pool.ts';
 import type { RenderOutcome } from './render.ts';
-import type { ReportRow, ReportsRepository } from './reports.repository.ts';
+import type { ReportRow, ReportsRepository, ReportSummary } from './reports.repository.ts';
 
 export const RENDER_QUEUE = 'reports.render';
 export const PERFORMANCE_RANGES = ['1m', '3m', 'ytd', '1y', 'max'] as const;
@@ -137,7 +137,7 @@ export function createReportsService(deps: ReportsServiceDeps) {
       return row;
     },
 
-    async list(userId: string, limit: number, cursor?: string): Promise<{ items: ReportRow[]; nextCursor: string | null }> {
+    async list(userId: string, limit: number, cursor?: string): Promise<{ items: ReportSummary[]; nextCursor: string | null }> {
       const after = cursor === undefined ? undefined : decodeTimeCursor(cursor, 'reports');
       const rows = await repo.list(userId, limit + 1, after);
       const page = rows.slice(0, limit);

@@ -207,4 +207,25 @@ describe('reports', () => {
     assert.equal((await call(alice, 'GET', '/v1/reports?cursor=!!')).statusCode, 400);
   });
 
+  it("FAIL-023: a list page reads no report's output from the database (a report's Markdown and HTML may be megabytes each)", async () => {
+    const db = t.db as unknown as { query: (...args: unknown[]) => Promise<{ rows: Array<Record<string, unknown>> }> };
+    const query = db.query;
+    const columns = new Set<string>();
+    db.query = async (...args: unknown[]) => {
+      const result = await query.apply(t.db, args);
+      if (/\bFROM reports\b/.test(String(args[0]))) for (const row of result.rows) for (const column of Object.keys(row)) columns.add(column);
+      return result;
+    };
+    let page: { items: Array<{ status: string; output: unknown }> };
+    try {
+      page = (await call(alice, 'GET', '/v1/reports?limit=100')).json();
+    } finally {
+      db.query = query;
+    }
+    assert.ok(page.items.some((r) => r.status === 'done'), 'a finished report, which has an output, is listed');
+    assert.ok(page.items.every((r) => r.output === null));
+    assert.ok(columns.has('status'), [...columns].join(', '));
+    assert.ok(!columns.has('output_md') && !columns.has('output_html'), [...columns].join(', '));
+  });
+
 });
