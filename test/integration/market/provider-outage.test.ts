@@ -9,6 +9,7 @@ import type { TestClock } from '../../helpers/clock.ts';
 import type { FakeFinnhub, FakeYahoo } from '../../helpers/fake-providers.ts';
 import { NEAR_QUOTE_MS } from '../../../src/modules/market/market.service.ts';
 import { startProviderApp, type ProviderApp } from '../../helpers/provider-app.ts';
+import { watchStatements, type Statement } from '../../helpers/statements.ts';
 import { waitFor } from '../../helpers/wait.ts';
 
 const API_KEY = 'fh-app-test-key-abcdef';
@@ -135,33 +136,28 @@ describe('quotes from a live provider, and its outage (FAIL-017, FAIL-023)', () 
     // The breaker is still open (previous test; half-open after 10 minutes). Counts the
     // app's statements on quotes or bars while the clock stands still between reads.
     await expireCache();
-    const db = t.db as unknown as { query: (...args: unknown[]) => unknown };
-    const query = db.query;
-    let reads = 0;
-    db.query = (...args: unknown[]) => {
-      if (/\b(quotes|price_bars)\b/.test(String(args[0]))) reads++;
-      return query.apply(t.db, args);
-    };
-    try {
-      const expected = [
-        ['AAPL', '189.9500000000000001', true],
-        ['MSFT', '410.25', true],
-      ];
-      const first = await quotes('AAPL,MSFT');
-      assert.deepEqual(first.items.map((q) => [q.symbol, q.price, q.stale]), expected);
-      assert.ok(reads >= 1, 'the first read after the cache lapsed reads the last known values');
-      const [readsBefore, warningsBefore, callsBefore] = [reads, t.logs.events('quote_provider_unavailable').length, finnhub.requests.length];
-      for (let i = 0; i < 10; i++) assert.deepEqual((await quotes('AAPL,MSFT')).items.map((q) => [q.symbol, q.price, q.stale]), expected);
-      assert.equal(reads - readsBefore, 0, 'ten reads within the bound read nothing from the database');
-      assert.equal(t.logs.events('quote_provider_unavailable').length - warningsBefore, 0, 'nor warn once more per read');
-      assert.equal(finnhub.requests.length, callsBefore);
+    const expected = [
+      ['AAPL', '189.9500000000000001', true],
+      ['MSFT', '410.25', true],
+    ];
+    const read = async () => (await quotes('AAPL,MSFT')).items.map((q) => [q.symbol, q.price, q.stale]);
+    const readsOf = (statements: Statement[]) => statements.filter((s) => /\b(quotes|price_bars)\b/.test(s.text)).length;
 
-      clock.advance(NEAR_QUOTE_MS);
-      assert.deepEqual((await quotes('AAPL,MSFT')).items.map((q) => [q.symbol, q.price, q.stale]), expected);
-      assert.ok(reads - readsBefore >= 1, 'past the bound the last known values are read again');
-    } finally {
-      db.query = query;
-    }
+    const first = await watchStatements(t, read);
+    assert.deepEqual(first.result, expected);
+    assert.ok(readsOf(first.statements) >= 1, 'the first read after the cache lapsed reads the last known values');
+    const [warningsBefore, callsBefore] = [t.logs.events('quote_provider_unavailable').length, finnhub.requests.length];
+    const within = await watchStatements(t, async () => {
+      for (let i = 0; i < 10; i++) assert.deepEqual(await read(), expected);
+    });
+    assert.equal(readsOf(within.statements), 0, 'ten reads within the bound read nothing from the database');
+    assert.equal(t.logs.events('quote_provider_unavailable').length - warningsBefore, 0, 'nor warn once more per read');
+    assert.equal(finnhub.requests.length, callsBefore);
+
+    clock.advance(NEAR_QUOTE_MS);
+    const past = await watchStatements(t, read);
+    assert.deepEqual(past.result, expected);
+    assert.ok(readsOf(past.statements) >= 1, 'past the bound the last known values are read again');
   });
 
   it('daily candles are filled from the history provider on first request and stored', async () => {

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { createUser, type CreatedUser } from '../../helpers/auth.ts';
 import { buildTestApp, twoInstances, twoInstancesSkip, type TestApp } from '../../helpers/build-test-app.ts';
+import { watchStatements } from '../../helpers/statements.ts';
 
 /**
  * Counts the statements on portfolios or transactions the app sends through `t.db` while
@@ -15,22 +16,8 @@ import { buildTestApp, twoInstances, twoInstancesSkip, type TestApp } from '../.
  * timers of their own and are not what this counts.
  */
 async function countQueries(t: TestApp, work: () => Promise<void>): Promise<number> {
-  const db = t.db as unknown as Record<'query' | 'exec' | 'transaction', (...args: unknown[]) => unknown>;
-  const original = { query: db.query, exec: db.exec, transaction: db.transaction };
-  let count = 0;
-  for (const name of ['query', 'exec', 'transaction'] as const) {
-    const fn = original[name];
-    db[name] = (...args: unknown[]) => {
-      if (name === 'transaction' || /\b(portfolios|transactions)\b/.test(String(args[0]))) count++;
-      return fn.apply(t.db, args);
-    };
-  }
-  try {
-    await work();
-  } finally {
-    Object.assign(db, original);
-  }
-  return count;
+  const { statements } = await watchStatements(t, work);
+  return statements.filter((s) => s.method === 'transaction' || /\b(portfolios|transactions)\b/.test(s.text)).length;
 }
 
 type Inject = (t: TestApp, user: CreatedUser, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown) => Promise<{ statusCode: number; body: string; json: <T>() => T }>;

@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createUser, type CreatedUser } from '../../helpers/auth.ts';
 import { buildTestApp, type TestApp } from '../../helpers/build-test-app.ts';
+import { watchStatements } from '../../helpers/statements.ts';
 import { waitFor } from '../../helpers/wait.ts';
 
 interface ReportJson {
@@ -208,20 +209,8 @@ describe('reports', () => {
   });
 
   it("FAIL-023: a list page reads no report's output from the database (a report's Markdown and HTML may be megabytes each)", async () => {
-    const db = t.db as unknown as { query: (...args: unknown[]) => Promise<{ rows: Array<Record<string, unknown>> }> };
-    const query = db.query;
-    const columns = new Set<string>();
-    db.query = async (...args: unknown[]) => {
-      const result = await query.apply(t.db, args);
-      if (/\bFROM reports\b/.test(String(args[0]))) for (const row of result.rows) for (const column of Object.keys(row)) columns.add(column);
-      return result;
-    };
-    let page: { items: Array<{ status: string; output: unknown }> };
-    try {
-      page = (await call(alice, 'GET', '/v1/reports?limit=100')).json();
-    } finally {
-      db.query = query;
-    }
+    const { result: page, statements } = await watchStatements(t, async () => (await call(alice, 'GET', '/v1/reports?limit=100')).json<{ items: Array<{ status: string; output: unknown }> }>());
+    const columns = new Set(statements.filter((s) => /\bFROM reports\b/.test(s.text)).flatMap((s) => s.rows.flatMap((row) => Object.keys(row))));
     assert.ok(page.items.some((r) => r.status === 'done'), 'a finished report, which has an output, is listed');
     assert.ok(page.items.every((r) => r.output === null));
     assert.ok(columns.has('status'), [...columns].join(', '));
