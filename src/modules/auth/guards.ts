@@ -9,7 +9,7 @@
 // CPU); session and user states come from the revocation list, with the staleness bound
 // and invalidation described in revocation.ts. Revocation drops the session's cached tokens.
 import { hash as digest } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Clock } from '../../platform/clock.ts';
 import { currentContext } from '../../platform/context.ts';
 import { forbidden, unauthorized } from '../../platform/errors.ts';
@@ -47,12 +47,33 @@ export function bearerToken(request: FastifyRequest): string | undefined {
   return match?.[1];
 }
 
-const requestUsers = new WeakMap<FastifyRequest, User>();
-
 /** A request's bearer token and its SHA-256 (base64), the key of the verified-token cache. */
 interface PresentedToken {
   token: string;
   hash: string;
+}
+
+// What the guard learns about a request is kept on the request itself, under symbols no
+// other module can name. declareGuardFields gives every request these fields from the
+// start, so setting them keeps the request's shape; a WeakMap keyed by the request cost a
+// garbage-collector write barrier per request and a table entry to clear after it.
+const PRESENTED: unique symbol = Symbol('presentedToken');
+const LOADED_USER: unique symbol = Symbol('loadedUser');
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The bearer token and its hash once read; null when there is none; undefined before it is read. */
+    [PRESENTED]: PresentedToken | null | undefined;
+    /** The user record the guard loaded, behind requireUser/requireAdmin. */
+    [LOADED_USER]: User | undefined;
+  }
+}
+
+/** Declares the guard's request fields (and `principal`) on every request of `app`; before any route. */
+export function declareGuardFields(app: FastifyInstance): void {
+  app.decorateRequest('principal', null);
+  app.decorateRequest(PRESENTED, undefined);
+  app.decorateRequest(LOADED_USER, undefined);
 }
 
 interface Authenticated {
@@ -82,13 +103,12 @@ export function createAuthGuards(deps: AuthGuardDeps): AuthGuards {
 
   // The bearer token is read and hashed once per request: the limits' hook asks
   // isVerifiedToken first, then the guard decides.
-  const presented = new WeakMap<FastifyRequest, PresentedToken | null>();
   const presentedToken = (request: FastifyRequest): PresentedToken | null => {
-    let found = presented.get(request);
+    let found = request[PRESENTED];
     if (found === undefined) {
       const token = bearerToken(request);
       found = token === undefined ? null : { token, hash: digest('sha256', token, 'base64') };
-      presented.set(request, found);
+      request[PRESENTED] = found;
     }
     return found;
   };
@@ -151,7 +171,7 @@ export function createAuthGuards(deps: AuthGuardDeps): AuthGuards {
 
   const admit = (request: FastifyRequest, { principal, user }: Authenticated): Principal => {
     request.principal = principal;
-    requestUsers.set(request, user);
+    request[LOADED_USER] = user;
     // Every later log line of this request names the user (FAIL-019): the logger's mixin
     // reads it from the async context, so no child logger is built per request.
     const context = currentContext();
@@ -176,7 +196,7 @@ export function createAuthGuards(deps: AuthGuardDeps): AuthGuards {
     },
     forgetUser: (userId) => revocations.userChanged(userId),
     userOf: (request) => {
-      const user = requestUsers.get(request);
+      const user = request[LOADED_USER];
       if (user === undefined) throw unauthorized();
       return user;
     },

@@ -13,7 +13,7 @@ import { createPasswordHasher, createPasswordPolicy, createUsersRepository, crea
 import { authRoutes } from './auth.routes.ts';
 import { createAuthService, type AuthService } from './auth.service.ts';
 import { createBrowserSessions } from './browser-session.ts';
-import { createAuthGuards, type AuthGuards } from './guards.ts';
+import { createAuthGuards, declareGuardFields, type AuthGuards } from './guards.ts';
 import { createKeyStore, type KeyStore } from './keys.ts';
 import { createLoginThrottle } from './login-throttle.ts';
 import { createRevocationList, type RevocationList } from './revocation.ts';
@@ -158,7 +158,7 @@ export async function registerAuth(app: App, deps: AuthDeps): Promise<AuthModule
   const guards = createAuthGuards({ accessTokens, revocations, clock });
   const account = createAccountService({ db, users, hasher, auth, mfa, events, forgetUser: guards.forgetUser, mail });
 
-  app.decorateRequest('principal', null);
+  declareGuardFields(app);
   const browser = createBrowserSessions({ allowedOrigins: config.allowedOrigins, refreshTokenTtl: config.refreshTokenTtl });
   authRoutes(app, { auth, account, users, guards, keys, events, browser, mail });
   if (mail !== undefined && config.smtp !== undefined) {

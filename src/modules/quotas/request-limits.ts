@@ -17,7 +17,7 @@
 // The client address is request.ip: X-Forwarded-For counts only with TRUST_PROXY.
 import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { Config } from '../../config.ts';
-import { enforceLimit, limitExceeded, setRateLimitHeaders, type Limiter, type LimiterFactory } from '../../platform/limits/index.ts';
+import { declareLimitFields, enforceLimit, limitExceeded, setRateLimitHeaders, type Limiter, type LimiterFactory } from '../../platform/limits/index.ts';
 import { isPreflight } from '../../platform/http/cors.ts';
 import type { App } from '../../platform/http/types.ts';
 import type { DailyRequestCount, QuotaService } from './quotas.service.ts';
@@ -40,7 +40,15 @@ export interface RequestLimitDeps {
   quotas: QuotaService;
 }
 
-const counted = new WeakSet<FastifyRequest>();
+// Whether a request already spent a point of the public limit, on the request itself (see
+// declareLimitFields for why not a WeakSet).
+const COUNTED_PUBLIC: unique symbol = Symbol('countedPublic');
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    [COUNTED_PUBLIC]: boolean;
+  }
+}
 
 function hasBearer(request: FastifyRequest): boolean {
   return typeof request.headers.authorization === 'string' && request.headers.authorization !== '';
@@ -52,6 +60,8 @@ function asArray<T>(value: T | T[] | undefined): T[] {
 
 export function registerRequestLimits(app: App, deps: RequestLimitDeps): RequestLimits {
   const { rateLimits } = deps.config;
+  declareLimitFields(app);
+  app.decorateRequest(COUNTED_PUBLIC, false);
   const create = (name: string, spec: { points: number; durationSeconds: number }): Limiter =>
     deps.limiters.createLimiter({ name, points: spec.points, durationSeconds: spec.durationSeconds });
   const publicLimit = create('public-ip', rateLimits.public);
@@ -69,7 +79,7 @@ export function registerRequestLimits(app: App, deps: RequestLimitDeps): Request
   let isVerified: (request: FastifyRequest) => boolean = () => false;
 
   const consumePublic = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    counted.add(request);
+    request[COUNTED_PUBLIC] = true;
     await enforceLimit(request, reply, publicLimit, request.ip);
   };
 
@@ -117,7 +127,7 @@ export function registerRequestLimits(app: App, deps: RequestLimitDeps): Request
     const principal = request.principal ?? null;
     if (principal === null) {
       // A public route called with some Authorization header: still anonymous.
-      if (!counted.has(request)) await consumePublic(request, reply);
+      if (request[COUNTED_PUBLIC] !== true) await consumePublic(request, reply);
       return;
     }
     applyCount(request, reply, await deps.quotas.countRequest(principal.userId, principal.tier));

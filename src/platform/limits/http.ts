@@ -2,11 +2,26 @@
 // "RateLimit header fields", delta seconds) on every limited response, and a 429
 // problem with `Retry-After` when a limit is hit. When several limiters apply to one
 // request (e.g. refresh per IP and per session) the headers show the tightest.
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.ts';
 import type { LimitResult, Limiter } from './limiter.ts';
 
-const shown = new WeakMap<FastifyRequest, LimitResult>();
+// The limit whose headers a request shows, on the request itself under a symbol of this
+// module; declareLimitFields gives every request the field from the start, so setting it
+// keeps the request's shape (a WeakMap keyed by the request cost a garbage-collector
+// write barrier per request).
+const SHOWN: unique symbol = Symbol('rateLimitShown');
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    [SHOWN]: LimitResult | undefined;
+  }
+}
+
+/** Declares the field setRateLimitHeaders keeps on every request of `app`; before any route. */
+export function declareLimitFields(app: FastifyInstance): void {
+  app.decorateRequest(SHOWN, undefined);
+}
 
 export function rateLimitHeaders(result: LimitResult): Record<string, string> {
   return {
@@ -18,9 +33,9 @@ export function rateLimitHeaders(result: LimitResult): Record<string, string> {
 
 /** Sets the RateLimit headers unless a tighter limit already set them on this request. */
 export function setRateLimitHeaders(request: FastifyRequest, reply: FastifyReply, result: LimitResult): void {
-  const previous = shown.get(request);
+  const previous = request[SHOWN];
   if (previous !== undefined && previous.remaining < result.remaining) return;
-  shown.set(request, result);
+  request[SHOWN] = result;
   reply.headers(rateLimitHeaders(result));
 }
 
