@@ -99,9 +99,11 @@ export function registerRequestLimits(app: App, deps: RequestLimitDeps): Request
     // A CORS preflight costs next to nothing (answered by the CORS hook before any route),
     // and a browser sends one ahead of most authenticated calls; counting them would spend
     // a signed-in user's address budget on the browser's bookkeeping.
-    if (EXEMPT.has(request.routeOptions.url ?? '') || isPreflight(request)) return done();
+    // Read once: Fastify builds routeOptions anew on every read.
+    const { url } = request.routeOptions;
+    if (EXEMPT.has(url ?? '') || isPreflight(request)) return done();
     // An unknown URL has no guard to verify a token: anonymous whatever its headers.
-    if (!hasBearer(request) || request.routeOptions.url === undefined) return settle(consumePublic(request, reply), done);
+    if (!hasBearer(request) || url === undefined) return settle(consumePublic(request, reply), done);
     if (isVerified(request)) return done();
     settle(checkBadTokens(request), done);
   });

@@ -30,9 +30,10 @@ export function overloadReason(limits: PressureLimits, readings: PressureReading
 
 export function registerLoadShedding(app: App, limits: PressureLimits, readings: PressureReadings): void {
   app.addHook('onRequest', (request, _reply, done) => {
-    if (NEVER_SHED.has(request.routeOptions.url ?? '')) return done();
+    // The pressure first: it is a cached reading, while naming the route builds Fastify's
+    // routeOptions object.
     const reason = overloadReason(limits, readings);
-    if (reason === undefined) return done();
+    if (reason === undefined || NEVER_SHED.has(request.routeOptions.url ?? '')) return done();
     request.log.warn({ event: 'load_shed', reason }, 'request shed under load');
     done(serviceUnavailable('overloaded', `The server is overloaded (${reason}); retry later.`, limits.retryAfterSeconds));
   });
