@@ -24,6 +24,7 @@ import { measureHttp } from './lib/http.ts';
 import { withScratchDatabase } from './lib/scratch-db.ts';
 import { seedHoldings } from './lib/seed.ts';
 import { ROOT, startServer, type BenchServer } from './lib/server.ts';
+import { mean, median } from './lib/stats.ts';
 
 const SWITCHES = ['quota', 'security', 'cors', 'nostore', 'limits', 'shed', 'context', 'metrics', 'drain'];
 const ROUTES: Record<string, (portfolioId: string) => string> = {
@@ -60,12 +61,6 @@ const VARIANTS: Array<{ label: string; env: Record<string, string> }> = [
   { label: 'every switch, and the request line sampled', env: { ABLATE: SWITCHES.join(','), LOG_REQUESTS: 'sampled' } },
 ];
 
-const median = (xs: number[]): number => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? Number.NaN) + (sorted[mid] ?? Number.NaN)) / 2;
-};
-const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** Server CPU µs per request of `url`, 20 connections, after a second of warm-up. */
 async function cpuPerRequest(server: BenchServer, url: string, headers: Record<string, string>): Promise<number> {

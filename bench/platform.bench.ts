@@ -17,6 +17,7 @@ import type { BenchContext } from './lib/context.ts';
 import { withScratchDatabase } from './lib/scratch-db.ts';
 import { seedHoldings } from './lib/seed.ts';
 import type { BenchServer } from './lib/server.ts';
+import { mean, median } from './lib/stats.ts';
 
 export const description =
   'Platform overhead as ratios to a bare Fastify hello-world in the same run (server CPU per request and throughput), alternated over rounds, and p50/p99 in µs at one fixed rate: /health/live, GET /v1/me, GET /v1/portfolios, warm holdings of 50 transactions (and with the market-data provider unreachable), and a 400; PGlite, and PostgreSQL + Redis when BENCH_DATABASE_URL/BENCH_REDIS_URL are set.';
@@ -63,12 +64,6 @@ function p99Note(p99: number, helloP99: number): string {
   return `p99 ${round(p99 / helloP99, 2)}×`;
 }
 
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-const median = (xs: number[]) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? Number.NaN) + (sorted[mid] ?? Number.NaN)) / 2;
-};
 const round = (x: number, places = 3) => Math.round(x * 10 ** places) / 10 ** places;
 
 async function findValidatedRoute(baseUrl: string): Promise<string | undefined> {

@@ -9,6 +9,7 @@ import { holdingsOut, ledgerFromRow, replay, transactionFromRow, valueHoldings }
 import type { BenchContext } from './lib/context.ts';
 import { generateRows, quotesFor, SYMBOLS, toCsv, type BenchRow } from './portfolio-data.ts';
 import { floatFromRow, floatHoldings, floatReplay, floatValue, type FloatHolding, type FloatLot } from './portfolio-float.ts';
+import { median } from './lib/stats.ts';
 
 export const description =
   'Portfolio engine (S-009): holdings + FIFO lots + valuation for 10,000 transactions over 50 symbols, exact (BigInt decimals) vs float, in process; GET /v1/portfolios/:id/holdings under load on the real server; exact/float ratio for the calculation and for the whole request.';
@@ -27,11 +28,6 @@ async function json<T>(url: string, init: RequestInit, expect: number): Promise<
 }
 
 const round = (value: number, places = 4) => Math.round(value * 10 ** places) / 10 ** places;
-const median = (values: readonly number[]) => {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-};
 
 /** Mean time per call of `calls` calls in a row, in ms. */
 function timeCalls(fn: () => unknown, calls: number): number {

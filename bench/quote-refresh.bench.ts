@@ -11,6 +11,7 @@ import { startFakeFinnhub } from '../test/helpers/fake-providers.ts';
 import type { BenchContext } from './lib/context.ts';
 import { measureLatencyAtRate } from './lib/latency.ts';
 import { SEED_SYMBOLS, seedHoldings } from './lib/seed.ts';
+import { median } from './lib/stats.ts';
 
 export const description =
   'Warm holdings of 50 transactions read at a fixed rate while their quotes keep lapsing (QUOTE_CACHE_SECONDS=2), from a provider that answers in 150 ms: p50/p99/max latency, and provider calls per symbol and minute.';
@@ -21,10 +22,6 @@ const RATE = 200;
 const ROUNDS = Number.parseInt(process.env.BENCH_ROUNDS ?? '', 10) || 3;
 const ROUND_S = 20;
 
-const median = (xs: number[]) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-};
 
 export async function run(ctx: BenchContext): Promise<void> {
   const finnhub = await startFakeFinnhub();

@@ -21,6 +21,7 @@ import { measureHttp } from './lib/http.ts';
 import { withScratchDatabase } from './lib/scratch-db.ts';
 import { seedHoldings } from './lib/seed.ts';
 import { startServer, type BenchServer } from './lib/server.ts';
+import { median } from './lib/stats.ts';
 
 const ROUTES: Record<string, (portfolioId: string) => string> = {
   live: () => '/health/live',
@@ -100,11 +101,6 @@ async function round(running: Running[], route: string): Promise<number[]> {
   );
 }
 
-const median = (xs: number[]) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? Number.NaN) + (sorted[mid] ?? Number.NaN)) / 2;
-};
 
 async function measure(envOf: (build: Build, index: number) => Promise<Record<string, string>>): Promise<void> {
   const running: Running[] = [];
