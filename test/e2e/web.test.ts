@@ -475,7 +475,7 @@ describe('web app in a real browser', () => {
     }
   });
 
-  it('a paged list shows its first page, and every item exactly once after "Show more": 105 transactions, 25 template versions', { skip }, async () => {
+  it('a paged list shows its first page, and every item exactly once after "Show more", with focus kept at the end of the list: 105 transactions, 25 template versions', { skip }, async () => {
     const { access_token: token } = await apiLogin();
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
     const portfolio = await fetch(`${base}/v1/portfolios`, { method: 'POST', headers, body: JSON.stringify({ name: 'Paged', base_currency: 'USD' }) });
@@ -505,6 +505,8 @@ describe('web app in a real browser', () => {
       await moreTxs.click();
       await nextTxs;
       await moreTxs.waitFor({ state: 'detached', timeout: 10_000 });
+      // The button that had focus is gone; focus stays at the end of the list, not on the body.
+      assert.equal(await page.evaluate<string | undefined>('document.activeElement?.textContent'), 'End of the list.');
       const shownTxs = await listed(txSelector, 'el.dataset.transaction');
       assert.equal(shownTxs.length, 105, 'every transaction is listed');
       assert.deepEqual([...shownTxs].sort(), [...txIds].sort(), 'each exactly once');

@@ -111,15 +111,41 @@ export function usePaged<T>(path: string, query: Query, deps: unknown[], continu
   return { ...view, loadMore, reload };
 }
 
-/** The button that appends a list's next page, shown only while there is one. */
+/**
+ * The button that appends a list's next page, shown only while there is one. A button that
+ * had focus when pressed gets it back once the page has arrived (it is disabled meanwhile,
+ * which may drop focus); after the last page, the button goes away and focus moves to a
+ * note that the list is complete. Either way a keyboard or screen-reader user stays where
+ * the list grew, rather than being sent back to the top of the page.
+ */
 export function ShowMore<T>({ paged, label }: { paged: Paged<T>; label: string }) {
+  const button = useRef<HTMLButtonElement>(null);
+  const end = useRef<HTMLParagraphElement>(null);
+  // Whether the button had focus when it was last pressed, and so should hand it on.
+  const handOver = useRef(false);
+  const [pressed, setPressed] = useState(false);
+  useEffect(() => {
+    if (paged.loadingMore || !handOver.current) return;
+    handOver.current = false;
+    (paged.more ? button.current : end.current)?.focus();
+  }, [paged.loadingMore, paged.more]);
+  const press = () => {
+    handOver.current = document.activeElement === button.current;
+    setPressed(true);
+    paged.loadMore();
+  };
   return (
     <>
       <ErrorBox message={paged.moreError} />
       {paged.more && (
-        <button type="button" class="show-more" onClick={paged.loadMore} disabled={paged.loadingMore}>
+        <button ref={button} type="button" class="show-more" onClick={press} disabled={paged.loadingMore}>
           {label}
         </button>
+      )}
+      {!paged.more && pressed && (
+        <p ref={end} class="show-more muted" tabIndex={-1}>
+          End of the list.
+        </p>
       )}
     </>
   );
