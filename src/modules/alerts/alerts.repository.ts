@@ -2,6 +2,7 @@
 // evaluation queries (index load, firing) are keyed by alert id. Values are NUMERIC,
 // read back as strings.
 import type { Database, Queryable } from '../../platform/db/index.ts';
+import { timeOrderSql, type TimeOrder } from '../../platform/http/cursor.ts';
 import type { AlertKind, AlertParams, RuleState } from './rules.ts';
 
 export type AlertMode = 'once' | 'every_time' | 'once_per_bar';
@@ -273,11 +274,12 @@ export function createAlertsRepository(db: Database) {
       const { rows } = await tx.query<AlertEventRow>(`UPDATE alert_events SET ${column} = $2 WHERE id = $1 AND ${column} IS NULL RETURNING ${EVENT_COLUMNS}`, [id, at]);
       return rows[0];
     },
-    async events(userId: string, alertId: string | undefined, limit: number, after?: { at: Date; id: string }): Promise<AlertEventRow[]> {
+    async events(userId: string, alertId: string | undefined, limit: number, after: { at: Date; id: string } | undefined, order: TimeOrder): Promise<AlertEventRow[]> {
+      const { after: beyond, direction } = timeOrderSql(order);
       const { rows } = await db.query<AlertEventRow>(
         `SELECT ${EVENT_COLUMNS} FROM alert_events WHERE user_id = $1 AND ($2::uuid IS NULL OR alert_id = $2)
-           AND ($3::timestamptz IS NULL OR (fired_at, id) > ($3::timestamptz, $4::uuid))
-         ORDER BY fired_at, id LIMIT $5`,
+           AND ($3::timestamptz IS NULL OR (fired_at, id) ${beyond} ($3::timestamptz, $4::uuid))
+         ORDER BY fired_at ${direction}, id ${direction} LIMIT $5`,
         [userId, alertId ?? null, after?.at ?? null, after?.id ?? null, limit],
       );
       return rows;

@@ -7,7 +7,7 @@ import { problemResponses } from '../../platform/http/problem.ts';
 import type { App } from '../../platform/http/types.ts';
 import { normaliseSymbol } from '../market/index.ts';
 import type { AlertEventRow, AlertRow } from './alerts.repository.ts';
-import { Alert, AlertEventsPage, AlertIdParams, AlertsPage, CreateAlertBody, PageQuery, PatchAlertBody, Webhook, WebhookBody } from './alerts.schemas.ts';
+import { Alert, AlertEventsPage, AlertIdParams, AlertsPage, CreateAlertBody, EventsQuery, PageQuery, PatchAlertBody, Webhook, WebhookBody } from './alerts.schemas.ts';
 import type { AlertsService } from './alerts.service.ts';
 
 export function alertJson(row: AlertRow) {
@@ -81,9 +81,9 @@ export function alertsRoutes(app: App, deps: { guards: Guards; alerts: AlertsSer
 
   app.get(
     '/v1/alerts/events',
-    { ...common, schema: { ...meta, summary: "Events of all the caller's alerts (oldest first)", querystring: PageQuery, response: { 200: AlertEventsPage, ...problemResponses } } },
+    { ...common, schema: { ...meta, summary: "Events of all the caller's alerts (oldest first, or newest first with order=desc)", querystring: EventsQuery, response: { 200: AlertEventsPage, ...problemResponses } } },
     async (request) => {
-      const page = await alerts.events(principalOf(request).userId, undefined, request.query.limit ?? 50, request.query.cursor);
+      const page = await alerts.events(principalOf(request).userId, undefined, request.query.limit ?? 50, request.query.cursor, request.query.order ?? 'asc');
       return { items: page.items.map(eventJson), next_cursor: page.nextCursor };
     },
   );
@@ -121,9 +121,9 @@ export function alertsRoutes(app: App, deps: { guards: Guards; alerts: AlertsSer
 
   app.get(
     '/v1/alerts/:id/events',
-    { ...common, schema: { ...meta, summary: 'Events of one alert (oldest first)', params: AlertIdParams, querystring: PageQuery, response: { 200: AlertEventsPage, ...problemResponses } } },
+    { ...common, schema: { ...meta, summary: 'Events of one alert (oldest first, or newest first with order=desc)', params: AlertIdParams, querystring: EventsQuery, response: { 200: AlertEventsPage, ...problemResponses } } },
     async (request) => {
-      const page = await alerts.events(principalOf(request).userId, request.params.id, request.query.limit ?? 50, request.query.cursor);
+      const page = await alerts.events(principalOf(request).userId, request.params.id, request.query.limit ?? 50, request.query.cursor, request.query.order ?? 'asc');
       return { items: page.items.map(eventJson), next_cursor: page.nextCursor };
     },
   );

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { TimeOrderParam } from '../../platform/http/cursor.ts';
 import { DecimalString } from '../../money/index.ts';
 import { SymbolParam } from '../market/index.ts';
 import type { ALERT_KINDS } from './rules.ts';
@@ -62,6 +63,8 @@ export const PatchAlertBody = Type.Object(
 
 export const AlertIdParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
 export const PageQuery = Type.Object({ limit: Type.Optional(Limit), cursor: Type.Optional(Cursor) }, { additionalProperties: false });
+/** Events can be read newest first too: the usual view of what fired. */
+export const EventsQuery = Type.Object({ limit: Type.Optional(Limit), cursor: Type.Optional(Cursor), order: Type.Optional(TimeOrderParam()) }, { additionalProperties: false });
 
 export const Alert = Type.Object({
   id: Type.String({ format: 'uuid' }),

@@ -27,7 +27,7 @@ import { AppError, badRequest, notFound } from '../../platform/errors.ts';
 import type { JobQueue } from '../../platform/jobs/index.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { PubSub } from '../../platform/pubsub.ts';
-import { decodeTimeCursor, encodeTimeCursor, isUuid } from '../../platform/http/cursor.ts';
+import { decodeTimeCursor, encodeTimeCursor, isUuid, type TimeOrder } from '../../platform/http/cursor.ts';
 import type { AlertEventRow, AlertInterval, AlertMode, AlertRow, AlertsRepository, ConditionWrite } from './alerts.repository.ts';
 import { createPriceIndex } from './price-index.ts';
 import { createRuleEvaluator, emptyState, THRESHOLD_KINDS, TICK_KINDS, type AlertKind, type AlertParams, type Firing } from './rules.ts';
@@ -692,13 +692,13 @@ export function createAlertsService(deps: AlertsServiceDeps) {
       if (row === undefined) throw notFound('Alert');
       await ruleChanged(row.symbol);
     },
-    async events(userId: string, alertId: string | undefined, limit: number, cursor?: string): Promise<{ items: AlertEventRow[]; nextCursor: string | null }> {
+    async events(userId: string, alertId: string | undefined, limit: number, cursor: string | undefined, order: TimeOrder): Promise<{ items: AlertEventRow[]; nextCursor: string | null }> {
       if (alertId !== undefined) await service.get(userId, alertId);
-      const after = cursor === undefined ? undefined : decodeTimeCursor(cursor, 'alert-events');
-      const rows = await repo.events(userId, alertId, limit + 1, after);
+      const after = cursor === undefined ? undefined : decodeTimeCursor(cursor, 'alert-events', order);
+      const rows = await repo.events(userId, alertId, limit + 1, after, order);
       const page = rows.slice(0, limit);
       const last = page.at(-1);
-      return { items: page, nextCursor: rows.length > limit && last !== undefined ? encodeTimeCursor('alert-events', last.fired_at, last.id) : null };
+      return { items: page, nextCursor: rows.length > limit && last !== undefined ? encodeTimeCursor('alert-events', last.fired_at, last.id, order) : null };
     },
     /** Sets the caller's webhook; the signing secret is returned once. */
     async setWebhook(userId: string, url: string): Promise<{ url: string; secret: string }> {

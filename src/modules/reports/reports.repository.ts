@@ -1,6 +1,7 @@
 // Reports: one row per request, written with its render job in one transaction; the job
 // fills the output exactly once (`WHERE status = 'queued'`), so a retried job is harmless.
 import type { Database, Queryable } from '../../platform/db/index.ts';
+import { timeOrderSql, type TimeOrder } from '../../platform/http/cursor.ts';
 
 export interface ReportRow {
   id: string;
@@ -44,11 +45,12 @@ export function createReportsRepository(db: Database) {
      * A page of the user's reports without their output: a report's Markdown and HTML may
      * be megabytes each (RENDERED_MAX_CHARS), and a page of 100 would read them all.
      */
-    async list(userId: string, limit: number, after?: { at: Date; id: string }): Promise<ReportSummary[]> {
+    async list(userId: string, limit: number, after: { at: Date; id: string } | undefined, order: TimeOrder): Promise<ReportSummary[]> {
+      const { after: beyond, direction } = timeOrderSql(order);
       const { rows } = await db.query<ReportSummary>(
         `SELECT ${SUMMARY_COLUMNS} FROM reports WHERE user_id = $1
-           AND ($2::timestamptz IS NULL OR (created_at, id) > ($2::timestamptz, $3::uuid))
-         ORDER BY created_at, id LIMIT $4`,
+           AND ($2::timestamptz IS NULL OR (created_at, id) ${beyond} ($2::timestamptz, $3::uuid))
+         ORDER BY created_at ${direction}, id ${direction} LIMIT $4`,
         [userId, after?.at ?? null, after?.id ?? null, limit],
       );
       return rows;

@@ -3,6 +3,7 @@
 // sandbox, so even a browser that opens it runs nothing and loads nothing.
 import { Type } from 'typebox';
 import { AppError } from '../../platform/errors.ts';
+import { TimeOrderParam } from '../../platform/http/cursor.ts';
 import { principalOf, type Guards } from '../../platform/http/principal.ts';
 import { problemResponses } from '../../platform/http/problem.ts';
 import type { App } from '../../platform/http/types.ts';
@@ -13,7 +14,7 @@ const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 50, description:
 const Cursor = Type.String({ minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9_-]+$', description: 'next_cursor of the previous page' });
 const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
 const CreateBody = Type.Object({ portfolio_id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
-const PageQuery = Type.Object({ limit: Type.Optional(Limit), cursor: Type.Optional(Cursor) }, { additionalProperties: false });
+const PageQuery = Type.Object({ limit: Type.Optional(Limit), cursor: Type.Optional(Cursor), order: Type.Optional(TimeOrderParam()) }, { additionalProperties: false });
 const DownloadQuery = Type.Object({ format: Type.Union([Type.Literal('md'), Type.Literal('html')]) }, { additionalProperties: false });
 
 const Report = Type.Object({
@@ -63,9 +64,9 @@ export function reportsRoutes(app: App, deps: { guards: Guards; reports: Reports
 
   app.get(
     '/v1/reports',
-    { ...common, schema: { ...meta, summary: "The caller's reports (oldest first, without output)", querystring: PageQuery, response: { 200: ReportsPage, ...problemResponses } } },
+    { ...common, schema: { ...meta, summary: "The caller's reports (oldest first, or newest first with order=desc; without output)", querystring: PageQuery, response: { 200: ReportsPage, ...problemResponses } } },
     async (request) => {
-      const page = await reports.list(principalOf(request).userId, request.query.limit ?? 50, request.query.cursor);
+      const page = await reports.list(principalOf(request).userId, request.query.limit ?? 50, request.query.cursor, request.query.order ?? 'asc');
       return { items: page.items.map((row) => reportJson(row)), next_cursor: page.nextCursor };
     },
   );

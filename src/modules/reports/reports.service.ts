@@ -12,7 +12,7 @@ import type { Database } from '../../platform/db/index.ts';
 import { AppError, notFound } from '../../platform/errors.ts';
 import type { JobQueue } from '../../platform/jobs/index.ts';
 import type { Logger } from '../../platform/logger.ts';
-import { decodeTimeCursor, encodeTimeCursor } from '../../platform/http/cursor.ts';
+import { decodeTimeCursor, encodeTimeCursor, type TimeOrder } from '../../platform/http/cursor.ts';
 import type { TemplatesRepository } from '../templates/index.ts';
 import type { AiWriter } from './ai-writer.ts';
 import type { HoldingsSource, PerformanceSource, ReportModel, ReportSources } from './data-model.ts';
@@ -137,12 +137,12 @@ export function createReportsService(deps: ReportsServiceDeps) {
       return row;
     },
 
-    async list(userId: string, limit: number, cursor?: string): Promise<{ items: ReportSummary[]; nextCursor: string | null }> {
-      const after = cursor === undefined ? undefined : decodeTimeCursor(cursor, 'reports');
-      const rows = await repo.list(userId, limit + 1, after);
+    async list(userId: string, limit: number, cursor: string | undefined, order: TimeOrder): Promise<{ items: ReportSummary[]; nextCursor: string | null }> {
+      const after = cursor === undefined ? undefined : decodeTimeCursor(cursor, 'reports', order);
+      const rows = await repo.list(userId, limit + 1, after, order);
       const page = rows.slice(0, limit);
       const last = page.at(-1);
-      return { items: page, nextCursor: rows.length > limit && last !== undefined ? encodeTimeCursor('reports', last.created_at, last.id) : null };
+      return { items: page, nextCursor: rows.length > limit && last !== undefined ? encodeTimeCursor('reports', last.created_at, last.id, order) : null };
     },
   };
 }

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { AppError } from '../errors.ts';
-import { decodeCursor, encodeCursor, isSerialId, isTimestampKey } from './cursor.ts';
+import { decodeCursor, decodeTimeCursor, encodeCursor, encodeTimeCursor, isSerialId, isTimestampKey } from './cursor.ts';
 
 const RULES = { sort: 'created_at', order: 'desc', key: isTimestampKey, id: isSerialId };
 const isInvalidCursor = (err: unknown) => err instanceof AppError && err.status === 400 && err.code === 'invalid_cursor';
@@ -13,6 +13,20 @@ describe('the list cursor codec', () => {
     const payload = { s: 'created_at', o: 'desc', k: '2026-01-02T03:04:05.678Z', id: '42' };
     assert.deepEqual(decodeCursor(encodeCursor(payload), RULES), payload);
     assert.deepEqual(decodeCursor(encodeCursor({ ...payload, k: null }), RULES), { ...payload, k: null });
+  });
+
+  it('FAIL-016: a time cursor continues only the list and the order it was read in; oldest-first cursors keep their old form', () => {
+    const at = new Date('2026-01-02T03:04:05.678Z');
+    const id = '0b6f3c1e-2a4d-4e8f-9c3b-5d7a1e2f4b6c';
+    const newestFirst = encodeTimeCursor('reports', at, id, 'desc');
+    assert.deepEqual(decodeTimeCursor(newestFirst, 'reports', 'desc'), { at, id });
+    assert.throws(() => decodeTimeCursor(newestFirst, 'reports', 'asc'), isInvalidCursor);
+    assert.throws(() => decodeTimeCursor(encodeTimeCursor('reports', at, id, 'asc'), 'reports', 'desc'), isInvalidCursor);
+    assert.throws(() => decodeTimeCursor(newestFirst, 'alert-events', 'desc'), isInvalidCursor);
+    // A cursor handed out before the order existed reads oldest first, as it did then.
+    const older = encodeCursor({ s: 'reports', o: 'time', k: at.toISOString(), id });
+    assert.equal(encodeTimeCursor('reports', at, id), older);
+    assert.deepEqual(decodeTimeCursor(older, 'reports'), { at, id });
   });
 
   it('FAIL-016: tampered cursors answer 400 invalid_cursor, whatever was changed', () => {

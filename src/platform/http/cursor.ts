@@ -76,17 +76,38 @@ export const isSerialId = (id: string): boolean => /^[1-9][0-9]{0,17}$/.test(id)
 /** Whether a value is a UUID (ids in paths and cursors). */
 export const isUuid = (value: unknown): value is string => typeof value === 'string' && UUID_RE.test(value);
 
+/** Oldest first (`asc`) or newest first (`desc`): the order of a list read in time order. */
+export type TimeOrder = 'asc' | 'desc';
+
+/** The `order` query parameter of a list that can be read either way in time. */
+export const TimeOrderParam = () =>
+  Type.Union([Type.Literal('asc'), Type.Literal('desc')], { description: 'asc: oldest first (the default); desc: newest first. A cursor continues only the order it was read in.' });
+
 /**
- * The cursor of a list read in time order with a UUID tie-breaker (alerts and their
- * events, news, dead letters): the same codec, the list's name standing for the sort, so
- * a cursor of one list is refused by another.
+ * The SQL of a time-ordered keyset page: rows after the cursor's (time, id) in the order
+ * read, and the direction to sort them. Only these fixed strings reach the statement.
  */
-export function encodeTimeCursor(list: string, at: Date, id: string): string {
-  return encodeCursor({ s: list, o: 'time', k: at.toISOString(), id });
+export function timeOrderSql(order: TimeOrder): { after: '>' | '<'; direction: 'ASC' | 'DESC' } {
+  return order === 'desc' ? { after: '<', direction: 'DESC' } : { after: '>', direction: 'ASC' };
 }
 
-export function decodeTimeCursor(cursor: string, list: string): { at: Date; id: string } {
-  const payload = decodeCursor(cursor, { sort: list, order: 'time', key: isTimestampKey, id: (value) => UUID_RE.test(value) });
+/**
+ * The cursor of a list read in time order with a UUID tie-breaker (alerts and their
+ * events, news, dead letters, reports): the same codec, the list's name standing for the
+ * sort, so a cursor of one list is refused by another, and the order in it, so a cursor
+ * read oldest first is refused newest first and the other way round.
+ */
+export function encodeTimeCursor(list: string, at: Date, id: string, order: TimeOrder = 'asc'): string {
+  return encodeCursor({ s: list, o: timeOrderName(order), k: at.toISOString(), id });
+}
+
+export function decodeTimeCursor(cursor: string, list: string, order: TimeOrder = 'asc'): { at: Date; id: string } {
+  const payload = decodeCursor(cursor, { sort: list, order: timeOrderName(order), key: isTimestampKey, id: (value) => UUID_RE.test(value) });
   if (payload.k === null) throw invalidCursor();
   return { at: new Date(payload.k), id: payload.id };
+}
+
+/** Oldest first keeps the name its cursors always had, so cursors already handed out stay valid. */
+function timeOrderName(order: TimeOrder): string {
+  return order === 'desc' ? 'time-desc' : 'time';
 }

@@ -148,6 +148,16 @@ describe('alerts', () => {
     const all = await t.app.inject({ method: 'GET', url: '/v1/alerts/events?limit=1', headers: a.headers });
     assert.equal(all.json<{ items: EventJson[]; next_cursor: string | null }>().items.length, 1);
     assert.ok(all.json<{ next_cursor: string | null }>().next_cursor !== null);
+    // Newest first, a page at a time; a cursor of one order is refused by the other (FAIL-016).
+    type Page = { items: EventJson[]; next_cursor: string | null };
+    const newest = (await t.app.inject({ method: 'GET', url: `/v1/alerts/${alert.id}/events?limit=1&order=desc`, headers: a.headers })).json<Page>();
+    assert.deepEqual(newest.items.map((e) => e.value), ['101.00']);
+    const older = (await t.app.inject({ method: 'GET', url: `/v1/alerts/${alert.id}/events?limit=1&order=desc&cursor=${newest.next_cursor ?? ''}`, headers: a.headers })).json<Page>();
+    assert.deepEqual(older.items.map((e) => e.value), ['100.11']);
+    assert.equal(older.next_cursor, null);
+    const crossed = await t.app.inject({ method: 'GET', url: `/v1/alerts/${alert.id}/events?limit=1&cursor=${newest.next_cursor ?? ''}`, headers: a.headers });
+    assert.equal(crossed.statusCode, 400);
+    assert.equal(crossed.json<{ code: string }>().code, 'invalid_cursor');
     await t.app.inject({ method: 'DELETE', url: `/v1/alerts/${alert.id}`, headers: a.headers });
   });
 

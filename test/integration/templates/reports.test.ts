@@ -195,16 +195,38 @@ describe('reports', () => {
     await finished(alice, report.id);
   });
 
-  it('lists reports with a cursor', async () => {
-    const all: string[] = [];
-    let cursor: string | null = null;
-    do {
-      const page: { items: { id: string }[]; next_cursor: string | null } = (await call(alice, 'GET', `/v1/reports?limit=1${cursor === null ? '' : `&cursor=${cursor}`}`)).json();
-      all.push(...page.items.map((r) => r.id));
-      cursor = page.next_cursor;
-    } while (cursor !== null);
-    assert.equal(all.length, 4);
-    assert.equal(new Set(all).size, 4);
+  it('lists reports with a cursor, oldest first or newest first; a cursor continues only its own order', async () => {
+    /** Every page of the list read `order` way, one report a page, with the cursors handed out. */
+    const walk = async (order: 'asc' | 'desc') => {
+      const ids: string[] = [];
+      const created: string[] = [];
+      const cursors: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { items: { id: string; created_at: string }[]; next_cursor: string | null } = (
+          await call(alice, 'GET', `/v1/reports?limit=1&order=${order}${cursor === null ? '' : `&cursor=${cursor}`}`)
+        ).json();
+        ids.push(...page.items.map((r) => r.id));
+        created.push(...page.items.map((r) => r.created_at));
+        cursor = page.next_cursor;
+        if (cursor !== null) cursors.push(cursor);
+      } while (cursor !== null);
+      return { ids, created, cursors };
+    };
+    const oldest = await walk('asc');
+    assert.equal(oldest.ids.length, 4);
+    assert.equal(new Set(oldest.ids).size, 4);
+    assert.deepEqual(oldest.created, [...oldest.created].sort(), 'oldest first');
+    const newest = await walk('desc');
+    assert.deepEqual(newest.ids, [...oldest.ids].reverse(), 'the same reports, newest first');
+    const defaultOrder: { items: { id: string }[] } = (await call(alice, 'GET', '/v1/reports?limit=1')).json();
+    assert.deepEqual(defaultOrder.items.map((r) => r.id), oldest.ids.slice(0, 1), 'oldest first unless asked');
+    // FAIL-016: a cursor read one way is refused the other way, never silently reread.
+    const crossed = await call(alice, 'GET', `/v1/reports?order=desc&cursor=${oldest.cursors[0] ?? ''}`);
+    assert.equal(crossed.statusCode, 400);
+    assert.equal(crossed.json<{ code: string }>().code, 'invalid_cursor');
+    assert.equal((await call(alice, 'GET', `/v1/reports?cursor=${newest.cursors[0] ?? ''}`)).statusCode, 400);
+    assert.equal((await call(alice, 'GET', '/v1/reports?order=newest')).statusCode, 400);
     assert.equal((await call(alice, 'GET', '/v1/reports?cursor=!!')).statusCode, 400);
   });
 

@@ -32,7 +32,7 @@ export interface AlertEvent {
 
 export function AlertsPage() {
   const alerts = usePaged<Alert>('/v1/alerts', { limit: '100' }, []);
-  const events = usePaged<AlertEvent>('/v1/alerts/events', { limit: '100' }, []);
+  const events = usePaged<AlertEvent>('/v1/alerts/events', { limit: '100', order: 'desc' }, []);
   const [live, setLive] = useState<AlertEvent[]>([]);
   const [error, setError] = useState<string | undefined>(undefined);
   useLive(['alerts'], (m) => {
@@ -51,7 +51,8 @@ export function AlertsPage() {
     }
   };
   const seen = new Set<string>();
-  const allEvents = [...live, ...[...(events.items ?? [])].reverse()].filter((e) => !seen.has(e.id) && seen.add(e.id) !== undefined);
+  // Newest first: the live ones, then the stored ones as the API pages them (order=desc).
+  const allEvents = [...live, ...(events.items ?? [])].filter((e) => !seen.has(e.id) && seen.add(e.id) !== undefined);
   return (
     <main id="main">
       <h1>Alerts</h1>

@@ -261,10 +261,10 @@ function Editor({ id, onSaved }: { id: string; onSaved: () => void }) {
 
 function Reports({ templateId }: { templateId: string }) {
   const portfolios = useLoad(() => api<{ items: Portfolio[] }>('/v1/portfolios'), []);
-  const reports = usePaged<Report>('/v1/reports', { limit: '100' }, []);
+  const reports = usePaged<Report>('/v1/reports', { limit: '100', order: 'desc' }, []);
   const [portfolioId, setPortfolioId] = useState('');
   const [error, setError] = useState<string | undefined>(undefined);
-  const mine = (reports.items ?? []).filter((r) => r.template_id === templateId).reverse();
+  const mine = (reports.items ?? []).filter((r) => r.template_id === templateId);
   const pending = mine.some((r) => r.status === 'queued');
   useEffect(() => {
     if (!pending) return;
