@@ -80,6 +80,11 @@ describe('event emitters fail, the process stays up (PostgreSQL + Redis)', () =>
     server = startCli(['serve'], {
       PORT: String(port),
       DATABASE_URL: dbUrl.toString(),
+      // The job queue in this suite's own schema too: on a fresh database, servers of
+      // parallel suites installing one shared `pgboss` schema at once can collide (a
+      // unique violation pg-boss does not recognise as its create race), and they would
+      // work each other's jobs.
+      JOBS_SCHEMA: schema,
       DATABASE_POOL_MIN: '0',
       DATABASE_POOL_MAX: '4',
       REDIS_URL: redis.url,

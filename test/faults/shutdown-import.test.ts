@@ -63,6 +63,11 @@ describe('SIGTERM during a 50,000-row CSV import (PostgreSQL)', () => {
     const server = startCli(['serve'], {
       PORT: String(port),
       DATABASE_URL: dbUrl.toString(),
+      // The job queue in this suite's own schema too: on a fresh database, servers of
+      // parallel suites installing one shared `pgboss` schema at once can collide (a
+      // unique violation pg-boss does not recognise as its create race), and they would
+      // work each other's jobs.
+      JOBS_SCHEMA: schema,
       SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
       SHED_EVENT_LOOP_DELAY_MS: '0',
       RATE_LIMIT_PUBLIC: '100000/60',
