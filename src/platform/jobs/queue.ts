@@ -125,6 +125,28 @@ export function transactionDb(tx: Queryable): BossDb {
   };
 }
 
+/**
+ * Starts pg-boss, installing its schema if it is missing. Instances starting together on a
+ * fresh database race to install it: pg-boss serialises the install with an advisory lock
+ * and takes an "already exists" error as a lost race, but PostgreSQL can report the same
+ * lost race on CREATE SCHEMA as a unique violation of pg_namespace instead. The loser's
+ * second start finds the schema the winner installed; any other failure is thrown.
+ */
+async function startInstalling(instance: PgBoss, logger: Logger): Promise<void> {
+  try {
+    await instance.start();
+  } catch (err) {
+    if (!lostSchemaRace(err)) throw err;
+    logger.info({ event: 'jobs_install_race' }, 'another instance installed the job queue schema at the same time; starting again');
+    await instance.start();
+  }
+}
+
+function lostSchemaRace(err: unknown): boolean {
+  const { code, constraint } = (err ?? {}) as { code?: unknown; constraint?: unknown };
+  return code === '23505' && constraint === 'pg_namespace_nspname_index';
+}
+
 export function createJobQueue(deps: { db: Database; logger: Logger; config: JobsConfig; schema?: string }): JobQueue {
   const { db, logger, config } = deps;
   const schema = deps.schema ?? config.schema;
@@ -193,7 +215,7 @@ export function createJobQueue(deps: { db: Database; logger: Logger; config: Job
       });
       instance.on('error', (err: unknown) => logger.error({ err, event: 'jobs_error' }, 'job queue error'));
       instance.on('warning', (warning: unknown) => logger.warn({ event: 'jobs_warning', warning }, 'job queue warning'));
-      await instance.start();
+      await startInstalling(instance, logger);
       boss = instance;
       await instance.createQueue(DEAD_LETTER_QUEUE, { retentionSeconds: config.deadLetterRetentionDays * 86_400, retryLimit: 0 });
       for (const definition of definitions.values()) {
