@@ -14,8 +14,10 @@ import { testEnv, usingPostgres } from '../../helpers/build-test-app.ts';
 const INSTANCES = 3;
 const ROUNDS = 6;
 
-describe('job queue installation by instances starting together', { skip: usingPostgres ? false : 'needs TEST_DATABASE_URL (concurrent installs race only on PostgreSQL)' }, () => {
-  it(`${INSTANCES} instances starting at once on a fresh queue schema all start, ${ROUNDS} rounds`, async () => {
+const skip = usingPostgres ? false : 'needs TEST_DATABASE_URL (concurrent installs race only on PostgreSQL)';
+
+describe('job queue installation by instances starting together', () => {
+  it(`${INSTANCES} instances starting at once on a fresh queue schema all start, ${ROUNDS} rounds`, { skip }, async () => {
     const config = loadConfig(testEnv());
     const logger = createLogger('silent');
     const databases: Database[] = [];
