@@ -45,13 +45,15 @@ export function createReportsRepository(db: Database) {
      * A page of the user's reports without their output: a report's Markdown and HTML may
      * be megabytes each (RENDERED_MAX_CHARS), and a page of 100 would read them all.
      */
-    async list(userId: string, limit: number, after: { at: Date; id: string } | undefined, order: TimeOrder): Promise<ReportSummary[]> {
+    /** One page of the user's reports, of one template when `templateId` is given (an index serves either). */
+    async list(userId: string, limit: number, after: { at: Date; id: string } | undefined, order: TimeOrder, templateId?: string): Promise<ReportSummary[]> {
       const { after: beyond, direction } = timeOrderSql(order);
+      const ofTemplate = templateId === undefined ? '' : 'AND template_id = $5';
       const { rows } = await db.query<ReportSummary>(
-        `SELECT ${SUMMARY_COLUMNS} FROM reports WHERE user_id = $1
+        `SELECT ${SUMMARY_COLUMNS} FROM reports WHERE user_id = $1 ${ofTemplate}
            AND ($2::timestamptz IS NULL OR (created_at, id) ${beyond} ($2::timestamptz, $3::uuid))
          ORDER BY created_at ${direction}, id ${direction} LIMIT $4`,
-        [userId, after?.at ?? null, after?.id ?? null, limit],
+        [userId, after?.at ?? null, after?.id ?? null, limit, ...(templateId === undefined ? [] : [templateId])],
       );
       return rows;
     },

@@ -14,7 +14,15 @@ const Limit = Type.Integer({ minimum: 1, maximum: 100, default: 50, description:
 const Cursor = Type.String({ minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9_-]+$', description: 'next_cursor of the previous page' });
 const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
 const CreateBody = Type.Object({ portfolio_id: Type.String({ format: 'uuid' }) }, { additionalProperties: false });
-const PageQuery = Type.Object({ limit: Type.Optional(Limit), cursor: Type.Optional(Cursor), order: Type.Optional(TimeOrderParam()) }, { additionalProperties: false });
+const ListQuery = Type.Object(
+  {
+    limit: Type.Optional(Limit),
+    cursor: Type.Optional(Cursor),
+    order: Type.Optional(TimeOrderParam()),
+    template_id: Type.Optional(Type.String({ format: 'uuid', description: "only this template's reports" })),
+  },
+  { additionalProperties: false },
+);
 const DownloadQuery = Type.Object({ format: Type.Union([Type.Literal('md'), Type.Literal('html')]) }, { additionalProperties: false });
 
 const Report = Type.Object({
@@ -64,9 +72,18 @@ export function reportsRoutes(app: App, deps: { guards: Guards; reports: Reports
 
   app.get(
     '/v1/reports',
-    { ...common, schema: { ...meta, summary: "The caller's reports (oldest first, or newest first with order=desc; without output)", querystring: PageQuery, response: { 200: ReportsPage, ...problemResponses } } },
+    {
+      ...common,
+      schema: {
+        ...meta,
+        summary: "The caller's reports, or one template's with template_id (oldest first, or newest first with order=desc; without output)",
+        querystring: ListQuery,
+        response: { 200: ReportsPage, ...problemResponses },
+      },
+    },
     async (request) => {
-      const page = await reports.list(principalOf(request).userId, request.query.limit ?? 50, request.query.cursor, request.query.order ?? 'asc');
+      const { limit, cursor, order, template_id: templateId } = request.query;
+      const page = await reports.list(principalOf(request).userId, limit ?? 50, cursor, order ?? 'asc', templateId);
       return { items: page.items.map((row) => reportJson(row)), next_cursor: page.nextCursor };
     },
   );

@@ -137,9 +137,10 @@ export function createReportsService(deps: ReportsServiceDeps) {
       return row;
     },
 
-    async list(userId: string, limit: number, cursor: string | undefined, order: TimeOrder): Promise<{ items: ReportSummary[]; nextCursor: string | null }> {
+    /** A page of the user's reports; with `templateId`, only that template's (another user's template lists none). */
+    async list(userId: string, limit: number, cursor: string | undefined, order: TimeOrder, templateId?: string): Promise<{ items: ReportSummary[]; nextCursor: string | null }> {
       const after = cursor === undefined ? undefined : decodeTimeCursor(cursor, 'reports', order);
-      const rows = await repo.list(userId, limit + 1, after, order);
+      const rows = await repo.list(userId, limit + 1, after, order, templateId);
       const page = rows.slice(0, limit);
       const last = page.at(-1);
       return { items: page, nextCursor: rows.length > limit && last !== undefined ? encodeTimeCursor('reports', last.created_at, last.id, order) : null };

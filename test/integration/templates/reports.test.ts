@@ -89,7 +89,8 @@ describe('reports', () => {
       worker: true,
       env: { MARKET_DATA_PROVIDER: 'none', JOBS_POLL_INTERVAL_MS: '500', AI_BASE_URL: ai.url, AI_TIMEOUT_MS: '300', AI_MAX_CHARS: '200' },
     });
-    [alice, bob] = await Promise.all([createUser(t), createUser(t)]);
+    // Pro: alice's templates across the tests outnumber the free tier's five.
+    [alice, bob] = await Promise.all([createUser(t, { tier: 'pro' }), createUser(t)]);
     const p = await call(alice, 'POST', '/v1/portfolios', { name: 'Growth <script>alert("name")</script><img src=x onerror=alert(1)>', base_currency: 'USD' });
     assert.equal(p.statusCode, 201, p.body);
     portfolioId = p.json<{ id: string }>().id;
@@ -228,6 +229,30 @@ describe('reports', () => {
     assert.equal((await call(alice, 'GET', `/v1/reports?cursor=${newest.cursors[0] ?? ''}`)).statusCode, 400);
     assert.equal((await call(alice, 'GET', '/v1/reports?order=newest')).statusCode, 400);
     assert.equal((await call(alice, 'GET', '/v1/reports?cursor=!!')).statusCode, 400);
+  });
+
+  it("lists one template's reports with template_id, across pages; another user's template lists none", async () => {
+    const [first, second] = await Promise.all(['T1', 'T2'].map(async (name) => (await call(alice, 'POST', '/v1/templates', { name, body: 'x' })).json<{ id: string }>()));
+    const firstReports = [await requestReport(first!.id), await requestReport(first!.id)];
+    // The other template's report is the newest: a filter applied after the page would find none of the first's on page 1.
+    const other = await requestReport(second!.id);
+    const ids: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await call(alice, 'GET', `/v1/reports?template_id=${first!.id}&order=desc&limit=1${cursor === null ? '' : `&cursor=${cursor}`}`);
+      assert.equal(res.statusCode, 200, res.body);
+      const page: { items: { id: string; template_id: string }[]; next_cursor: string | null } = res.json();
+      assert.ok(page.items.every((r) => r.template_id === first!.id));
+      ids.push(...page.items.map((r) => r.id));
+      cursor = page.next_cursor;
+    } while (cursor !== null);
+    assert.deepEqual(ids, firstReports.map((r) => r.id).reverse(), "the first template's reports, newest first, and no other");
+    const secondPage = (await call(alice, 'GET', `/v1/reports?template_id=${second!.id}`)).json<{ items: { id: string }[] }>();
+    assert.deepEqual(secondPage.items.map((r) => r.id), [other.id]);
+    assert.equal((await call(bob, 'GET', `/v1/reports?template_id=${first!.id}`)).json<{ items: unknown[] }>().items.length, 0);
+    const bad = await call(alice, 'GET', '/v1/reports?template_id=not-a-uuid');
+    assert.equal(bad.statusCode, 400);
+    await Promise.all([...firstReports, other].map((r) => finished(alice, r.id)));
   });
 
   it("FAIL-023: a list page reads no report's output from the database (a report's Markdown and HTML may be megabytes each)", async () => {

@@ -261,11 +261,11 @@ function Editor({ id, onSaved }: { id: string; onSaved: () => void }) {
 
 function Reports({ templateId }: { templateId: string }) {
   const portfolios = useLoad(() => api<{ items: Portfolio[] }>('/v1/portfolios'), []);
-  const reports = usePaged<Report>('/v1/reports', { limit: '100', order: 'desc' }, []);
+  const reports = usePaged<Report>('/v1/reports', { template_id: templateId, limit: '100', order: 'desc' }, [templateId]);
   const [portfolioId, setPortfolioId] = useState('');
   const [error, setError] = useState<string | undefined>(undefined);
-  const mine = (reports.items ?? []).filter((r) => r.template_id === templateId);
-  const pending = mine.some((r) => r.status === 'queued');
+  const items = reports.items ?? [];
+  const pending = items.some((r) => r.status === 'queued');
   useEffect(() => {
     if (!pending) return;
     const t = setTimeout(reports.reload, 1500);
@@ -309,7 +309,7 @@ function Reports({ templateId }: { templateId: string }) {
       <table data-testid="reports">
         <TableHead columns={['Requested', 'Template version', 'Status', { label: 'Downloads', hidden: true }]} />
         <tbody>
-          {mine.map((r) => (
+          {items.map((r) => (
             <tr key={r.id}>
               <td>{new Date(r.created_at).toLocaleString()}</td>
               <td>{r.template_version}</td>
