@@ -2,7 +2,10 @@
 // data) driven by Debian's Chromium through playwright-core. Screenshots of every page go to
 // test-results/ (not committed); every page is scanned by axe-core.
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -42,6 +45,10 @@ describe('web app in a real browser', () => {
   let page: Page;
   let base: string;
   const cspViolations: string[] = [];
+  // A local endpoint standing in for the user's webhook receiver: records every POST.
+  let hookServer: Server;
+  let hookUrl = '';
+  const hooks: { headers: IncomingHttpHeaders; body: string }[] = [];
   const email = `e2e-${Date.now()}@example.test`;
   const password = strongPassword();
   const adminEmail = `admin-${Date.now()}@example.test`;
@@ -51,6 +58,16 @@ describe('web app in a real browser', () => {
     if (skip !== false) return;
     mkdirSync(RESULTS, { recursive: true });
     data = tempDir('financehub-e2e-');
+    hookServer = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+      req.on('end', () => {
+        hooks.push({ headers: req.headers, body });
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => hookServer.listen(0, '127.0.0.1', resolve));
+    hookUrl = `http://127.0.0.1:${(hookServer.address() as AddressInfo).port}/hook`;
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     server = startCli(['serve'], {
@@ -66,6 +83,9 @@ describe('web app in a real browser', () => {
       LOGIN_BLOCK_SECONDS: '60',
       // Symbols with active alerts are quoted every second, so an alert fires within seconds.
       ALERTS_TICK_SECONDS: '1',
+      // The webhook receiver above is plain HTTP on loopback, which the SSRF guard refuses otherwise.
+      ALERTS_WEBHOOK_ALLOW_HTTP: 'true',
+      ALERTS_WEBHOOK_ALLOW_PRIVATE: 'true',
       QUOTE_CACHE_SECONDS: '1',
       ADMIN_EMAIL: adminEmail,
       ADMIN_PASSWORD: adminPassword,
@@ -96,6 +116,8 @@ describe('web app in a real browser', () => {
     await browser?.close();
     server?.child.kill('SIGTERM');
     await server?.finished;
+    hookServer?.closeAllConnections();
+    await new Promise((resolve) => hookServer?.close(resolve));
     data?.remove();
   });
 
@@ -301,10 +323,17 @@ describe('web app in a real browser', () => {
     await page.getByTestId(`live-value-${id}`).waitFor({ timeout: 15_000 });
   });
 
-  it('an alert created on the Alerts page fires and its event arrives live', { skip }, async () => {
+  it('an alert created on the Alerts page fires, arrives live, and is POSTed to the webhook set there, signed with the secret shown once', { skip }, async () => {
     await page.getByRole('link', { name: 'Alerts' }).click();
     await page.getByRole('heading', { name: 'Alerts', level: 1 }).waitFor();
     await page.getByTestId('live-state').getByText('Live', { exact: true }).waitFor({ timeout: 15_000 });
+    await page.getByTestId('webhook-state').getByText('No webhook', { exact: false }).waitFor();
+    const hookForm = page.getByRole('form', { name: 'Set webhook' });
+    await hookForm.getByLabel('Webhook URL').fill(hookUrl);
+    await hookForm.getByRole('button', { name: 'Set webhook' }).click();
+    const secret = (await page.getByTestId('webhook-secret').textContent()) ?? '';
+    assert.match(secret, /^[A-Za-z0-9_-]{43}$/);
+    await page.getByTestId('webhook-state').getByText(hookUrl).waitFor();
     const form = page.getByRole('form', { name: 'Create alert' });
     // Every rule kind is offered.
     assert.equal(await form.getByLabel('Rule').locator('option').count(), 11);
@@ -318,6 +347,23 @@ describe('web app in a real browser', () => {
     assert.match((await event.textContent()) ?? '', /threshold 0\.01/);
     await page.getByTestId('alerts').locator('td[data-field="status"]', { hasText: 'triggered' }).waitFor();
     await checkPage('alerts');
+    // The same event, POSTed to the webhook and signed with the secret the page showed.
+    const deadline = Date.now() + 20_000;
+    while (!hooks.some((h) => h.body.includes('"AAPL"'))) {
+      assert.ok(Date.now() < deadline, 'the webhook was not called');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const hook = hooks.find((h) => h.body.includes('"AAPL"'));
+    assert.ok(hook !== undefined);
+    const signed = `sha256=${createHmac('sha256', secret).update(`${String(hook.headers['x-financehub-timestamp'])}.${hook.body}`).digest('hex')}`;
+    assert.equal(hook.headers['x-financehub-signature'], signed);
+    // Reloaded, the page shows where alerts go but never the secret again.
+    await page.reload();
+    await page.getByTestId('webhook-state').getByText(hookUrl).waitFor();
+    assert.equal(await page.getByTestId('webhook-secret').count(), 0);
+    assert.ok(!((await page.content()).includes(secret)), 'the secret is not on the reloaded page');
+    await page.getByRole('button', { name: 'Remove webhook' }).click();
+    await page.getByTestId('webhook-state').getByText('No webhook', { exact: false }).waitFor();
   });
 
   it('the News page lists headlines', { skip }, async () => {
@@ -388,6 +434,25 @@ describe('web app in a real browser', () => {
     await page.getByRole('button', { name: 'Download Markdown' }).click({ timeout: 30_000 });
     assert.match((await download).suggestedFilename(), /\.md$/);
     await checkPage('templates');
+  });
+
+  it('a template generated from chosen sections opens once its job has written it', { skip }, async () => {
+    await page.getByRole('link', { name: 'Templates' }).click();
+    const form = page.getByRole('form', { name: 'Generate template' });
+    await form.getByLabel('News', { exact: true }).check();
+    await form.getByLabel('Performance by range').uncheck();
+    await form.getByLabel('Name (optional)').fill('Generated weekly');
+    await form.getByRole('button', { name: 'Generate template' }).click();
+    await page.getByTestId('editing-version').getByText('Editing version 1').waitFor({ timeout: 30_000 });
+    const id = page.url().split('/').at(-1) ?? '';
+    assert.match(id, /^[0-9a-f-]{36}$/);
+    const body = await page.getByLabel('Template body').inputValue();
+    for (const heading of ['## Summary', '## Holdings', '## News']) assert.ok(body.includes(heading), `${heading} in ${body}`);
+    assert.ok(!body.includes('## Performance'), 'an unchecked section is left out');
+    await page.getByRole('link', { name: 'Generated weekly', exact: true }).waitFor();
+    await checkPage('templates-generated');
+    const { access_token: token } = await apiLogin();
+    assert.equal((await fetch(`${base}/v1/templates/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } })).status, 204);
   });
 
   it('the account page signs out another session, which can no longer refresh', { skip }, async () => {

@@ -288,6 +288,11 @@ export function createAlertsRepository(db: Database) {
       const { rows } = await tx.query<{ url: string; secret: string }>('SELECT url, secret FROM alert_webhooks WHERE user_id = $1', [userId]);
       return rows[0];
     },
+    /** The webhook as its owner may see it again: never the secret. */
+    async webhookView(userId: string): Promise<{ url: string; created_at: Date } | undefined> {
+      const { rows } = await db.query<{ url: string; created_at: Date }>('SELECT url, created_at FROM alert_webhooks WHERE user_id = $1', [userId]);
+      return rows[0];
+    },
     async setWebhook(userId: string, url: string, secret: string, at: Date): Promise<void> {
       await db.query(
         `INSERT INTO alert_webhooks (user_id, url, secret, created_at) VALUES ($1, $2, $3, $4)

@@ -7,7 +7,7 @@ import { problemResponses } from '../../platform/http/problem.ts';
 import type { App } from '../../platform/http/types.ts';
 import { normaliseSymbol } from '../market/index.ts';
 import type { AlertEventRow, AlertRow } from './alerts.repository.ts';
-import { Alert, AlertEventsPage, AlertIdParams, AlertsPage, CreateAlertBody, EventsQuery, PageQuery, PatchAlertBody, Webhook, WebhookBody } from './alerts.schemas.ts';
+import { Alert, AlertEventsPage, AlertIdParams, AlertsPage, CreateAlertBody, EventsQuery, PageQuery, PatchAlertBody, Webhook, WebhookBody, WebhookView } from './alerts.schemas.ts';
 import type { AlertsService } from './alerts.service.ts';
 
 export function alertJson(row: AlertRow) {
@@ -126,6 +126,12 @@ export function alertsRoutes(app: App, deps: { guards: Guards; alerts: AlertsSer
       const page = await alerts.events(principalOf(request).userId, request.params.id, request.query.limit ?? 50, request.query.cursor, request.query.order ?? 'asc');
       return { items: page.items.map(eventJson), next_cursor: page.nextCursor };
     },
+  );
+
+  app.get(
+    '/v1/me/alert-webhook',
+    { ...common, schema: { ...meta, summary: 'The webhook alert events are POSTed to, without its secret (404 when none is set)', response: { 200: WebhookView, ...problemResponses } } },
+    async (request) => alerts.webhook(principalOf(request).userId),
   );
 
   app.put(

@@ -111,3 +111,4 @@ export const AlertEventsPage = Type.Object(
 
 export const WebhookBody = Type.Object({ url: Type.String({ minLength: 1, maxLength: 2048 }) }, { additionalProperties: false });
 export const Webhook = Type.Object({ url: Type.String(), secret: Type.String({ description: 'HMAC-SHA256 key for X-FinanceHub-Signature; shown only now' }) });
+export const WebhookView = Type.Object({ url: Type.String(), created_at: Type.String({ format: 'date-time', description: 'when it was set (a new secret each time)' }) });

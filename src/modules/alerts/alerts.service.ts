@@ -700,6 +700,12 @@ export function createAlertsService(deps: AlertsServiceDeps) {
       const last = page.at(-1);
       return { items: page, nextCursor: rows.length > limit && last !== undefined ? encodeTimeCursor('alert-events', last.fired_at, last.id, order) : null };
     },
+    /** The caller's webhook without its secret, which is shown only when it is set. */
+    async webhook(userId: string): Promise<{ url: string; created_at: string }> {
+      const row = await repo.webhookView(userId);
+      if (row === undefined) throw notFound('Webhook');
+      return { url: row.url, created_at: row.created_at.toISOString() };
+    },
     /** Sets the caller's webhook; the signing secret is returned once. */
     async setWebhook(userId: string, url: string): Promise<{ url: string; secret: string }> {
       await checkWebhookUrl(url, deps.webhooks);

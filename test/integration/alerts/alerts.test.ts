@@ -226,6 +226,28 @@ describe('alerts', () => {
     assert.equal(res.json<{ code: string }>().code, 'alert_limit_reached');
   });
 
+  it("a webhook reads back as its URL and time, never its secret; another user's is not shown; removed, it is gone", async () => {
+    const user = await createUser(t);
+    const read = () => t.app.inject({ method: 'GET', url: '/v1/me/alert-webhook', headers: user.headers });
+    const none = await read();
+    assert.equal(none.statusCode, 404, none.body);
+    assert.equal(none.json<{ code: string }>().code, 'not_found');
+    const set = await t.app.inject({ method: 'PUT', url: '/v1/me/alert-webhook', headers: user.headers, payload: { url: `${hookUrl}?user=1` } });
+    assert.equal(set.statusCode, 200, set.body);
+    const { secret } = set.json<{ secret: string }>();
+    const shown = await read();
+    assert.equal(shown.statusCode, 200, shown.body);
+    const view = shown.json<Record<string, string>>();
+    assert.deepEqual(Object.keys(view).sort(), ['created_at', 'url']);
+    assert.equal(view.url, `${hookUrl}?user=1`);
+    assert.ok(!shown.body.includes(secret), 'the secret is shown only when set');
+    const other = await createUser(t);
+    assert.equal((await t.app.inject({ method: 'GET', url: '/v1/me/alert-webhook', headers: other.headers })).statusCode, 404);
+    assert.equal((await t.app.inject({ method: 'DELETE', url: '/v1/me/alert-webhook', headers: user.headers })).statusCode, 204);
+    assert.equal((await read()).statusCode, 404);
+    assert.equal((await t.app.inject({ method: 'GET', url: '/v1/me/alert-webhook' })).statusCode, 401);
+  });
+
   it('webhooks: the signature verifies; a failing endpoint ends in the dead-letter queue', async () => {
     const set = await t.app.inject({ method: 'PUT', url: '/v1/me/alert-webhook', headers: a.headers, payload: { url: hookUrl } });
     assert.equal(set.statusCode, 200, set.body);

@@ -1,7 +1,8 @@
 // Alerts: create a rule of any kind, the list (pause, resume, delete) and the events, with
-// fired alerts arriving live on the `alerts` channel.
+// fired alerts arriving live on the `alerts` channel; the webhook they are also POSTed to.
 import { useState } from 'preact/hooks';
 import { ALERT_KINDS, AlertForm } from '../alert-form.tsx';
+import { AlertWebhook } from '../alert-webhook.tsx';
 import { api } from '../api.ts';
 import { formatDecimal } from '../format.ts';
 import { useLive } from '../live.ts';
@@ -111,6 +112,9 @@ export function AlertsPage() {
         </div>
         <ShowMore paged={events} label="Show more fired alerts" />
         {allEvents.length === 0 && <p>No alert has fired yet.</p>}
+      </Section>
+      <Section title="Webhook">
+        <AlertWebhook />
       </Section>
     </main>
   );

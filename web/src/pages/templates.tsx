@@ -1,12 +1,13 @@
-// Templates: the list, an editor that saves with `If-Match` (the version it was loaded at),
-// version history with restore, and reports (generate for a portfolio, download). When the
-// save meets a newer version (412), the page shows that version next to the user's text and
-// lets the user either overwrite it or merge the two by hand; nothing is written until the
-// user picks one.
+// Templates: the list, a template generated from chosen sections, an editor that saves with
+// `If-Match` (the version it was loaded at), version history with restore, and reports
+// (generate for a portfolio, download). When the save meets a newer version (412), the page
+// shows that version next to the user's text and lets the user either overwrite it or merge
+// the two by hand; nothing is written until the user picks one.
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, allPages, api, apiResponse, download } from '../api.ts';
 import { NEXT_BEFORE, ShowMore, usePaged } from '../paged.tsx';
 import { navigate } from '../router.ts';
+import { TemplateGenerator } from '../template-generator.tsx';
 import type { Portfolio } from '../types.ts';
 import { ErrorBox, Section, errorText, TableHead, useLoad } from '../ui.tsx';
 
@@ -100,6 +101,14 @@ export function TemplatesPage({ id }: { id?: string }) {
           </label>
           <button type="submit">Create template</button>
         </form>
+      </Section>
+      <Section title="Generate a template">
+        <TemplateGenerator
+          onGenerated={(templateId) => {
+            list.reload();
+            navigate(`/templates/${templateId}`);
+          }}
+        />
       </Section>
       {id !== undefined && <Editor key={id} id={id} onSaved={list.reload} />}
     </main>
