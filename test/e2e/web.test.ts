@@ -488,7 +488,7 @@ describe('web app in a real browser', () => {
     await checkPage('account-connections');
   });
 
-  it('an admin sees users, tiers, security events and dead-letter jobs; the nav hides Admin from others', { skip }, async () => {
+  it("an admin sees users, tiers, a user's usage against their tier, security events and dead-letter jobs; the nav hides Admin from others", { skip }, async () => {
     assert.equal(await page.getByRole('link', { name: 'Admin' }).count(), 0);
     const adminContext = await browser.newContext({ locale: 'en-US', viewport: { width: 1200, height: 900 } });
     try {
@@ -501,9 +501,16 @@ describe('web app in a real browser', () => {
       const users = admin.getByTestId('admin-users');
       const row = users.locator('tbody tr', { hasText: email });
       await row.waitFor();
+      // The user's usage against the free tier's limits, then the pro tier's once changed.
+      await row.getByRole('button', { name: `Usage of ${email}` }).click();
+      const usage = admin.getByTestId('admin-user-usage');
+      await usage.getByText(/^Portfolios: \d+ of 20$/).waitFor();
+      await usage.getByText(`Usage of ${email} (free tier)`).waitFor();
       const patched = admin.waitForResponse((r) => r.url().includes('/v1/admin/users/') && r.request().method() === 'PATCH');
       await row.getByLabel(`Tier of ${email}`).selectOption('pro');
       assert.equal((await patched).status(), 200);
+      await usage.getByText(/^Portfolios: \d+ of 200$/).waitFor();
+      await usage.getByText(`Usage of ${email} (pro tier)`).waitFor();
       await admin.getByTestId('security-events').locator('tbody tr').first().waitFor();
       await admin.getByText('No dead-lettered jobs.').waitFor();
       const saved = page;

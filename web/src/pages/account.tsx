@@ -3,6 +3,7 @@
 // usage, and account deletion (asks for the password, and the code when MFA is on).
 import { useState } from 'preact/hooks';
 import { api, signOut } from '../api.ts';
+import { QuotaList, type Quota } from '../quota.tsx';
 import { navigate } from '../router.ts';
 import { ErrorBox, Section, errorText, TableHead, useLoad } from '../ui.tsx';
 
@@ -35,16 +36,6 @@ interface Mfa {
   pending: boolean;
   recovery_codes_left: number;
 }
-type QuotaEntry = { usage: number; limit: number; reset: string | null };
-type Quota = { tier: string } & Record<string, QuotaEntry | string>;
-
-const QUOTA_LABELS: Record<string, string> = {
-  api_requests_per_day: 'API requests today',
-  alerts: 'Alerts',
-  watchlist_symbols: 'Watchlist symbols',
-  ws_connections: 'Live connections',
-  templates: 'Report templates',
-};
 
 export function AccountPage() {
   const me = useLoad(() => api<Me>('/v1/me'), []);
@@ -149,18 +140,7 @@ export function AccountPage() {
       <TwoFactor />
       {quota.data !== undefined && (
         <Section title="Usage">
-          <ul class="quota">
-            {Object.entries(quota.data)
-              .filter((e): e is [string, QuotaEntry] => typeof e[1] === 'object')
-              .map(([key, q]) => (
-                <li key={key}>
-                  <label>
-                    {QUOTA_LABELS[key] ?? key}: {q.usage} of {q.limit}
-                    <progress max={q.limit} value={Math.min(q.usage, q.limit)} />
-                  </label>
-                </li>
-              ))}
-          </ul>
+          <QuotaList quota={quota.data} />
         </Section>
       )}
       <DeleteAccount />

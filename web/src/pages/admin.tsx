@@ -1,10 +1,12 @@
 // Admin (the API answers 403 to everyone else; the nav shows the link to admins only): users
-// with their tier, role and disabled flag (and deletion, after a confirmation), security
-// events, and the dead-letter queue with retry and delete.
+// with their tier, role and disabled flag (and deletion, after a confirmation), one user's
+// usage against their tier's limits, security events, and the dead-letter queue with retry
+// and delete.
 import { useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import { ShowMore, usePaged } from '../paged.tsx';
-import { ErrorBox, Section, errorText, TableHead } from '../ui.tsx';
+import { QuotaList, type Quota } from '../quota.tsx';
+import { ErrorBox, Section, errorText, TableHead, useLoad } from '../ui.tsx';
 
 interface User {
   id: string;
@@ -48,6 +50,9 @@ export function AdminPage() {
       setError(errorText(e));
     }
   };
+  // The user whose usage is shown, by id: read again when the user's tier changes (it moves the limits).
+  const [usageOf, setUsageOf] = useState<string | undefined>(undefined);
+  const usageUser = (users.items ?? []).find((u) => u.id === usageOf);
   const patch = (u: User, body: Partial<Pick<User, 'tier' | 'role' | 'disabled'>>) =>
     void run(() => api(`/v1/admin/users/${u.id}`, { method: 'PATCH', body }), `${u.email} updated.`, users.reload);
   return (
@@ -81,6 +86,9 @@ export function AdminPage() {
                 </td>
                 <td>{u.created_at.slice(0, 10)}</td>
                 <td>
+                  <button type="button" aria-label={`Usage of ${u.email}`} aria-pressed={usageOf === u.id} onClick={() => setUsageOf(usageOf === u.id ? undefined : u.id)}>
+                    Usage
+                  </button>{' '}
                   <button
                     type="button"
                     class="danger"
@@ -98,6 +106,7 @@ export function AdminPage() {
           </tbody>
         </table>
         <ShowMore paged={users} label="Show more users" />
+        {usageUser !== undefined && <UserUsage key={`${usageUser.id}:${usageUser.tier}`} user={usageUser} />}
       </Section>
       <Section title="Security events">
         <table data-testid="security-events">
@@ -144,5 +153,19 @@ export function AdminPage() {
         {dead.items !== undefined && dead.items.length === 0 && <p>No dead-lettered jobs.</p>}
       </Section>
     </main>
+  );
+}
+
+/** One user's usage and limits, read as the admin (the read does not count against the user). */
+function UserUsage({ user }: { user: User }) {
+  const quota = useLoad(() => api<Quota>(`/v1/admin/users/${user.id}/quota`), [user.id]);
+  return (
+    <section aria-label={`Usage of ${user.email}`} data-testid="admin-user-usage">
+      <h3>
+        Usage of {user.email} ({quota.data?.tier ?? user.tier} tier)
+      </h3>
+      <ErrorBox message={quota.error} />
+      {quota.data !== undefined && <QuotaList quota={quota.data} />}
+    </section>
   );
 }
