@@ -436,9 +436,9 @@ describe('web app in a real browser', () => {
     await checkPage('templates');
   });
 
-  it('a template generated from chosen sections opens once its job has written it', { skip }, async () => {
+  it('a template generated from chosen sections opens once its job has written it; regenerated, it gets a new version, unless it moved on first', { skip }, async () => {
     await page.getByRole('link', { name: 'Templates' }).click();
-    const form = page.getByRole('form', { name: 'Generate template' });
+    const form = page.getByRole('form', { name: 'Generate template', exact: true });
     await form.getByLabel('News', { exact: true }).check();
     await form.getByLabel('Performance by range').uncheck();
     await form.getByLabel('Name (optional)').fill('Generated weekly');
@@ -451,8 +451,35 @@ describe('web app in a real browser', () => {
     assert.ok(!body.includes('## Performance'), 'an unchecked section is left out');
     await page.getByRole('link', { name: 'Generated weekly', exact: true }).waitFor();
     await checkPage('templates-generated');
+
+    // Regenerated with another choice of sections: a new version, read back into the editor.
+    const again = page.getByRole('form', { name: 'Regenerate template' });
+    const replace = again.getByRole('button', { name: 'Replace body with generated sections' });
+    await page.getByLabel('Template body').fill(`${body}\nunsaved`);
+    assert.equal(await replace.isDisabled(), true, 'no regeneration over unsaved changes');
+    await page.getByLabel('Template body').fill(body);
+    await again.getByLabel('Allocation').check();
+    await replace.click();
+    await page.getByText('Generated: version 2.').waitFor({ timeout: 30_000 });
+    await page.getByTestId('editing-version').getByText('Editing version 2').waitFor();
+    const regenerated = await page.getByLabel('Template body').inputValue();
+    for (const heading of ['## Summary', '## Holdings', '## Performance', '## Allocation']) assert.ok(regenerated.includes(heading), `${heading} in ${regenerated}`);
+
+    // Saved elsewhere first (version 3): the generation at version 2 writes nothing and says so.
     const { access_token: token } = await apiLogin();
-    assert.equal((await fetch(`${base}/v1/templates/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } })).status, 204);
+    const auth = { authorization: `Bearer ${token}` };
+    const elsewhere = await fetch(`${base}/v1/templates/${id}`, {
+      method: 'PUT',
+      headers: { ...auth, 'content-type': 'application/json', 'if-match': '"2"' },
+      body: JSON.stringify({ name: 'Generated weekly', description: '', body: '# {{portfolio.name}}\nEdited elsewhere\n' }),
+    });
+    assert.equal(elsewhere.status, 200, await elsewhere.clone().text());
+    await replace.click();
+    await again.getByText('The template changed to version 3 first; nothing was written.').waitFor({ timeout: 30_000 });
+    const stored = await fetch(`${base}/v1/templates/${id}`, { headers: auth });
+    assert.equal(stored.headers.get('etag'), '"3"');
+    assert.equal(((await stored.json()) as { body: string }).body, '# {{portfolio.name}}\nEdited elsewhere\n');
+    assert.equal((await fetch(`${base}/v1/templates/${id}`, { method: 'DELETE', headers: auth })).status, 204);
   });
 
   it('the account page signs out another session, which can no longer refresh', { skip }, async () => {

@@ -1,7 +1,7 @@
 // Keyset-paged lists: the first page on load, further pages on request. The API answers a page
 // as `{ items, <continuation> }`, the continuation being null on the last page; every item
 // loaded stays listed, so no page of a list is dropped unseen.
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { api } from './api.ts';
 import { ErrorBox, errorText } from './ui.tsx';
 
@@ -124,7 +124,9 @@ export function ShowMore<T>({ paged, label }: { paged: Paged<T>; label: string }
   // Whether the button had focus when it was last pressed, and so should hand it on.
   const handOver = useRef(false);
   const [pressed, setPressed] = useState(false);
-  useEffect(() => {
+  // A layout effect runs in the commit that removes or re-enables the button, so focus never
+  // rests on the body for a frame in between (a plain effect waits for the next frame).
+  useLayoutEffect(() => {
     if (paged.loadingMore || !handOver.current) return;
     handOver.current = false;
     (paged.more ? button.current : end.current)?.focus();

@@ -1,6 +1,9 @@
 // "Generate a template" on the Templates page: the user picks sections of the report data
 // model, a job writes a template for them (202), and the page follows the generation until
-// it is done, then opens the new template. A failed generation shows its note.
+// it is done, then opens the new template. With a `target` it regenerates that template's
+// body as a new version, at the version the editor shows (If-Match): if the template moved on
+// first, nothing is written and the generation's note says so. A failed generation shows its
+// note.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from './api.ts';
 import { ErrorBox, errorText } from './ui.tsx';
@@ -21,14 +24,24 @@ interface Generation {
   id: string;
   template_id: string | null;
   status: 'queued' | 'done' | 'conflict' | 'failed';
+  result_version: number | null;
   note: string | null;
+}
+
+interface Props {
+  /** Called once the job has written the template: its id and the version written. */
+  onGenerated: (templateId: string, version: number) => void;
+  /** Regenerate this template's body, expecting it at `version`, instead of creating one. */
+  target?: { id: string; version: number };
+  /** Why generating is not offered now (the form stays visible, its button disabled). */
+  blockedBy?: string;
 }
 
 /** How often, and how many times, the page asks whether the generation has finished. */
 const POLL_MS = 1000;
 const POLLS = 60;
 
-export function TemplateGenerator({ onGenerated }: { onGenerated: (templateId: string) => void }) {
+export function TemplateGenerator({ onGenerated, target, blockedBy }: Props) {
   const [chosen, setChosen] = useState<ReadonlySet<Section>>(new Set(['summary', 'holdings', 'performance']));
   const [name, setName] = useState('');
   const [progress, setProgress] = useState<string | undefined>(undefined);
@@ -55,7 +68,9 @@ export function TemplateGenerator({ onGenerated }: { onGenerated: (templateId: s
     setError(undefined);
     try {
       const sections = SECTIONS.map(([s]) => s).filter((s) => chosen.has(s));
-      let gen = await api<Generation>('/v1/templates/generate', { method: 'POST', body: { sections, ...(name.trim() === '' ? {} : { name: name.trim() }) } });
+      const body = target !== undefined ? { sections, template_id: target.id } : { sections, ...(name.trim() === '' ? {} : { name: name.trim() }) };
+      const headers: Record<string, string> = target !== undefined ? { 'if-match': `"${target.version}"` } : {};
+      let gen = await api<Generation>('/v1/templates/generate', { method: 'POST', body, headers });
       setProgress('Generating the template…');
       for (let i = 0; gen.status === 'queued' && i < POLLS && mounted.current; i += 1) {
         await new Promise((r) => setTimeout(r, POLL_MS));
@@ -63,9 +78,9 @@ export function TemplateGenerator({ onGenerated }: { onGenerated: (templateId: s
       }
       if (!mounted.current) return;
       setProgress(undefined);
-      if (gen.status === 'done' && gen.template_id !== null) {
+      if (gen.status === 'done' && gen.template_id !== null && gen.result_version !== null) {
         setName('');
-        onGenerated(gen.template_id);
+        onGenerated(gen.template_id, gen.result_version);
       } else if (gen.status === 'queued') {
         setError('The template is still being generated; it will appear in the list once it is written.');
       } else {
@@ -81,7 +96,7 @@ export function TemplateGenerator({ onGenerated }: { onGenerated: (templateId: s
 
   return (
     <form
-      aria-label="Generate template"
+      aria-label={target === undefined ? 'Generate template' : 'Regenerate template'}
       onSubmit={(e) => {
         e.preventDefault();
         void generate();
@@ -96,14 +111,17 @@ export function TemplateGenerator({ onGenerated }: { onGenerated: (templateId: s
         ))}
       </fieldset>
       <div class="inline">
-        <label>
-          Name (optional)
-          <input name="generated_name" maxLength={200} placeholder="Generated analysis" value={name} onInput={(e) => setName(e.currentTarget.value)} />
-        </label>
-        <button type="submit" disabled={busy || chosen.size === 0}>
-          Generate template
+        {target === undefined && (
+          <label>
+            Name (optional)
+            <input name="generated_name" maxLength={200} placeholder="Generated analysis" value={name} onInput={(e) => setName(e.currentTarget.value)} />
+          </label>
+        )}
+        <button type="submit" disabled={busy || chosen.size === 0 || blockedBy !== undefined}>
+          {target === undefined ? 'Generate template' : 'Replace body with generated sections'}
         </button>
       </div>
+      {blockedBy !== undefined && <p class="muted">{blockedBy}</p>}
       <p role="status">{progress}</p>
       <ErrorBox message={error} />
     </form>

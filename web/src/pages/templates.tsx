@@ -170,6 +170,7 @@ function Editor({ id, onSaved }: { id: string; onSaved: () => void }) {
     }
   };
   if (loaded === undefined) return <ErrorBox message={error} />;
+  const dirty = draft.name !== loaded.name || draft.description !== loaded.description || draft.body !== loaded.body;
   return (
     <>
       <Section title={`Edit “${loaded.name}”`}>
@@ -239,6 +240,22 @@ function Editor({ id, onSaved }: { id: string; onSaved: () => void }) {
           {MARKERS.test(merged) && <p class="muted">Remove the conflict markers (&lt;&lt;&lt;&lt;&lt;&lt;&lt;, =======, &gt;&gt;&gt;&gt;&gt;&gt;&gt;) to save the merge.</p>}
         </section>
       )}
+      <Section title="Regenerate from sections">
+        <TemplateGenerator
+          target={{ id, version: loaded.version }}
+          blockedBy={dirty ? 'Save your changes first: a generated body is written as a new version in their place.' : conflict !== undefined ? 'Resolve the conflict above first.' : undefined}
+          onGenerated={(_, version) =>
+            void load().then(
+              () => {
+                setStatus(`Generated: version ${version}.`);
+                setHistoryTick((n) => n + 1);
+                onSaved();
+              },
+              (e: unknown) => setError(errorText(e)),
+            )
+          }
+        />
+      </Section>
       <Section title="Version history">
         <ErrorBox message={versions.error} />
         <table data-testid="versions">
