@@ -9,7 +9,10 @@ import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import jsqr from 'jsqr';
+import { URI } from 'otpauth';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { PNG } from 'pngjs';
 import WebSocket from 'ws';
 import { strongPassword } from '../helpers/auth.ts';
 import { freePort, ROOT, startCli, tempDir, type Running } from '../helpers/processes.ts';
@@ -513,6 +516,31 @@ describe('web app in a real browser', () => {
     await page.getByLabel('Current password').waitFor();
     await page.getByRole('button', { name: 'Set up an authenticator app' }).waitFor();
     await checkPage('account-connections');
+  });
+
+  it('two-factor sign-in is set up by scanning the QR code the account page draws, and turned off with a recovery code', { skip }, async () => {
+    await page.getByRole('link', { name: 'Account' }).click();
+    await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
+    const uri = (await page.getByTestId('mfa-uri').textContent()) ?? '';
+    assert.match(uri, /^otpauth:\/\/totp\//);
+    // What a phone's camera would read: the drawn code, decoded from its pixels.
+    const shot = PNG.sync.read(await page.getByRole('img', { name: 'QR code of the authenticator key' }).screenshot());
+    // jsqr is CommonJS with its function also on `default`, which is what its types describe.
+    const scanned = jsqr.default(new Uint8ClampedArray(shot.data), shot.width, shot.height);
+    assert.ok(scanned !== null, 'the QR code is readable');
+    assert.equal(scanned.data, uri, 'the QR code carries the key URI');
+    await checkPage('account-mfa');
+    await page.getByLabel('Code from the app').fill(URI.parse(scanned.data).generate());
+    await page.getByRole('button', { name: 'Turn on two-factor sign-in' }).click();
+    await page.getByTestId('mfa-state').getByText(/^On \(\d+ recovery codes left\)\.$/).waitFor();
+    const recovery = (await page.locator('ul.codes code').first().textContent()) ?? '';
+    assert.notEqual(recovery, '');
+    // Off again (the later tests sign in with the password alone), with a recovery code.
+    const off = page.getByRole('form', { name: 'Turn off two-factor sign-in' });
+    await off.getByLabel('Password').fill(password);
+    await off.getByLabel('Code or recovery code').fill(recovery);
+    await off.getByRole('button', { name: 'Turn off two-factor sign-in' }).click();
+    await page.getByTestId('mfa-state').getByText('Off.').waitFor();
   });
 
   it("an admin sees users, tiers, a user's usage against their tier, security events and dead-letter jobs; the nav hides Admin from others", { skip }, async () => {

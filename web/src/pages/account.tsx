@@ -3,6 +3,7 @@
 // usage, and account deletion (asks for the password, and the code when MFA is on).
 import { useState } from 'preact/hooks';
 import { api, signOut } from '../api.ts';
+import { QrCode } from '../qr.tsx';
 import { QuotaList, type Quota } from '../quota.tsx';
 import { navigate } from '../router.ts';
 import { ErrorBox, Section, errorText, TableHead, useLoad } from '../ui.tsx';
@@ -237,31 +238,37 @@ function TwoFactor() {
         </button>
       )}
       {m !== undefined && !m.enabled && enrol !== undefined && (
-        <form
-          class="inline"
-          aria-label="Confirm authenticator"
-          onSubmit={(e) => {
-            e.preventDefault();
-            void run(async () => {
-              const r = await api<{ recovery_codes: string[] }>('/v1/me/mfa/totp/confirm', { method: 'POST', body: { code: code.trim() } });
-              setCodes(r.recovery_codes);
-              setEnrol(undefined);
-            });
-          }}
-        >
-          <p>
-            Add this key to your authenticator app: <code data-testid="mfa-secret">{enrol.secret}</code>
-            <br />
-            <span class="muted">
-              or the URI <code>{enrol.otpauth_uri}</code>
-            </span>
-          </p>
-          <label>
-            Code from the app
-            <input name="code" inputMode="numeric" autoComplete="one-time-code" required maxLength={12} value={code} onInput={(e) => setCode(e.currentTarget.value)} />
-          </label>
-          <button type="submit">Turn on two-factor sign-in</button>
-        </form>
+        <>
+          <div class="mfa-key">
+            <p>Scan this code with your authenticator app:</p>
+            <QrCode text={enrol.otpauth_uri} label="QR code of the authenticator key" testId="mfa-qr" />
+            <p>
+              or add this key by hand: <code data-testid="mfa-secret">{enrol.secret}</code>
+              <br />
+              <span class="muted">
+                or the URI <code data-testid="mfa-uri">{enrol.otpauth_uri}</code>
+              </span>
+            </p>
+          </div>
+          <form
+            class="inline"
+            aria-label="Confirm authenticator"
+            onSubmit={(e) => {
+              e.preventDefault();
+              void run(async () => {
+                const r = await api<{ recovery_codes: string[] }>('/v1/me/mfa/totp/confirm', { method: 'POST', body: { code: code.trim() } });
+                setCodes(r.recovery_codes);
+                setEnrol(undefined);
+              });
+            }}
+          >
+            <label>
+              Code from the app
+              <input name="code" inputMode="numeric" autoComplete="one-time-code" required maxLength={12} value={code} onInput={(e) => setCode(e.currentTarget.value)} />
+            </label>
+            <button type="submit">Turn on two-factor sign-in</button>
+          </form>
+        </>
       )}
       {m?.enabled === true && (
         <form
