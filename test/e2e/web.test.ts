@@ -320,10 +320,41 @@ describe('web app in a real browser', () => {
     await page.getByRole('img', { name: /daily candles/ }).waitFor();
   });
 
-  it('the overview shows each portfolio\'s value live', { skip }, async () => {
-    await page.getByRole('link', { name: 'Overview' }).click();
-    const id = portfolioUrl.split('/').at(-1) ?? '';
-    await page.getByTestId(`live-value-${id}`).waitFor({ timeout: 15_000 });
+  it("the overview shows each portfolio's value live, and each currency's total summed exactly from them", { skip }, async () => {
+    // A second USD portfolio holding cash only, so the USD total is a sum of two live values.
+    const { access_token: token } = await apiLogin();
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const created = await fetch(`${base}/v1/portfolios`, { method: 'POST', headers, body: JSON.stringify({ name: 'Cash only', base_currency: 'USD' }) });
+    assert.equal(created.status, 201, await created.clone().text());
+    const cashId = ((await created.json()) as { id: string }).id;
+    const deposit = { type: 'deposit', amount: '1234.5', currency: 'USD', executed_at: new Date(Date.UTC(2026, 0, 2)).toISOString() };
+    assert.equal((await fetch(`${base}/v1/portfolios/${cashId}/transactions`, { method: 'POST', headers, body: JSON.stringify(deposit) })).status, 201);
+    try {
+      await page.getByRole('link', { name: 'Overview' }).click();
+      const id = portfolioUrl.split('/').at(-1) ?? '';
+      await page.getByTestId(`live-value-${id}`).waitFor({ timeout: 15_000 });
+      await page.getByTestId(`live-value-${cashId}`).waitFor({ timeout: 15_000 });
+      await page.locator('[data-testid="total-USD"][data-live="true"]').waitFor({ timeout: 15_000 });
+      // One reading of the page, so a price moving in between cannot split the figures.
+      const [total = '', ...values] = await page.evaluate<string[]>(
+        `[document.querySelector('[data-testid="total-USD"]').firstChild.textContent, ...[${JSON.stringify(id)}, ${JSON.stringify(cashId)}].map((p) => document.querySelector('[data-testid="live-value-' + p + '"]').textContent)]`,
+      );
+      /** "−1,234.5 USD" → -1234500000000n, in 10^-9 (the en-US rendering of an exact decimal string). */
+      const nanos = (text: string) => {
+        const m = /^(−?)([0-9,]+)(?:\.([0-9]{1,9}))? USD$/.exec(text.trim());
+        assert.ok(m !== null, `an amount: ${text}`);
+        const value = BigInt(`${m[2]?.replace(/,/g, '') ?? ''}${(m[3] ?? '').padEnd(9, '0')}`);
+        return m[1] === '−' ? -value : value;
+      };
+      assert.equal(values.length, 2);
+      assert.equal(nanos(values[1] ?? ''), 1_234_500_000_000n);
+      assert.equal(nanos(total), values.reduce((sum, v) => sum + nanos(v), 0n), `${total} = ${values.join(' + ')}`);
+      // And it reads like the figures it adds up: 100,414.70 USD, not 100,414.7 USD.
+      const places = (text: string) => /\.([0-9]+) /.exec(text)?.[1]?.length ?? 0;
+      assert.equal(places(total), places(values[0] ?? ''), `${total} against ${values[0] ?? ''}`);
+    } finally {
+      await fetch(`${base}/v1/portfolios/${cashId}`, { method: 'DELETE', headers: { authorization: headers.authorization } });
+    }
   });
 
   it('an alert created on the Alerts page fires, arrives live, and is POSTed to the webhook set there, signed with the secret shown once', { skip }, async () => {

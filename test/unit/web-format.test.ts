@@ -46,5 +46,10 @@ describe('sumDecimals (allocation by currency)', () => {
     assert.equal(sumDecimals(['-1.5', '1']), '-0.5');
     assert.equal(sumDecimals([]), '0');
     assert.throws(() => sumDecimals(['1e3']), RangeError);
+    // Money keeps its scale: the overview's live totals read like the figures they add up.
+    assert.equal(sumDecimals(['100414.70', '0.00'], { keepScale: true }), '100414.70');
+    assert.equal(sumDecimals(['1.50', '2.5'], { keepScale: true }), '4.00');
+    assert.equal(sumDecimals(['-1.50', '1.50'], { keepScale: true }), '0.00');
+    assert.equal(sumDecimals(['3'], { keepScale: true }), '3');
   });
 });

@@ -51,8 +51,12 @@ export function roundDecimal(value: string, places: number): string {
   return `${isZero ? '' : sign}${intPart.replace(/^0+(?=[0-9])/, '')}${places > 0 ? `.${fracPart}` : ''}`;
 }
 
-/** The exact sum of decimal strings (BigInt on a common scale; never through a float). */
-export function sumDecimals(values: readonly string[]): string {
+/**
+ * The exact sum of decimal strings (BigInt on a common scale; never through a float). Trailing
+ * fraction zeros are dropped unless `keepScale`, which keeps the inputs' largest scale, as money
+ * adds: 1.50 + 2.50 = 4.00.
+ */
+export function sumDecimals(values: readonly string[], { keepScale = false }: { keepScale?: boolean } = {}): string {
   let scale = 0;
   const parts: Array<{ negative: boolean; digits: string; frac: string }> = [];
   for (const value of values) {
@@ -70,7 +74,7 @@ export function sumDecimals(values: readonly string[]): string {
   const negative = total < 0n;
   const digits = (negative ? -total : total).toString().padStart(scale + 1, '0');
   const int = digits.slice(0, digits.length - scale);
-  const frac = digits.slice(digits.length - scale).replace(/0+$/, '');
+  const frac = keepScale ? digits.slice(digits.length - scale) : digits.slice(digits.length - scale).replace(/0+$/, '');
   return `${negative ? '-' : ''}${int}${frac === '' ? '' : `.${frac}`}`;
 }
 

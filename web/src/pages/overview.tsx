@@ -5,7 +5,7 @@ import { useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import { Donut, LineChart } from '../charts.tsx';
 import { formatMoney, formatPercent, formatRate, isNegative, sumDecimals } from '../format.ts';
-import type { Dashboard, Holdings, Performance, Portfolio } from '../types.ts';
+import type { Dashboard, DashboardTotal, Holdings, Performance, Portfolio } from '../types.ts';
 import { useLive } from '../live.ts';
 import { ErrorBox, LiveBadge, Section, errorText, TableHead, useLoad } from '../ui.tsx';
 
@@ -120,6 +120,31 @@ export function currencyAllocation(holdings: Holdings | undefined): Array<{ labe
   return [...groups].map(([label, weights]) => ({ label, percent: sumDecimals(weights) })).sort((a, b) => a.label.localeCompare(b.label));
 }
 
+/** A portfolio's figures as its live channel last sent them. */
+interface LiveValue {
+  total_value: string;
+  unrealized_pnl: string;
+  cash: string;
+  currency: string;
+}
+
+/**
+ * A currency's totals summed exactly from its portfolios' live figures, once every portfolio
+ * the dashboard counted in that currency is on the page and has sent them (each channel sends
+ * its figures on subscribe); until then the dashboard's figures stand, so a total is never a
+ * sum over part of the portfolios. The day's change is not on the channel: it stays as loaded.
+ */
+function liveTotals(total: DashboardTotal, portfolios: readonly Portfolio[], live: Record<string, LiveValue>): Omit<LiveValue, 'currency'> | undefined {
+  const own = portfolios.filter((p) => p.base_currency === total.currency).map((p) => live[p.id]);
+  if (own.length === 0 || own.length !== total.portfolios || own.some((v) => v === undefined)) return undefined;
+  const values = own as LiveValue[];
+  return {
+    total_value: sumDecimals(values.map((v) => v.total_value), { keepScale: true }),
+    unrealized_pnl: sumDecimals(values.map((v) => v.unrealized_pnl), { keepScale: true }),
+    cash: sumDecimals(values.map((v) => v.cash), { keepScale: true }),
+  };
+}
+
 export function OverviewPage() {
   const dash = useLoad(() => api<Dashboard>('/v1/dashboard', { query: { limit: '200' } }), []);
   const list = useLoad(() => api<{ items: Portfolio[] }>('/v1/portfolios'), []);
@@ -128,14 +153,15 @@ export function OverviewPage() {
   const first = portfolios[0];
   // Each portfolio's value as it moves: the `portfolio:<id>` channel sends the holdings body
   // on subscribe and after quotes of held symbols (throttled by the server).
-  const [live, setLive] = useState<Record<string, { total_value: string; currency: string }>>({});
+  const [live, setLive] = useState<Record<string, LiveValue>>({});
   useLive(
     portfolios.map((p) => `portfolio:${p.id}`),
     (m) => {
       if (m.type !== 'portfolio' || m.channel === undefined) return;
-      const body = m as unknown as { base_currency: string; totals: { total_value: string } };
+      const body = m as unknown as { base_currency: string; totals: Omit<LiveValue, 'currency'> };
       const pid = m.channel.slice('portfolio:'.length);
-      setLive((l) => ({ ...l, [pid]: { total_value: body.totals.total_value, currency: body.base_currency } }));
+      const { total_value, unrealized_pnl, cash } = body.totals;
+      setLive((l) => ({ ...l, [pid]: { total_value, unrealized_pnl, cash, currency: body.base_currency } }));
     },
   );
   const allocation = d?.items.filter((i) => i.portfolio_id === first?.id && i.weight !== null) ?? [];
@@ -148,22 +174,26 @@ export function OverviewPage() {
       {d !== undefined && (
         <div class="totals">
           {d.totals.length === 0 && <p>No holdings yet. Create a portfolio and add a transaction.</p>}
-          {d.totals.map((t) => (
-            <section key={t.currency} class="card total" aria-label={`Total in ${t.currency}`}>
-              <h2>Total value ({t.currency})</h2>
-              <p class="big" data-testid={`total-${t.currency}`}>
-                {formatMoney(t.total_value, t.currency)}
-              </p>
-              <p>
-                Day change:{' '}
-                <span class={isNegative(t.day_change) ? 'neg' : 'pos'}>{formatMoney(t.day_change, t.currency)}</span>
-                {t.stale && <span class="badge"> stale prices</span>}
-              </p>
-              <p class="muted">
-                Unrealised P&amp;L {formatMoney(t.unrealized_pnl, t.currency)} · cash {formatMoney(t.cash, t.currency)}
-              </p>
-            </section>
-          ))}
+          {d.totals.map((t) => {
+            const now = liveTotals(t, portfolios, live);
+            return (
+              <section key={t.currency} class="card total" aria-label={`Total in ${t.currency}`}>
+                <h2>Total value ({t.currency})</h2>
+                <p class="big" data-testid={`total-${t.currency}`} data-live={now !== undefined ? 'true' : 'false'}>
+                  {formatMoney(now?.total_value ?? t.total_value, t.currency)}
+                  {now !== undefined && <span class="badge"> live</span>}
+                </p>
+                <p>
+                  Day change{now !== undefined && ' (when the page loaded)'}:{' '}
+                  <span class={isNegative(t.day_change) ? 'neg' : 'pos'}>{formatMoney(t.day_change, t.currency)}</span>
+                  {t.stale && <span class="badge"> stale prices</span>}
+                </p>
+                <p class="muted">
+                  Unrealised P&amp;L {formatMoney(now?.unrealized_pnl ?? t.unrealized_pnl, t.currency)} · cash {formatMoney(now?.cash ?? t.cash, t.currency)}
+                </p>
+              </section>
+            );
+          })}
         </div>
       )}
       <Section title="Portfolios">
