@@ -143,6 +143,13 @@ describe('web app in a real browser', () => {
     return (await res.json()) as { access_token: string; refresh_token: string };
   }
 
+  /** POSTs a resource as that API client and answers its id (a 201 is asserted). */
+  async function apiCreate(headers: Record<string, string>, url: string, body: object): Promise<string> {
+    const res = await fetch(`${base}${url}`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    assert.equal(res.status, 201, await res.clone().text());
+    return ((await res.json()) as { id: string }).id;
+  }
+
   let portfolioUrl = '';
 
   it('sign up, land on the overview, with the refresh token in an HttpOnly SameSite=Strict cookie', { skip }, async () => {
@@ -324,11 +331,8 @@ describe('web app in a real browser', () => {
     // A second USD portfolio holding cash only, so the USD total is a sum of two live values.
     const { access_token: token } = await apiLogin();
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-    const created = await fetch(`${base}/v1/portfolios`, { method: 'POST', headers, body: JSON.stringify({ name: 'Cash only', base_currency: 'USD' }) });
-    assert.equal(created.status, 201, await created.clone().text());
-    const cashId = ((await created.json()) as { id: string }).id;
-    const deposit = { type: 'deposit', amount: '1234.5', currency: 'USD', executed_at: new Date(Date.UTC(2026, 0, 2)).toISOString() };
-    assert.equal((await fetch(`${base}/v1/portfolios/${cashId}/transactions`, { method: 'POST', headers, body: JSON.stringify(deposit) })).status, 201);
+    const cashId = await apiCreate(headers, '/v1/portfolios', { name: 'Cash only', base_currency: 'USD' });
+    await apiCreate(headers, `/v1/portfolios/${cashId}/transactions`, { type: 'deposit', amount: '1234.5', currency: 'USD', executed_at: new Date(Date.UTC(2026, 0, 2)).toISOString() });
     try {
       await page.getByRole('link', { name: 'Overview' }).click();
       const id = portfolioUrl.split('/').at(-1) ?? '';
@@ -618,9 +622,7 @@ describe('web app in a real browser', () => {
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
     const ids: string[] = [];
     for (let i = 0; i < 14; i++) {
-      const res = await fetch(`${base}/v1/templates`, { method: 'POST', headers, body: JSON.stringify({ name: `Large ${i}`, body: `${i} ${'é'.repeat(40_000)}` }) });
-      assert.equal(res.status, 201, await res.clone().text());
-      ids.push(((await res.json()) as { id: string }).id);
+      ids.push(await apiCreate(headers, '/v1/templates', { name: `Large ${i}`, body: `${i} ${'é'.repeat(40_000)}` }));
     }
     try {
       const first = await fetch(`${base}/v1/templates?limit=100`, { headers });
@@ -636,12 +638,8 @@ describe('web app in a real browser', () => {
   it('a paged list shows its first page, and every item exactly once after "Show more", with focus kept at the end of the list: 105 transactions, 25 template versions', { skip }, async () => {
     const { access_token: token } = await apiLogin();
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-    const portfolio = await fetch(`${base}/v1/portfolios`, { method: 'POST', headers, body: JSON.stringify({ name: 'Paged', base_currency: 'USD' }) });
-    assert.equal(portfolio.status, 201, await portfolio.clone().text());
-    const portfolioId = ((await portfolio.json()) as { id: string }).id;
-    const template = await fetch(`${base}/v1/templates`, { method: 'POST', headers, body: JSON.stringify({ name: 'Many versions', body: 'version 1' }) });
-    assert.equal(template.status, 201, await template.clone().text());
-    const templateId = ((await template.json()) as { id: string }).id;
+    const portfolioId = await apiCreate(headers, '/v1/portfolios', { name: 'Paged', base_currency: 'USD' });
+    const templateId = await apiCreate(headers, '/v1/templates', { name: 'Many versions', body: 'version 1' });
     /** What a list shows, read in the page (a string: the tests compile without the DOM library). */
     const listed = (selector: string, read: string) => page.evaluate<string[]>(`[...document.querySelectorAll(${JSON.stringify(selector)})].map((el) => ${read})`);
     try {
@@ -649,9 +647,7 @@ describe('web app in a real browser', () => {
       const txIds: string[] = [];
       for (let i = 0; i < 105; i++) {
         const body = { type: 'deposit', amount: `${i + 1}.00`, currency: 'USD', executed_at: new Date(Date.UTC(2026, 2, 1, 0, i)).toISOString() };
-        const res = await fetch(`${base}/v1/portfolios/${portfolioId}/transactions`, { method: 'POST', headers, body: JSON.stringify(body) });
-        assert.equal(res.status, 201, await res.clone().text());
-        txIds.push(((await res.json()) as { id: string }).id);
+        txIds.push(await apiCreate(headers, `/v1/portfolios/${portfolioId}/transactions`, body));
       }
       await page.goto(`${base}/portfolios/${portfolioId}`);
       const moreTxs = page.getByRole('button', { name: 'Show more transactions' });
