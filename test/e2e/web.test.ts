@@ -635,7 +635,7 @@ describe('web app in a real browser', () => {
     }
   });
 
-  it('a paged list shows its first page, and every item exactly once after "Show more", with focus kept at the end of the list: 105 transactions, 25 template versions', { skip }, async () => {
+  it('a paged list shows its first page, and every item exactly once after "Show more", with focus kept at the end of the list, and a change reloads it as far as it was shown: 105 transactions, 25 template versions', { skip }, async () => {
     const { access_token: token } = await apiLogin();
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
     const portfolioId = await apiCreate(headers, '/v1/portfolios', { name: 'Paged', base_currency: 'USD' });
@@ -664,6 +664,13 @@ describe('web app in a real browser', () => {
       const shownTxs = await listed(txSelector, 'el.dataset.transaction');
       assert.equal(shownTxs.length, 105, 'every transaction is listed');
       assert.deepEqual([...shownTxs].sort(), [...txIds].sort(), 'each exactly once');
+      // A change reloads the list as far as it was shown: deleting one leaves 104 listed, not a first page of 100.
+      const gone = txIds[0] ?? '';
+      await page.locator(`tr[data-transaction="${gone}"]`).getByRole('button', { name: /^Delete/ }).click();
+      await page.locator(`tr[data-transaction="${gone}"]`).waitFor({ state: 'detached', timeout: 10_000 });
+      const afterDelete = await listed(txSelector, 'el.dataset.transaction');
+      assert.deepEqual([...afterDelete].sort(), txIds.slice(1).sort(), 'the other 104, each once');
+      assert.equal(await moreTxs.count(), 0, 'nothing left to show');
 
       // The page asks for 20 versions a page and continues with `before` (the API's `next_before`).
       for (let v = 1; v < 25; v++) {

@@ -28,7 +28,7 @@ export interface Paged<T> {
   loadingMore: boolean;
   /** Appends the next page; does nothing while one is on its way or after the last. */
   loadMore: () => void;
-  /** Starts again from the first page. */
+  /** Reads the list again from its first page, as many pages as are shown now. */
   reload: () => void;
 }
 
@@ -39,6 +39,9 @@ interface Load {
   continuation: Continuation;
   next: string | null;
   busy: boolean;
+  /** Pages this load has read, and how many it reads before "show more" takes over. */
+  pages: number;
+  target: number;
 }
 
 interface View<T> {
@@ -59,29 +62,50 @@ async function fetchPage<T>(load: Load, after: string | undefined): Promise<{ it
 }
 
 /**
- * A paged list of `path` with `query`, loaded again from its first page whenever `deps`
- * change or `reload()` is called. Until the first page of a new load arrives the previous
- * items stay shown (as `useLoad` keeps its data); answers of an older load, first page or
- * later, are dropped, so a slow answer never mixes into the list of a newer one.
+ * A paged list of `path` with `query`, loaded from its first page whenever `deps` change.
+ * `reload()` (after a save, a live event, a status poll) reads the list again from its first
+ * page, as many pages as were shown, one after another, and shows them together: the list
+ * keeps its length instead of falling back to one page, and costs no more pages than the user
+ * asked to see. Until a load's pages arrive the previous items stay shown (as `useLoad` keeps
+ * its data); answers of an older load, first page or later, are dropped, so a slow answer
+ * never mixes into the list of a newer one.
  */
 export function usePaged<T>(path: string, query: Query, deps: unknown[], continuation: Continuation = NEXT_CURSOR): Paged<T> {
   const [view, setView] = useState<View<T>>({ items: undefined, more: false, loadingMore: false, error: undefined, moreError: undefined });
   const [tick, setTick] = useState(0);
   const current = useRef<Load | undefined>(undefined);
+  // How many pages the next load reads: set by reload(), back to one for a new list.
+  const extent = useRef(1);
   useEffect(() => {
-    const load: Load = { path, query, continuation, next: null, busy: false };
+    const wanted = extent.current;
+    extent.current = 1;
+    // Busy while its pages come in, so "show more" cannot interleave with them.
+    const load: Load = { path, query, continuation, next: null, busy: true, pages: 0, target: wanted };
     current.current = load;
     setView((v) => (v.loadingMore || v.error !== undefined || v.moreError !== undefined ? { ...v, loadingMore: false, error: undefined, moreError: undefined } : v));
-    fetchPage<T>(load, undefined).then(
-      (page) => {
+    void (async () => {
+      const items: T[] = [];
+      try {
+        do {
+          const page = await fetchPage<T>(load, load.pages === 0 ? undefined : (load.next ?? undefined));
+          if (current.current !== load) return;
+          items.push(...page.items);
+          load.next = page.next;
+          load.pages += 1;
+        } while (load.pages < load.target && load.next !== null);
+      } catch (e) {
         if (current.current !== load) return;
-        load.next = page.next;
-        setView((v) => ({ ...v, items: page.items, more: page.next !== null }));
-      },
-      (e: unknown) => {
-        if (current.current === load) setView((v) => ({ ...v, error: errorText(e) }));
-      },
-    );
+        // A failed first page is the list's error; a failed later page keeps what arrived, and
+        // "show more" continues from there.
+        if (load.pages === 0) {
+          load.busy = false;
+          return setView((v) => ({ ...v, error: errorText(e) }));
+        }
+        setView((v) => ({ ...v, moreError: errorText(e) }));
+      }
+      load.busy = false;
+      setView((v) => ({ ...v, items, more: load.next !== null }));
+    })();
     return () => {
       if (current.current === load) current.current = undefined;
     };
@@ -97,6 +121,7 @@ export function usePaged<T>(path: string, query: Query, deps: unknown[], continu
       (page) => {
         if (current.current !== load) return;
         load.next = page.next;
+        load.pages += 1;
         load.busy = false;
         setView((v) => ({ ...v, items: [...(v.items ?? []), ...page.items], more: page.next !== null, loadingMore: false }));
       },
@@ -107,7 +132,12 @@ export function usePaged<T>(path: string, query: Query, deps: unknown[], continu
       },
     );
   }, []);
-  const reload = useCallback(() => setTick((n) => n + 1), []);
+  const reload = useCallback(() => {
+    // A reload during a reload keeps the extent the first one was reading towards.
+    const load = current.current;
+    extent.current = load === undefined ? 1 : Math.max(1, load.pages, load.target);
+    setTick((n) => n + 1);
+  }, []);
   return { ...view, loadMore, reload };
 }
 
