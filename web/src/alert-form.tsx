@@ -3,7 +3,7 @@
 // decimal strings and sent as strings (a JSON number would be refused).
 import { useEffect, useState } from 'preact/hooks';
 import { api } from './api.ts';
-import { errorText } from './ui.tsx';
+import { errorText, submitted } from './ui.tsx';
 
 export const ALERT_KINDS: Record<string, { label: string; threshold?: string; params: Array<'period' | 'k' | 'fast' | 'slow' | 'signal' | 'window'> }> = {
   price_above: { label: 'Price above', threshold: 'Price', params: [] },
@@ -68,10 +68,7 @@ export function AlertForm({ symbol: fixedSymbol, threshold: picked, onCreated }:
     <form
       class="inline"
       aria-label="Create alert"
-      onSubmit={(e) => {
-        e.preventDefault();
-        void submit();
-      }}
+      onSubmit={submitted(submit)}
     >
       {fixedSymbol === undefined && (
         <label>

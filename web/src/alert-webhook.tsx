@@ -3,7 +3,7 @@
 // removes it. The signing secret is shown once, right after setting, with how to verify.
 import { useState } from 'preact/hooks';
 import { ApiError, api } from './api.ts';
-import { ErrorBox, errorText, useLoad } from './ui.tsx';
+import { ErrorBox, errorText, submitted, useLoad } from './ui.tsx';
 
 interface WebhookView {
   url: string;
@@ -78,10 +78,7 @@ export function AlertWebhook() {
       <form
         class="inline"
         aria-label="Set webhook"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void save();
-        }}
+        onSubmit={submitted(save)}
       >
         <label>
           Webhook URL

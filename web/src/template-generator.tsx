@@ -6,7 +6,7 @@
 // note.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from './api.ts';
-import { ErrorBox, errorText } from './ui.tsx';
+import { ErrorBox, errorText, submitted } from './ui.tsx';
 
 /** The sections the API offers, in the order the generated body places them. */
 export const SECTIONS = [
@@ -97,10 +97,7 @@ export function TemplateGenerator({ onGenerated, target, blockedBy }: Props) {
   return (
     <form
       aria-label={target === undefined ? 'Generate template' : 'Regenerate template'}
-      onSubmit={(e) => {
-        e.preventDefault();
-        void generate();
-      }}
+      onSubmit={submitted(generate)}
     >
       <fieldset class="mapping">
         <legend>Sections</legend>

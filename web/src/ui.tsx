@@ -4,6 +4,12 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import { ApiError } from './api.ts';
 import { useLiveState } from './live.ts';
 
+/** A form's submit handler: the browser's own submission is stopped, then `action` runs (it reports its own errors). */
+export const submitted = (action: () => unknown) => (e: Event) => {
+  e.preventDefault();
+  void action();
+};
+
 export const errorText = (e: unknown) => (e instanceof ApiError ? e.problem.detail : e instanceof Error ? e.message : String(e));
 
 export interface Loaded<T> {

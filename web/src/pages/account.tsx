@@ -6,7 +6,7 @@ import { api, signOut } from '../api.ts';
 import { QrCode } from '../qr.tsx';
 import { QuotaList, type Quota } from '../quota.tsx';
 import { navigate } from '../router.ts';
-import { ErrorBox, Section, errorText, TableHead, useLoad } from '../ui.tsx';
+import { ErrorBox, errorText, Section, submitted, TableHead, useLoad } from '../ui.tsx';
 
 interface Me {
   id: string;
@@ -172,10 +172,7 @@ function PasswordChange({ onChanged }: { onChanged: () => void }) {
       <form
         class="inline"
         aria-label="Change password"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void submit();
-        }}
+        onSubmit={submitted(submit)}
       >
         <label>
           Current password
@@ -319,10 +316,7 @@ function DeleteAccount() {
       <form
         class="inline"
         aria-label="Delete account"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void submit();
-        }}
+        onSubmit={submitted(submit)}
       >
         <label>
           Password

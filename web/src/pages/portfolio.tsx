@@ -7,7 +7,7 @@ import { api } from '../api.ts';
 import { UNSIGNED_DECIMAL, formatDecimal, formatMoney, formatPercent, isNegative } from '../format.ts';
 import { ShowMore, usePaged } from '../paged.tsx';
 import type { Holding, Holdings, ImportResult, Portfolio, Transaction } from '../types.ts';
-import { ErrorBox, Section, errorText, TableHead, useLoad } from '../ui.tsx';
+import { ErrorBox, errorText, Section, submitted, TableHead, useLoad } from '../ui.tsx';
 
 /** Order of two decimal strings without converting them to numbers. */
 export function compareDecimal(a: string | null, b: string | null): number {
@@ -433,10 +433,7 @@ function EditTransaction({ portfolioId, tx, onDone }: { portfolioId: string; tx:
     <form
       class="inline"
       aria-label="Edit transaction"
-      onSubmit={(e) => {
-        e.preventDefault();
-        void submit();
-      }}
+      onSubmit={submitted(submit)}
     >
       {trade && field('Quantity', 'quantity', quantity, setQuantity)}
       {trade && field(`Price (${tx.currency})`, 'price', price, setPrice)}

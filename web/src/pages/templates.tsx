@@ -9,7 +9,7 @@ import { NEXT_BEFORE, ShowMore, usePaged } from '../paged.tsx';
 import { navigate } from '../router.ts';
 import { TemplateGenerator } from '../template-generator.tsx';
 import type { Portfolio } from '../types.ts';
-import { ErrorBox, Section, errorText, TableHead, useLoad } from '../ui.tsx';
+import { ErrorBox, errorText, Section, submitted, TableHead, useLoad } from '../ui.tsx';
 
 interface Template {
   id: string;
@@ -90,10 +90,7 @@ export function TemplatesPage({ id }: { id?: string }) {
         <form
           class="inline"
           aria-label="New template"
-          onSubmit={(e) => {
-            e.preventDefault();
-            void create();
-          }}
+          onSubmit={submitted(create)}
         >
           <label>
             Template name
@@ -180,10 +177,7 @@ function Editor({ id, onSaved }: { id: string; onSaved: () => void }) {
         </p>
         <form
           aria-label="Edit template"
-          onSubmit={(e) => {
-            e.preventDefault();
-            void save(draft, loaded.version, 'Saved');
-          }}
+          onSubmit={submitted(() => save(draft, loaded.version, 'Saved'))}
         >
           <label>
             Name
@@ -315,10 +309,7 @@ function Reports({ templateId }: { templateId: string }) {
       <form
         class="inline"
         aria-label="Generate report"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void generate();
-        }}
+        onSubmit={submitted(generate)}
       >
         <label>
           Portfolio

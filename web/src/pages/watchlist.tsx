@@ -5,7 +5,7 @@ import { changeFrom, formatDecimal, formatPercent, isNegative } from '../format.
 import { navigate } from '../router.ts';
 import type { Quote } from '../types.ts';
 import { useLive } from '../live.ts';
-import { ErrorBox, LiveBadge, Section, errorText, TableHead, useLoad } from '../ui.tsx';
+import { ErrorBox, errorText, LiveBadge, Section, submitted, TableHead, useLoad } from '../ui.tsx';
 
 export function WatchlistPage() {
   const list = useLoad(async () => {
@@ -46,10 +46,7 @@ export function WatchlistPage() {
         <form
           class="inline"
           aria-label="Add to watchlist"
-          onSubmit={(e) => {
-            e.preventDefault();
-            void change('PUT', symbol.trim());
-          }}
+          onSubmit={submitted(() => change('PUT', symbol.trim()))}
         >
           <label>
             Symbol
