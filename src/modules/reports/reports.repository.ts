@@ -42,10 +42,10 @@ export function createReportsRepository(db: Database) {
       return rows[0];
     },
     /**
-     * A page of the user's reports without their output: a report's Markdown and HTML may
-     * be megabytes each (RENDERED_MAX_CHARS), and a page of 100 would read them all.
+     * A page of the user's reports, of one template when `templateId` is given (an index
+     * serves either), without their output: a report's Markdown and HTML may be megabytes
+     * each (RENDERED_MAX_CHARS), and a page of 100 would read them all.
      */
-    /** One page of the user's reports, of one template when `templateId` is given (an index serves either). */
     async list(userId: string, limit: number, after: { at: Date; id: string } | undefined, order: TimeOrder, templateId?: string): Promise<ReportSummary[]> {
       const { after: beyond, direction } = timeOrderSql(order);
       const ofTemplate = templateId === undefined ? '' : 'AND template_id = $5';
