@@ -250,14 +250,13 @@ function TwoFactor() {
           <form
             class="inline"
             aria-label="Confirm authenticator"
-            onSubmit={(e) => {
-              e.preventDefault();
-              void run(async () => {
+            onSubmit={submitted(() =>
+              run(async () => {
                 const r = await api<{ recovery_codes: string[] }>('/v1/me/mfa/totp/confirm', { method: 'POST', body: { code: code.trim() } });
                 setCodes(r.recovery_codes);
                 setEnrol(undefined);
-              });
-            }}
+              }),
+            )}
           >
             <label>
               Code from the app
@@ -271,13 +270,12 @@ function TwoFactor() {
         <form
           class="inline"
           aria-label="Turn off two-factor sign-in"
-          onSubmit={(e) => {
-            e.preventDefault();
-            void run(async () => {
+          onSubmit={submitted(() =>
+            run(async () => {
               await api('/v1/me/mfa/totp', { method: 'DELETE', body: { password, code: code.trim() } });
               setCodes(undefined);
-            });
-          }}
+            }),
+          )}
         >
           <label>
             Password
